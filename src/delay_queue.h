@@ -1,0 +1,76 @@
+// Pending changes, folded per path, waiting for their batching window to close.
+//
+// Owned by the coordinator (main thread); not thread safe. Pure: time is passed in.
+//
+// Semantics:
+//  - one entry per path; repeated events fold into it (recursive wins, big wins);
+//  - a recursive entry (new directory, deletion, rescan) absorbs every entry below it,
+//    and later events below it fold into it;
+//  - each size class has a window: it closes at the first-seen time of its oldest entry
+//    plus that class's delay; when it closes, every entry of the class is taken at once.
+//    This bounds latency by one window (it is not a debounce that restarts on every event).
+#pragma once
+
+#include "clock.h"
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace clsync {
+
+enum class SizeClass { Normal = 0, Big = 1 };
+
+// A path relative to the watch dir, without leading slash; "" is the whole tree.
+struct QueuedPath {
+    std::string path;
+    bool recursive = false;
+    bool operator==(const QueuedPath& o) const { return path == o.path && recursive == o.recursive; }
+};
+
+class DelayQueue {
+public:
+    struct Delays {
+        Millis normal;
+        Millis big;
+    };
+
+    explicit DelayQueue(Delays delays) : delays_(delays) {}
+
+    void add(const std::string& path, bool recursive, SizeClass size_class, TimePoint now);
+
+    // When the earliest window closes; nullopt when empty.
+    std::optional<TimePoint> next_due() const;
+
+    // Takes every entry of each class whose window has closed at `now`,
+    // leaving those for which `blocked(path)` is true. Sorted by path.
+    std::vector<QueuedPath> take_due(TimePoint now, const std::function<bool(const std::string&)>& blocked);
+
+    bool empty() const { return entries_.empty(); }
+    std::size_t size() const { return entries_.size(); }
+
+private:
+    struct Entry {
+        TimePoint first_seen;
+        bool recursive;
+        SizeClass size_class;
+    };
+
+    TimePoint due(const Entry& e) const {
+        return e.first_seen + (e.size_class == SizeClass::Big ? delays_.big : delays_.normal);
+    }
+    // The entry of a recursive ancestor that covers `path`, or end().
+    std::map<std::string, Entry>::iterator covering_ancestor(const std::string& path);
+    // Removes entries strictly below `path`; returns the earliest first-seen among them.
+    std::optional<TimePoint> absorb_descendants(const std::string& path);
+
+    Delays delays_;
+    std::map<std::string, Entry> entries_;
+};
+
+// True when `ancestor` is a proper ancestor directory of `path` ("" is everyone's ancestor).
+bool is_ancestor(const std::string& ancestor, const std::string& path);
+
+}  // namespace clsync

@@ -1,0 +1,16 @@
+// Exit codes of the clsync binary (sysexits.h values); documented in clsync(1).
+#pragma once
+
+namespace clsync {
+
+enum ExitCode : int {
+    kExitOk = 0,
+    kExitUsage = 64,        // EX_USAGE: unknown option, bad option value, bad combination
+    kExitNoInput = 66,      // EX_NOINPUT: watch dir missing, not a directory or unreadable
+    kExitUnavailable = 69,  // EX_UNAVAILABLE: rsync (the sync handler) not found
+    kExitSoftware = 70,     // EX_SOFTWARE: internal error
+    kExitOsErr = 71,        // EX_OSERR: a system call needed to run failed (inotify, threads)
+    kExitConfig = 78,       // EX_CONFIG: config file error
+};
+
+}  // namespace clsync

@@ -1,0 +1,64 @@
+#include "log.h"
+
+#include <atomic>
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+#include <sys/time.h>
+
+namespace clsync {
+namespace {
+
+std::atomic<LogLevel> g_level{LogLevel::Info};
+std::mutex g_write_mutex;  // keeps lines from different threads whole
+
+const char* level_tag(LogLevel level) {
+    switch (level) {
+    case LogLevel::Error: return "error";
+    case LogLevel::Warning: return "warning";
+    case LogLevel::Info: return "info";
+    case LogLevel::Verbose: return "info";
+    case LogLevel::Debug: return "debug";
+    }
+    return "?";
+}
+
+void log_line(LogLevel level, const char* fmt, va_list args) {
+    if (!log_enabled(level)) return;
+    char message[4096];
+    vsnprintf(message, sizeof message, fmt, args);
+
+    struct timeval now;
+    gettimeofday(&now, nullptr);
+    struct tm local;
+    localtime_r(&now.tv_sec, &local);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%H:%M:%S", &local);
+
+    std::lock_guard<std::mutex> lock(g_write_mutex);
+    fprintf(stderr, "%s.%03ld clsync %s: %s\n", stamp, static_cast<long>(now.tv_usec / 1000),
+            level_tag(level), message);
+}
+
+}  // namespace
+
+void log_set_level(LogLevel level) { g_level = level; }
+
+bool log_enabled(LogLevel level) { return level <= g_level.load(std::memory_order_relaxed); }
+
+#define CLSYNC_DEFINE_LOG(name, level)   \
+    void name(const char* fmt, ...) {    \
+        va_list args;                    \
+        va_start(args, fmt);             \
+        log_line(level, fmt, args);      \
+        va_end(args);                    \
+    }
+
+CLSYNC_DEFINE_LOG(log_error, LogLevel::Error)
+CLSYNC_DEFINE_LOG(log_warning, LogLevel::Warning)
+CLSYNC_DEFINE_LOG(log_info, LogLevel::Info)
+CLSYNC_DEFINE_LOG(log_verbose, LogLevel::Verbose)
+CLSYNC_DEFINE_LOG(log_debug, LogLevel::Debug)
+
+}  // namespace clsync

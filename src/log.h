@@ -1,0 +1,18 @@
+// A small fixed logging API: one line per message, to stderr, with a level.
+// The level is set once at start-up (daemon-lifetime state); calls are thread safe.
+#pragma once
+
+namespace clsync {
+
+enum class LogLevel { Error = 0, Warning = 1, Info = 2, Verbose = 3, Debug = 4 };
+
+void log_set_level(LogLevel level);
+bool log_enabled(LogLevel level);
+
+void log_error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warning(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_verbose(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+}  // namespace clsync

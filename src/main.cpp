@@ -1,0 +1,186 @@
+// clsync: wires the parts together. Parses options, checks the watch dir and the
+// destination, starts the watcher and the coordinator, runs the GLib main loop
+// until a signal or an exit condition, then stops everything in order.
+#include "child_registry.h"
+#include "exit_codes.h"
+#include "inotify_watcher.h"
+#include "log.h"
+#include "options.h"
+#include "rsync_runner.h"
+#include "sync_coordinator.h"
+#include "worker_pool.h"
+
+#include "config.h"
+
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <glib-unix.h>
+#include <glib.h>
+#include <memory>
+#include <sys/stat.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace clsync {
+namespace {
+
+struct StartupError {
+    int exit_code;
+    std::string message;
+};
+
+std::string canonical_watch_dir(const std::string& dir) {
+    char resolved[PATH_MAX];
+    if (!realpath(dir.c_str(), resolved))
+        throw StartupError{kExitNoInput, "watch dir '" + dir + "': " + strerror(errno)};
+    struct stat st;
+    if (stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode))
+        throw StartupError{kExitNoInput, "watch dir '" + dir + "' is not a directory"};
+    if (access(resolved, R_OK | X_OK) != 0)
+        throw StartupError{kExitNoInput, "watch dir '" + dir + "' is not readable: " + strerror(errno)};
+    return resolved;
+}
+
+// rsync reads "host:path" and "rsync://..." as remote; everything else is local.
+bool is_remote_destination(const std::string& destination) {
+    auto colon = destination.find(':');
+    return colon != std::string::npos && destination.find('/') > colon;
+}
+
+// The destination's absolute path, resolving symlinks of the part that exists.
+std::string resolve_local_path(const std::string& path) {
+    std::string existing = path, rest;
+    char resolved[PATH_MAX];
+    while (!realpath(existing.c_str(), resolved)) {
+        auto slash = existing.find_last_of('/');
+        if (slash == std::string::npos) {
+            if (!getcwd(resolved, sizeof resolved)) return path;
+            return std::string(resolved) + '/' + existing + rest;
+        }
+        rest = existing.substr(slash) + rest;
+        existing = slash == 0 ? "/" : existing.substr(0, slash);
+    }
+    return std::string(resolved) + rest;
+}
+
+// The destination as rsync will get it: local paths made absolute (and refused when
+// inside the watch dir, which would sync into itself); remote ones unchanged.
+std::string checked_destination(const std::string& watch_dir, const std::string& destination) {
+    if (is_remote_destination(destination)) return destination;
+    std::string resolved = resolve_local_path(destination);
+    while (resolved.size() > 1 && resolved.back() == '/') resolved.pop_back();
+    if (resolved == watch_dir || resolved.compare(0, watch_dir.size() + 1, watch_dir + '/') == 0)
+        throw StartupError{kExitUsage, "destination '" + destination + "' is inside the watch dir '" + watch_dir +
+                                           "': it would sync into itself"};
+    return resolved;
+}
+
+std::string find_rsync(const std::string& configured) {
+    std::string name = configured.empty() ? "rsync" : configured;
+    char* found = g_find_program_in_path(name.c_str());
+    if (!found) throw StartupError{kExitUnavailable, "rsync binary '" + name + "' not found (install the rsync package or set -S)"};
+    std::string path = found;
+    g_free(found);
+    return path;
+}
+
+struct MainLoop {
+    GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
+    int exit_code = kExitOk;
+    ~MainLoop() { g_main_loop_unref(loop); }
+    void quit(int code) {
+        exit_code = code;
+        g_main_loop_quit(loop);
+    }
+};
+
+int run(const Options& options) {
+    std::string watch_dir = canonical_watch_dir(options.watch_dir);
+    std::string destination = checked_destination(watch_dir, options.destinations.front());
+    std::string rsync = find_rsync(options.sync_handler);
+
+    MainLoop main_loop;
+    ChildRegistry children;
+    RsyncRunner runner({rsync, watch_dir, destination}, children);
+    WorkerPool pool(options.threads);
+
+    CoordinatorSettings settings;
+    settings.delays = {options.delay_collect, options.delay_collect_bigfile};
+    settings.delay_sync = options.delay_sync;
+    settings.workers = options.threads;
+    settings.max_iterations = options.max_iterations;
+    settings.exit_on_no_events = options.exit_on_no_events;
+    settings.only_initialsync = options.only_initialsync;
+    settings.destination = destination;
+    SyncCoordinator coordinator(settings, runner, pool, [&main_loop](int code) { main_loop.quit(code); });
+
+    std::unique_ptr<Watcher> watcher;
+    if (!options.only_initialsync) {
+        watcher = std::make_unique<InotifyWatcher>(WatcherSettings{watch_dir, options.threshold_bigfile}, coordinator);
+        watcher->start();
+    }
+
+    auto on_stop_signal = [](gpointer data) -> gboolean {
+        log_info("stopping on signal");
+        static_cast<MainLoop*>(data)->quit(kExitOk);
+        return G_SOURCE_CONTINUE;
+    };
+    g_unix_signal_add(SIGTERM, on_stop_signal, &main_loop);
+    g_unix_signal_add(SIGINT, on_stop_signal, &main_loop);
+    g_unix_signal_add(SIGUSR2, [](gpointer data) -> gboolean {
+        log_info("SIGUSR2: full resync");
+        static_cast<SyncCoordinator*>(data)->sync_whole_tree_now();
+        return G_SOURCE_CONTINUE;
+    }, &coordinator);
+
+    log_info("clsync %s: %s -> %s", PACKAGE_VERSION, watch_dir.c_str(), destination.c_str());
+    coordinator.start(!options.skip_initialsync);
+    g_main_loop_run(main_loop.loop);
+
+    // Orderly stop: no new events, no new batches, running rsyncs stopped and reaped.
+    if (watcher) watcher->stop();
+    coordinator.stop();
+    children.kill_all(SIGTERM);
+    pool.shutdown();
+    return main_loop.exit_code;
+}
+
+}  // namespace
+}  // namespace clsync
+
+int main(int argc, char* argv[]) {
+    using namespace clsync;
+    signal(SIGPIPE, SIG_IGN);
+    Options options;
+    try {
+        options = parse_command_line(argc, argv);
+    } catch (const OptionError& e) {
+        fprintf(stderr, "clsync: %s\nTry 'clsync --help'.\n", e.what());
+        return kExitUsage;
+    }
+    if (options.show_help) {
+        fputs(help_text("clsync").c_str(), stdout);
+        return kExitOk;
+    }
+    if (options.show_version) {
+        printf("clsync %s\n", PACKAGE_VERSION);
+        return kExitOk;
+    }
+    log_set_level(options.log_level);
+    try {
+        return run(options);
+    } catch (const StartupError& e) {
+        log_error("%s", e.message.c_str());
+        return e.exit_code;
+    } catch (const std::system_error& e) {
+        log_error("%s", e.what());
+        return kExitOsErr;
+    } catch (const std::exception& e) {
+        log_error("%s", e.what());
+        return kExitSoftware;
+    }
+}

@@ -1,0 +1,25 @@
+// What the watcher reports: a path (relative to the watch dir, no leading slash,
+// "" = the watch dir) that changed, and how it should be synced.
+#pragma once
+
+#include "delay_queue.h"
+
+#include <string>
+#include <vector>
+
+namespace clsync {
+
+struct PathEvent {
+    std::string path;
+    bool recursive = false;  // sync everything below too (new/moved-in/deleted directory, rescan)
+    SizeClass size_class = SizeClass::Normal;
+};
+
+// Receives events from the watcher thread. Implementations must be thread safe.
+class EventSink {
+public:
+    virtual ~EventSink() = default;
+    virtual void deliver(std::vector<PathEvent> events) = 0;
+};
+
+}  // namespace clsync

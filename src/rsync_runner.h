@@ -1,0 +1,43 @@
+// Runs one rsync process for one batch (rsyncdirect mode).
+//
+// The batch's paths go to rsync on stdin as NUL-separated include rules, so one
+// process syncs the whole batch, deletions included. The child runs in its own
+// process group so that shutdown can stop it and anything it started.
+// run() is called on worker threads; it is thread safe.
+#pragma once
+
+#include "batcher.h"
+#include "child_registry.h"
+
+#include <string>
+
+namespace clsync {
+
+struct RsyncSettings {
+    std::string rsync_binary;  // absolute path
+    std::string source;        // watch dir, absolute, canonical
+    std::string destination;   // as given (rsync syntax)
+};
+
+struct SyncResult {
+    bool ok = false;
+    int exit_code = -1;      // rsync's exit status; -1 if it did not exit normally
+    std::string message;     // rsync's stderr (trimmed) or why it could not run
+};
+
+// rsync exit codes that mean the sync is complete as far as the source still exists.
+bool rsync_exit_is_success(int exit_code);
+
+class RsyncRunner {
+public:
+    RsyncRunner(RsyncSettings settings, ChildRegistry& children)
+        : settings_(std::move(settings)), children_(children) {}
+
+    SyncResult run(const Batch& batch) const;
+
+private:
+    RsyncSettings settings_;
+    ChildRegistry& children_;
+};
+
+}  // namespace clsync

@@ -1,0 +1,72 @@
+#include "scanner.h"
+
+#include "log.h"
+#include "unique_fd.h"
+
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <memory>
+#include <sys/stat.h>
+#include <vector>
+
+namespace clsync {
+namespace {
+
+struct DirCloser {
+    void operator()(DIR* d) const { closedir(d); }
+};
+
+// Names of the subdirectories of the open directory `fd` (which it consumes a dup of).
+std::vector<std::string> list_subdirectories(int fd, const std::string& path) {
+    std::vector<std::string> subdirs;
+    int listing_fd = dup(fd);
+    if (listing_fd < 0) return subdirs;
+    std::unique_ptr<DIR, DirCloser> dir(fdopendir(listing_fd));
+    if (!dir) {
+        close(listing_fd);
+        return subdirs;
+    }
+    errno = 0;
+    while (struct dirent* entry = readdir(dir.get())) {
+        const char* name = entry->d_name;
+        if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+        unsigned char type = entry->d_type;
+        if (type == DT_UNKNOWN) {
+            struct stat st;
+            if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+            type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+        }
+        if (type == DT_DIR) subdirs.emplace_back(name);
+    }
+    if (errno != 0) log_warning("reading directory '%s': %s", path.c_str(), strerror(errno));
+    return subdirs;
+}
+
+}  // namespace
+
+std::string join_path(const std::string& dir, const std::string& name) {
+    return dir.empty() ? name : dir + '/' + name;
+}
+
+void walk_directories(const std::string& root, const std::string& start,
+                      const std::function<bool(const std::string& path, int dir_fd)>& visit) {
+    std::vector<std::string> stack{start};
+    while (!stack.empty()) {
+        std::string path = std::move(stack.back());
+        stack.pop_back();
+        std::string absolute = path.empty() ? root : root + '/' + path;
+        UniqueFd fd(open(absolute.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd.valid()) {
+            // ENOENT/ENOTDIR/ELOOP: it vanished or was replaced meanwhile; its parent's events cover it.
+            if (errno == EACCES) log_warning("cannot read directory '%s': %s (skipped)", absolute.c_str(), strerror(errno));
+            else log_debug("cannot open directory '%s': %s", absolute.c_str(), strerror(errno));
+            continue;
+        }
+        if (!visit(path, fd.get())) continue;
+        for (std::string& name : list_subdirectories(fd.get(), absolute)) stack.push_back(join_path(path, name));
+    }
+}
+
+}  // namespace clsync

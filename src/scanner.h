@@ -1,0 +1,21 @@
+// Walks the directories of a tree without recursion (any depth), using d_type so
+// that no entry needs an lstat when the file system reports its type.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace clsync {
+
+// Calls visit(relative_path, dir_fd) for `start` (relative to `root`, "" = root) and
+// every directory below it, parents before children. dir_fd is the directory opened
+// with O_NOFOLLOW, valid during the call. If visit returns false, that directory's
+// children are skipped. Directories that cannot be opened (vanished, unreadable) are
+// logged at debug level and skipped; symlinks are never followed.
+void walk_directories(const std::string& root, const std::string& start,
+                      const std::function<bool(const std::string& path, int dir_fd)>& visit);
+
+// "a" + "b" -> "a/b"; "" + "b" -> "b".
+std::string join_path(const std::string& dir, const std::string& name);
+
+}  // namespace clsync

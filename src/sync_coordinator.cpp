@@ -1,0 +1,165 @@
+#include "sync_coordinator.h"
+
+#include "log.h"
+
+#include <algorithm>
+
+namespace clsync {
+namespace {
+
+constexpr Millis kMaxBackoff{60000};
+
+Millis failure_backoff(unsigned failures) {
+    Millis backoff{500};
+    for (unsigned i = 1; i < failures && backoff < kMaxBackoff; ++i) backoff *= 2;
+    return std::min(backoff, kMaxBackoff);
+}
+
+double seconds_since(TimePoint start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+SyncCoordinator::SyncCoordinator(CoordinatorSettings settings, const RsyncRunner& runner, WorkerPool& pool,
+                                 std::function<void(int)> finish)
+    : settings_(std::move(settings)), runner_(runner), pool_(pool), finish_(std::move(finish)),
+      queue_(settings_.delays) {}
+
+SyncCoordinator::~SyncCoordinator() {
+    if (timer_id_) g_source_remove(timer_id_);
+}
+
+void SyncCoordinator::deliver(std::vector<PathEvent> events) {
+    std::lock_guard<std::mutex> lock(inbox_mutex_);
+    if (inbox_.empty()) inbox_ = std::move(events);
+    else std::move(events.begin(), events.end(), std::back_inserter(inbox_));
+    if (!drain_scheduled_) {
+        drain_scheduled_ = true;
+        run_on_main_thread([this] { drain_inbox(); });
+    }
+}
+
+void SyncCoordinator::drain_inbox() {
+    std::vector<PathEvent> events;
+    {
+        std::lock_guard<std::mutex> lock(inbox_mutex_);
+        events.swap(inbox_);
+        drain_scheduled_ = false;
+    }
+    if (stopping_) return;
+    TimePoint now = Clock::now();
+    for (PathEvent& event : events) {
+        log_debug("event: '%s'%s", event.path.c_str(), event.recursive ? " (recursive)" : "");
+        queue_.add(event.path, event.recursive, event.size_class, now);
+    }
+    dispatch();
+}
+
+void SyncCoordinator::start(bool initial_sync) {
+    if (initial_sync) sync_whole_tree_now();
+    else dispatch();
+}
+
+void SyncCoordinator::sync_whole_tree_now() {
+    // Backdated by one window, so that it is due at once.
+    queue_.add("", true, SizeClass::Normal, Clock::now() - settings_.delays.normal);
+    dispatch();
+}
+
+void SyncCoordinator::stop() {
+    stopping_ = true;
+    if (timer_id_) g_source_remove(timer_id_);
+    timer_id_ = 0;
+}
+
+void SyncCoordinator::dispatch() {
+    while (!stopping_ && running_ < settings_.workers && !queue_.empty()) {
+        TimePoint now = Clock::now();
+        if (now < next_sync_allowed_) return arm_timer(next_sync_allowed_);
+        TimePoint due = *queue_.next_due();
+        if (due > now) return arm_timer(due);
+        auto taken = queue_.take_due(now, [this](const std::string& path) { return in_flight_.conflicts(path); });
+        // Nothing free: everything due overlaps a running batch, whose end dispatches again.
+        if (taken.empty()) return;
+        start_batch(make_batch(std::move(taken), settings_.max_batch_paths), now);
+    }
+    check_exit_conditions();
+}
+
+void SyncCoordinator::start_batch(Batch batch, TimePoint now) {
+    ++running_;
+    in_flight_.add(batch);
+    next_sync_allowed_ = now + settings_.delay_sync;
+    if (batch.full_tree) log_info("syncing the whole tree to %s", settings_.destination.c_str());
+    else log_info("syncing %zu paths to %s", batch.paths.size(), settings_.destination.c_str());
+    if (log_enabled(LogLevel::Verbose))
+        for (const QueuedPath& p : batch.paths)
+            log_verbose("  %s%s", p.path.c_str(), p.recursive ? "/ (recursive)" : "");
+
+    pool_.submit([this, batch = std::move(batch), now]() mutable {
+        SyncResult result = runner_.run(batch);
+        run_on_main_thread([this, batch = std::move(batch), result = std::move(result), now] {
+            on_batch_done(batch, result, now);
+        });
+    });
+}
+
+void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result, TimePoint started) {
+    if (stopping_) return;
+    --running_;
+    in_flight_.remove(batch);
+    TimePoint now = Clock::now();
+    if (result.ok) {
+        if (consecutive_failures_) log_info("sync to %s works again", settings_.destination.c_str());
+        consecutive_failures_ = 0;
+        if (batch.full_tree) whole_tree_synced_ = true;
+        ++iterations_;
+        log_info("synced %s in %.3f s%s", batch.full_tree ? "the whole tree" : (std::to_string(batch.paths.size()) + " paths").c_str(),
+                 seconds_since(started), result.exit_code == 24 ? " (some files vanished meanwhile)" : "");
+    } else {
+        ++consecutive_failures_;
+        Millis backoff = failure_backoff(consecutive_failures_);
+        next_sync_allowed_ = std::max(next_sync_allowed_, now + backoff);
+        // Not dropped: the paths go back into the queue, folded with newer events.
+        requeue(batch, now);
+        log_warning("sync to %s failed (rsync exit code %d): %s; retrying in %.1f s",
+                    settings_.destination.c_str(), result.exit_code, result.message.c_str(),
+                    std::chrono::duration<double>(backoff).count());
+    }
+    if (settings_.max_iterations && iterations_ >= settings_.max_iterations) return finish_(0);
+    if (settings_.only_initialsync && whole_tree_synced_) return finish_(0);
+    dispatch();
+}
+
+void SyncCoordinator::requeue(const Batch& batch, TimePoint now) {
+    // Backdated so that the retry is due as soon as the back-off allows.
+    TimePoint due_now = now - settings_.delays.big;
+    if (batch.full_tree) queue_.add("", true, SizeClass::Normal, due_now);
+    for (const QueuedPath& p : batch.paths) queue_.add(p.path, p.recursive, SizeClass::Normal, due_now);
+}
+
+void SyncCoordinator::check_exit_conditions() {
+    if (stopping_ || !settings_.exit_on_no_events) return;
+    if (queue_.empty() && running_ == 0) {
+        log_info("no more events: exiting (--exit-on-no-events)");
+        finish_(0);
+    }
+}
+
+void SyncCoordinator::arm_timer(TimePoint when) {
+    if (timer_id_ && timer_due_ == when) return;
+    if (timer_id_) g_source_remove(timer_id_);
+    auto wait = std::chrono::ceil<Millis>(when - Clock::now()).count();
+    timer_due_ = when;
+    timer_id_ = g_timeout_add(static_cast<guint>(std::max<long long>(wait, 0)),
+                              [](gpointer self) -> gboolean {
+                                  auto* coordinator = static_cast<SyncCoordinator*>(self);
+                                  coordinator->timer_id_ = 0;
+                                  coordinator->dispatch();
+                                  return G_SOURCE_REMOVE;
+                              },
+                              this);
+}
+
+}  // namespace clsync

@@ -1,0 +1,82 @@
+// The coordinator: takes the watcher's events into the delay queue, forms batches
+// when windows close, hands them to the worker pool, and handles their results
+// (retry with back-off, exit conditions).
+//
+// Threads: deliver() may be called from any thread (it only appends to the inbox
+// under inbox_mutex_). Everything else runs on the main thread, which owns the
+// queue, the in-flight set and the destination state.
+#pragma once
+
+#include "batcher.h"
+#include "clock.h"
+#include "delay_queue.h"
+#include "path_event.h"
+#include "rsync_runner.h"
+#include "worker_pool.h"
+
+#include <functional>
+#include <glib.h>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace clsync {
+
+struct CoordinatorSettings {
+    DelayQueue::Delays delays;
+    Millis delay_sync{0};
+    unsigned workers = 1;
+    std::size_t max_batch_paths = 20000;
+    unsigned max_iterations = 0;
+    bool exit_on_no_events = false;
+    bool only_initialsync = false;
+    std::string destination;  // for messages
+};
+
+class SyncCoordinator : public EventSink {
+public:
+    // `finish(exit_code)` is called on the main thread when an exit condition is met.
+    SyncCoordinator(CoordinatorSettings settings, const RsyncRunner& runner, WorkerPool& pool,
+                    std::function<void(int)> finish);
+    ~SyncCoordinator() override;
+
+    void deliver(std::vector<PathEvent> events) override;
+
+    // Starts dispatching; with `initial_sync`, the whole tree is synced first.
+    void start(bool initial_sync);
+    // Queues a sync of the whole tree, due at once (initial sync, SIGUSR2).
+    void sync_whole_tree_now();
+    // Stops forming batches; results still arriving are ignored.
+    void stop();
+
+private:
+    void drain_inbox();
+    void dispatch();
+    void start_batch(Batch batch, TimePoint now);
+    void on_batch_done(const Batch& batch, const SyncResult& result, TimePoint started);
+    void requeue(const Batch& batch, TimePoint now);
+    void arm_timer(TimePoint when);
+    void check_exit_conditions();
+
+    CoordinatorSettings settings_;
+    const RsyncRunner& runner_;
+    WorkerPool& pool_;
+    std::function<void(int)> finish_;
+
+    std::mutex inbox_mutex_;
+    std::vector<PathEvent> inbox_;  // guarded by inbox_mutex_
+    bool drain_scheduled_ = false;  // guarded by inbox_mutex_
+
+    DelayQueue queue_;
+    InFlightPaths in_flight_;
+    unsigned running_ = 0;
+    TimePoint next_sync_allowed_{};  // -w spacing and failure back-off
+    unsigned consecutive_failures_ = 0;
+    unsigned iterations_ = 0;
+    bool whole_tree_synced_ = false;
+    bool stopping_ = false;
+    guint timer_id_ = 0;
+    TimePoint timer_due_{};
+};
+
+}  // namespace clsync

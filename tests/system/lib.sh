@@ -1,0 +1,68 @@
+# Shared helpers for the system tests: a scratch dir, the daemon, polling with deadlines.
+# Each test sources this file; $CLSYNC is the binary under test, $TESTS_DIR this folder.
+set -eu
+
+: "${CLSYNC:?CLSYNC must name the clsync binary}"
+TESTS_DIR=${TESTS_DIR:-$(cd "$(dirname "$0")" && pwd)}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/clsync-test.XXXXXX")
+SRC=$WORK/src
+DST=$WORK/dst
+LOG=$WORK/clsync.log
+mkdir -p "$SRC" "$DST"
+DAEMON_PID=
+
+cleanup() {
+    if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+        kill -TERM "$DAEMON_PID" 2>/dev/null || true
+        wait "$DAEMON_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    if [ -f "$LOG" ]; then echo "--- daemon log (last 40 lines):" >&2; tail -n 40 "$LOG" >&2; fi
+    exit 1
+}
+
+# start_daemon [extra options...]: starts clsync on $SRC -> $DST, logging to $LOG.
+start_daemon() {
+    "$CLSYNC" -W "$SRC" -D "$DST" -t 0.2 -d "$@" >"$LOG" 2>&1 &
+    DAEMON_PID=$!
+    wait_for "initial sync" grep -q "synced the whole tree" "$LOG"
+}
+
+# wait_for DESCRIPTION COMMAND...: polls COMMAND until it succeeds; fails after $DEADLINE s.
+wait_for() {
+    local what=$1; shift
+    local deadline=$(( $(date +%s) + ${DEADLINE:-60} ))
+    until "$@" >/dev/null 2>&1; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then fail "timed out waiting for: $what"; fi
+        if [ -n "$DAEMON_PID" ] && ! kill -0 "$DAEMON_PID" 2>/dev/null; then fail "daemon died while waiting for: $what"; fi
+        sleep 0.1
+    done
+}
+
+trees_equal() { python3 "$TESTS_DIR/treecmp.py" "$SRC" "$DST" --quiet; }
+
+# wait_converged: the destination equals the source (polled, with a deadline).
+wait_converged() {
+    local deadline=$(( $(date +%s) + ${DEADLINE:-60} ))
+    until trees_equal; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            python3 "$TESTS_DIR/treecmp.py" "$SRC" "$DST" >&2 || true
+            fail "destination did not converge: ${1:-}"
+        fi
+        if [ -n "$DAEMON_PID" ] && ! kill -0 "$DAEMON_PID" 2>/dev/null; then fail "daemon died"; fi
+        sleep 0.2
+    done
+}
+
+stop_daemon() {
+    kill -TERM "$DAEMON_PID"
+    local rc=0
+    wait "$DAEMON_PID" || rc=$?
+    DAEMON_PID=
+    [ "$rc" -eq 0 ] || fail "daemon exited with $rc on TERM"
+}

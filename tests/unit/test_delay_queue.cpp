@@ -1,0 +1,107 @@
+#include "delay_queue.h"
+
+#include <catch2/catch.hpp>
+
+using namespace clsync;
+using namespace std::chrono_literals;
+
+namespace {
+const DelayQueue::Delays kDelays{Millis(1000), Millis(30000)};
+const TimePoint t0{};  // the fake clock's epoch
+auto nothing_blocked = [](const std::string&) { return false; };
+}
+
+TEST_CASE("an entry is due one window after it was first seen") {
+    DelayQueue q(kDelays);
+    q.add("a", false, SizeClass::Normal, t0);
+    REQUIRE(q.next_due() == t0 + 1000ms);
+    CHECK(q.take_due(t0 + 999ms, nothing_blocked).empty());
+    auto taken = q.take_due(t0 + 1000ms, nothing_blocked);
+    REQUIRE(taken.size() == 1);
+    CHECK(taken[0] == QueuedPath{"a", false});
+    CHECK(q.empty());
+    CHECK_FALSE(q.next_due());
+}
+
+TEST_CASE("repeated events on one path fold into one entry and keep the first time") {
+    DelayQueue q(kDelays);
+    q.add("a", false, SizeClass::Normal, t0);
+    q.add("a", false, SizeClass::Normal, t0 + 500ms);
+    q.add("a", true, SizeClass::Normal, t0 + 900ms);
+    CHECK(q.size() == 1);
+    CHECK(q.next_due() == t0 + 1000ms);  // bounded window, not a debounce
+    auto taken = q.take_due(t0 + 1000ms, nothing_blocked);
+    REQUIRE(taken.size() == 1);
+    CHECK(taken[0].recursive);
+}
+
+TEST_CASE("when a window closes, every entry of its class is taken") {
+    DelayQueue q(kDelays);
+    q.add("a", false, SizeClass::Normal, t0);
+    q.add("b", false, SizeClass::Normal, t0 + 900ms);
+    auto taken = q.take_due(t0 + 1000ms, nothing_blocked);
+    CHECK(taken.size() == 2);
+}
+
+TEST_CASE("big files wait for their own, longer window") {
+    DelayQueue q(kDelays);
+    q.add("big", false, SizeClass::Big, t0);
+    q.add("small", false, SizeClass::Normal, t0);
+    auto taken = q.take_due(t0 + 1000ms, nothing_blocked);
+    REQUIRE(taken.size() == 1);
+    CHECK(taken[0].path == "small");
+    CHECK(q.next_due() == t0 + 30000ms);
+    CHECK(q.take_due(t0 + 30000ms, nothing_blocked).size() == 1);
+}
+
+TEST_CASE("a file that grows big moves to the big window") {
+    DelayQueue q(kDelays);
+    q.add("f", false, SizeClass::Normal, t0);
+    q.add("f", false, SizeClass::Big, t0 + 100ms);
+    CHECK(q.next_due() == t0 + 30000ms);
+}
+
+TEST_CASE("a recursive entry absorbs the entries below it") {
+    DelayQueue q(kDelays);
+    q.add("d/x", false, SizeClass::Normal, t0);
+    q.add("d/y/z", false, SizeClass::Big, t0 + 10ms);
+    q.add("dx", false, SizeClass::Normal, t0 + 10ms);  // a sibling sharing the prefix stays
+    q.add("d", true, SizeClass::Normal, t0 + 200ms);
+    CHECK(q.size() == 2);
+    CHECK(q.next_due() == t0 + 1000ms);  // keeps the earliest absorbed time
+    q.add("d/later", false, SizeClass::Normal, t0 + 300ms);
+    CHECK(q.size() == 2);
+    auto taken = q.take_due(t0 + 1000ms, nothing_blocked);
+    REQUIRE(taken.size() == 2);
+    CHECK(taken[0] == QueuedPath{"d", true});
+    CHECK(taken[1] == QueuedPath{"dx", false});
+}
+
+TEST_CASE("the whole-tree entry absorbs everything") {
+    DelayQueue q(kDelays);
+    q.add("a", false, SizeClass::Normal, t0);
+    q.add("b/c", true, SizeClass::Normal, t0);
+    q.add("", true, SizeClass::Normal, t0 + 10ms);
+    q.add("z", false, SizeClass::Normal, t0 + 20ms);
+    CHECK(q.size() == 1);
+}
+
+TEST_CASE("blocked entries stay queued") {
+    DelayQueue q(kDelays);
+    q.add("a", false, SizeClass::Normal, t0);
+    q.add("b", false, SizeClass::Normal, t0);
+    auto taken = q.take_due(t0 + 1s, [](const std::string& p) { return p == "a"; });
+    REQUIRE(taken.size() == 1);
+    CHECK(taken[0].path == "b");
+    CHECK(q.size() == 1);
+}
+
+TEST_CASE("is_ancestor compares whole path components") {
+    CHECK(is_ancestor("", "a"));
+    CHECK_FALSE(is_ancestor("", ""));
+    CHECK(is_ancestor("a", "a/b"));
+    CHECK(is_ancestor("a/b", "a/b/c"));
+    CHECK_FALSE(is_ancestor("a", "ab"));
+    CHECK_FALSE(is_ancestor("a", "a"));
+    CHECK_FALSE(is_ancestor("a/b", "a"));
+}

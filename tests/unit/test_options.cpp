@@ -1,0 +1,70 @@
+#include "options.h"
+
+#include <catch2/catch.hpp>
+#include <initializer_list>
+
+using namespace clsync;
+using namespace std::chrono_literals;
+
+namespace {
+Options parse(std::initializer_list<const char*> args) {
+    std::vector<std::string> storage{"clsync"};
+    storage.insert(storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& s : storage) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    return parse_command_line(static_cast<int>(storage.size()), argv.data());
+}
+}  // namespace
+
+TEST_CASE("-W and -D alone give the documented defaults") {
+    Options o = parse({"-W", "/src", "-D", "/dst"});
+    CHECK(o.watch_dir == "/src");
+    CHECK(o.destinations == std::vector<std::string>{"/dst"});
+    CHECK(o.mode == "rsyncdirect");
+    CHECK(o.delay_collect == 1000ms);
+    CHECK(o.delay_collect_bigfile == 30000ms);
+    CHECK(o.threshold_bigfile == 128ull << 20);
+    CHECK(o.threads == 2);
+}
+
+TEST_CASE("delays take fractions, sizes take suffixes") {
+    Options o = parse({"-W", "s", "-D", "d", "-t", "0.2", "--delay-collect-bigfile=2.5", "-B", "4K", "-w", "0"});
+    CHECK(o.delay_collect == 200ms);
+    CHECK(o.delay_collect_bigfile == 2500ms);
+    CHECK(o.threshold_bigfile == 4096);
+    CHECK(o.delay_sync == 0ms);
+}
+
+TEST_CASE("bad values name the option") {
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "-t", "abc"}), Catch::Contains("--delay-collect") && Catch::Contains("abc"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "-t", "-1"}), Catch::Contains("--delay-collect"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "-B", "12Q"}), Catch::Contains("--threshold-bigfile"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "-p", "0"}), Catch::Contains("--threading"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "-M", "nope"}), Catch::Contains("--mode"));
+}
+
+TEST_CASE("unknown options and missing values are reported") {
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--no-such"}), Catch::Contains("unknown option '--no-such'"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "-Z"}), Catch::Contains("unknown option '-Z'"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "-t"}), Catch::Contains("needs a value"));
+}
+
+TEST_CASE("required options and exclusive combinations are checked") {
+    REQUIRE_THROWS_WITH(parse({"-D", "d"}), Catch::Contains("--watch-dir"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s"}), Catch::Contains("--destination-dir"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--skip-initialsync", "--only-initialsync"}),
+                        Catch::Contains("exclude each other"));
+    CHECK(parse({"-h"}).show_help);
+    CHECK(parse({"-V"}).show_version);
+}
+
+TEST_CASE("arguments after -- go to the handler; stray arguments are refused") {
+    CHECK(parse({"-W", "s", "-D", "d", "--", "x", "y"}).handler_args == std::vector<std::string>{"x", "y"});
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "stray"}), Catch::Contains("unexpected argument 'stray'"));
+}
+
+TEST_CASE("help lists every option of the table") {
+    std::string help = help_text("clsync");
+    for (const OptionSpec& spec : option_table()) CHECK(help.find(std::string("--") + spec.long_name) != std::string::npos);
+}
