@@ -16,6 +16,11 @@ void ChildRegistry::remove(pid_t pgid) {
     groups_.erase(pgid);
 }
 
+bool ChildRegistry::empty() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return groups_.empty();
+}
+
 void ChildRegistry::kill_all(int signal) {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;

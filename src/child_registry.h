@@ -16,6 +16,7 @@ public:
     void remove(pid_t pgid);
     // Refuses new children and sends `signal` to every registered process group.
     void kill_all(int signal);
+    bool empty();
 
 private:
     std::mutex mutex_;

@@ -63,8 +63,7 @@ std::optional<TimePoint> DelayQueue::next_due() const {
     return earliest;
 }
 
-std::vector<QueuedPath> DelayQueue::take_due(TimePoint now,
-                                             const std::function<bool(const std::string&)>& blocked) {
+std::vector<QueuedPath> DelayQueue::take_due(TimePoint now) {
     bool window_closed[2] = {false, false};
     for (const auto& [path, entry] : entries_)
         if (due(entry) <= now) window_closed[static_cast<int>(entry.size_class)] = true;
@@ -72,7 +71,7 @@ std::vector<QueuedPath> DelayQueue::take_due(TimePoint now,
     std::vector<QueuedPath> taken;
     for (auto it = entries_.begin(); it != entries_.end();) {
         const Entry& entry = it->second;
-        if (window_closed[static_cast<int>(entry.size_class)] && !blocked(it->first)) {
+        if (window_closed[static_cast<int>(entry.size_class)]) {
             taken.push_back({it->first, entry.recursive});
             it = entries_.erase(it);
         } else {

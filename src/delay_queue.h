@@ -13,7 +13,6 @@
 
 #include "clock.h"
 
-#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -44,9 +43,8 @@ public:
     // When the earliest window closes; nullopt when empty.
     std::optional<TimePoint> next_due() const;
 
-    // Takes every entry of each class whose window has closed at `now`,
-    // leaving those for which `blocked(path)` is true. Sorted by path.
-    std::vector<QueuedPath> take_due(TimePoint now, const std::function<bool(const std::string&)>& blocked);
+    // Takes every entry of each class whose window has closed at `now`. Sorted by path.
+    std::vector<QueuedPath> take_due(TimePoint now);
 
     bool empty() const { return entries_.empty(); }
     std::size_t size() const { return entries_.size(); }

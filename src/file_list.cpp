@@ -27,6 +27,7 @@ std::string rsync_include_rules(const std::vector<QueuedPath>& paths) {
         rules += '\0';
     };
     for (const QueuedPath& p : paths) {
+        if (p.path.empty()) continue;  // the top directory's attributes are part of every run
         for (auto slash = p.path.find('/'); slash != std::string::npos; slash = p.path.find('/', slash + 1)) {
             std::string parent = p.path.substr(0, slash);
             if (parents_done.insert(parent).second) append(rsync_pattern(parent, "/"));

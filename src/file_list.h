@@ -14,7 +14,7 @@
 
 namespace clsync {
 
-// Include rules for `paths` (none may be ""): each path, every ancestor directory of it
+// Include rules for `paths` ("" is skipped: rsync always syncs the top directory): each path, every ancestor directory of it
 // (so rsync descends there, and --delete sees the parent), and for recursive entries
 // everything below.
 std::string rsync_include_rules(const std::vector<QueuedPath>& paths);

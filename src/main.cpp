@@ -8,6 +8,7 @@
 #include "options.h"
 #include "rsync_runner.h"
 #include "sync_coordinator.h"
+#include "unique_fd.h"
 #include "worker_pool.h"
 
 #include "config.h"
@@ -21,6 +22,7 @@
 #include <glib-unix.h>
 #include <glib.h>
 #include <memory>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
@@ -73,9 +75,16 @@ std::string checked_destination(const std::string& watch_dir, const std::string&
     if (is_remote_destination(destination)) return destination;
     std::string resolved = resolve_local_path(destination);
     while (resolved.size() > 1 && resolved.back() == '/') resolved.pop_back();
-    if (resolved == watch_dir || resolved.compare(0, watch_dir.size() + 1, watch_dir + '/') == 0)
+    auto is_within = [](const std::string& path, const std::string& dir) {
+        return path == dir || dir == "/" || path.compare(0, dir.size() + 1, dir + '/') == 0;
+    };
+    if (is_within(resolved, watch_dir))
         throw StartupError{kExitUsage, "destination '" + destination + "' is inside the watch dir '" + watch_dir +
                                            "': it would sync into itself"};
+    // rsync --delete into a parent of the watch dir would delete everything beside it.
+    if (is_within(watch_dir, resolved))
+        throw StartupError{kExitUsage, "destination '" + destination + "' contains the watch dir '" + watch_dir +
+                                           "': syncing would delete the rest of the destination"};
     return resolved;
 }
 
@@ -98,7 +107,64 @@ struct MainLoop {
     }
 };
 
+// TERM/INT stop now; USR1 logs the state;
+// USR2 syncs the whole tree; HUP has nothing to reload yet (no config file support).
+void install_signal_handlers(MainLoop& main_loop, SyncCoordinator& coordinator) {
+    auto on_stop = [](gpointer data) -> gboolean {
+        log_info("stopping on signal");
+        static_cast<MainLoop*>(data)->quit(kExitOk);
+        return G_SOURCE_CONTINUE;
+    };
+    g_unix_signal_add(SIGTERM, on_stop, &main_loop);
+    g_unix_signal_add(SIGINT, on_stop, &main_loop);
+    g_unix_signal_add(SIGHUP, [](gpointer) -> gboolean {
+        log_info("SIGHUP: nothing to reload (this version reads no config or rules file)");
+        return G_SOURCE_CONTINUE;
+    }, nullptr);
+    g_unix_signal_add(SIGUSR1, [](gpointer data) -> gboolean {
+        static_cast<SyncCoordinator*>(data)->log_status();
+        return G_SOURCE_CONTINUE;
+    }, &coordinator);
+    g_unix_signal_add(SIGUSR2, [](gpointer data) -> gboolean {
+        log_info("SIGUSR2: full resync");
+        static_cast<SyncCoordinator*>(data)->sync_whole_tree_now();
+        return G_SOURCE_CONTINUE;
+    }, &coordinator);
+}
+
+// GLib's unix signal sources do not cover SIGQUIT: it is blocked in every thread
+// (before any starts) and read from a signalfd on the main loop instead.
+UniqueFd block_sigquit() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    return UniqueFd(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+}
+
+void watch_sigquit(int fd, SyncCoordinator& coordinator) {
+    if (fd < 0) return;
+    g_unix_fd_add(fd, G_IO_IN, [](gint fd, GIOCondition, gpointer data) -> gboolean {
+        struct signalfd_siginfo info;
+        while (read(fd, &info, sizeof info) == sizeof info) {}
+        log_info("SIGQUIT: syncing what is queued, then exiting");
+        static_cast<SyncCoordinator*>(data)->finish_queued_then_exit();
+        return G_SOURCE_CONTINUE;
+    }, &coordinator);
+}
+
+// Asks running rsyncs to stop (they remove their temp files), then insists.
+void stop_children(ChildRegistry& children) {
+    children.kill_all(SIGTERM);
+    for (int waited_ms = 0; !children.empty() && waited_ms < 5000; waited_ms += 50) g_usleep(50 * 1000);
+    if (!children.empty()) {
+        log_warning("rsync did not stop within 5 s of SIGTERM: killing it");
+        children.kill_all(SIGKILL);
+    }
+}
+
 int run(const Options& options) {
+    UniqueFd sigquit_fd = block_sigquit();
     std::string watch_dir = canonical_watch_dir(options.watch_dir);
     std::string destination = checked_destination(watch_dir, options.destinations.front());
     std::string rsync = find_rsync(options.sync_handler);
@@ -111,7 +177,6 @@ int run(const Options& options) {
     CoordinatorSettings settings;
     settings.delays = {options.delay_collect, options.delay_collect_bigfile};
     settings.delay_sync = options.delay_sync;
-    settings.workers = options.threads;
     settings.max_iterations = options.max_iterations;
     settings.exit_on_no_events = options.exit_on_no_events;
     settings.only_initialsync = options.only_initialsync;
@@ -124,27 +189,17 @@ int run(const Options& options) {
         watcher->start();
     }
 
-    auto on_stop_signal = [](gpointer data) -> gboolean {
-        log_info("stopping on signal");
-        static_cast<MainLoop*>(data)->quit(kExitOk);
-        return G_SOURCE_CONTINUE;
-    };
-    g_unix_signal_add(SIGTERM, on_stop_signal, &main_loop);
-    g_unix_signal_add(SIGINT, on_stop_signal, &main_loop);
-    g_unix_signal_add(SIGUSR2, [](gpointer data) -> gboolean {
-        log_info("SIGUSR2: full resync");
-        static_cast<SyncCoordinator*>(data)->sync_whole_tree_now();
-        return G_SOURCE_CONTINUE;
-    }, &coordinator);
-
+    install_signal_handlers(main_loop, coordinator);
+    watch_sigquit(sigquit_fd.get(), coordinator);
     log_info("clsync %s: %s -> %s", PACKAGE_VERSION, watch_dir.c_str(), destination.c_str());
-    coordinator.start(!options.skip_initialsync);
+    // Started from inside the loop, so that an exit condition met at once can quit it.
+    run_on_main_thread([&coordinator, &options] { coordinator.start(!options.skip_initialsync); });
     g_main_loop_run(main_loop.loop);
 
     // Orderly stop: no new events, no new batches, running rsyncs stopped and reaped.
     if (watcher) watcher->stop();
     coordinator.stop();
-    children.kill_all(SIGTERM);
+    stop_children(children);
     pool.shutdown();
     return main_loop.exit_code;
 }

@@ -30,6 +30,7 @@ void set_threading(Options& o, const char* v) {
     if (std::strcmp(v, "off") == 0) o.threads = 1;
     else if (std::strcmp(v, "safe") == 0 || std::strcmp(v, "full") == 0) o.threads = 2;
     else o.threads = parse_count("threading", v, 1);
+    if (o.threads > 64) bad_value("threading", v, "at most 64 workers");
 }
 
 const std::vector<OptionSpec> kOptions = {

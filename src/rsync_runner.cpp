@@ -13,7 +13,14 @@
 namespace clsync {
 namespace {
 
-void enter_own_process_group(gpointer) { setpgid(0, 0); }
+// Runs in the child before exec: its own process group (so shutdown can stop it and
+// its helpers), and none of the daemon's blocked signals.
+void prepare_child(gpointer) {
+    setpgid(0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+}
 
 std::string trimmed(const std::string& text) {
     auto end = text.find_last_not_of(" \n\t");
@@ -39,13 +46,18 @@ bool rsync_exit_is_success(int exit_code) {
 }
 
 SyncResult RsyncRunner::run(const Batch& batch) const {
-    std::vector<const char*> argv = {settings_.rsync_binary.c_str(), "-aH", "--delete", "--force"};
+    // --modify-window=-1: nanoseconds count when comparing times; otherwise rsync leaves a
+    // directory (or a same-size file) alone whose time differs only below the second.
+    std::vector<const char*> argv = {settings_.rsync_binary.c_str(), "-aH", "--delete", "--force",
+                                     "--modify-window=-1"};
     std::string rules;
     bool whole_tree = batch.full_tree || has_multilinked_file(settings_.source, batch.paths);
     if (whole_tree && !batch.full_tree) log_debug("batch has a hard-linked file: syncing the whole tree");
     if (!whole_tree) {
         rules = rsync_include_rules(batch.paths);
-        argv.insert(argv.end(), {"--from0", "--include-from=-", "--exclude=*"});
+        // Every listed path had an event: copy it even if size and time look unchanged
+        // (two writes within one timestamp tick).
+        argv.insert(argv.end(), {"--ignore-times", "--from0", "--include-from=-", "--exclude=*"});
     }
     std::string source = settings_.source + '/';
     std::string destination = settings_.destination + '/';
@@ -53,7 +65,7 @@ SyncResult RsyncRunner::run(const Batch& batch) const {
 
     GObjectPtr<GSubprocessLauncher> launcher(g_subprocess_launcher_new(static_cast<GSubprocessFlags>(
         G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE)));
-    g_subprocess_launcher_set_child_setup(launcher.get(), enter_own_process_group, nullptr, nullptr);
+    g_subprocess_launcher_set_child_setup(launcher.get(), prepare_child, nullptr, nullptr);
 
     SyncResult result;
     GError* raw_error = nullptr;

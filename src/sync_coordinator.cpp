@@ -67,6 +67,16 @@ void SyncCoordinator::sync_whole_tree_now() {
     dispatch();
 }
 
+void SyncCoordinator::finish_queued_then_exit() {
+    finishing_ = true;
+    dispatch();
+}
+
+void SyncCoordinator::log_status() const {
+    log_info("status: %zu paths queued, %s, %u batches synced, %u consecutive failures", queue_.size(),
+             batch_running_ ? "a batch is running" : "idle", iterations_, consecutive_failures_);
+}
+
 void SyncCoordinator::stop() {
     stopping_ = true;
     if (timer_id_) g_source_remove(timer_id_);
@@ -74,22 +84,17 @@ void SyncCoordinator::stop() {
 }
 
 void SyncCoordinator::dispatch() {
-    while (!stopping_ && running_ < settings_.workers && !queue_.empty()) {
-        TimePoint now = Clock::now();
-        if (now < next_sync_allowed_) return arm_timer(next_sync_allowed_);
-        TimePoint due = *queue_.next_due();
-        if (due > now) return arm_timer(due);
-        auto taken = queue_.take_due(now, [this](const std::string& path) { return in_flight_.conflicts(path); });
-        // Nothing free: everything due overlaps a running batch, whose end dispatches again.
-        if (taken.empty()) return;
-        start_batch(make_batch(std::move(taken), settings_.max_batch_paths), now);
-    }
-    check_exit_conditions();
+    if (stopping_ || batch_running_) return;  // the running batch's end dispatches again
+    if (queue_.empty()) return check_exit_conditions();
+    TimePoint now = Clock::now();
+    if (now < next_sync_allowed_) return arm_timer(next_sync_allowed_);
+    TimePoint due = finishing_ ? now : *queue_.next_due();
+    if (due > now) return arm_timer(due);
+    start_batch(make_batch(queue_.take_due(finishing_ ? TimePoint::max() : now), settings_.max_batch_paths), now);
 }
 
 void SyncCoordinator::start_batch(Batch batch, TimePoint now) {
-    ++running_;
-    in_flight_.add(batch);
+    batch_running_ = true;
     next_sync_allowed_ = now + settings_.delay_sync;
     if (batch.full_tree) log_info("syncing the whole tree to %s", settings_.destination.c_str());
     else log_info("syncing %zu paths to %s", batch.paths.size(), settings_.destination.c_str());
@@ -107,8 +112,7 @@ void SyncCoordinator::start_batch(Batch batch, TimePoint now) {
 
 void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result, TimePoint started) {
     if (stopping_) return;
-    --running_;
-    in_flight_.remove(batch);
+    batch_running_ = false;
     TimePoint now = Clock::now();
     if (result.ok) {
         if (consecutive_failures_) log_info("sync to %s works again", settings_.destination.c_str());
@@ -133,16 +137,16 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
 }
 
 void SyncCoordinator::requeue(const Batch& batch, TimePoint now) {
-    // Backdated so that the retry is due as soon as the back-off allows.
-    TimePoint due_now = now - settings_.delays.big;
+    // Backdated by one window: the retry is due as soon as the back-off allows.
+    TimePoint due_now = now - settings_.delays.normal;
     if (batch.full_tree) queue_.add("", true, SizeClass::Normal, due_now);
     for (const QueuedPath& p : batch.paths) queue_.add(p.path, p.recursive, SizeClass::Normal, due_now);
 }
 
 void SyncCoordinator::check_exit_conditions() {
-    if (stopping_ || !settings_.exit_on_no_events) return;
-    if (queue_.empty() && running_ == 0) {
-        log_info("no more events: exiting (--exit-on-no-events)");
+    if (stopping_ || !(settings_.exit_on_no_events || finishing_)) return;
+    if (queue_.empty() && !batch_running_) {
+        log_info(finishing_ ? "everything queued is synced: exiting" : "no more events: exiting (--exit-on-no-events)");
         finish_(0);
     }
 }

@@ -2,6 +2,10 @@
 // when windows close, hands them to the worker pool, and handles their results
 // (retry with back-off, exit conditions).
 //
+// One batch per destination runs at a time: every rsync run also sets the attributes
+// of the ancestor directories of its paths (the top directory at least), so two runs
+// at once could let the older one's stale directory mtime land last.
+//
 // Threads: deliver() may be called from any thread (it only appends to the inbox
 // under inbox_mutex_). Everything else runs on the main thread, which owns the
 // queue, the in-flight set and the destination state.
@@ -25,7 +29,6 @@ namespace clsync {
 struct CoordinatorSettings {
     DelayQueue::Delays delays;
     Millis delay_sync{0};
-    unsigned workers = 1;
     std::size_t max_batch_paths = 20000;
     unsigned max_iterations = 0;
     bool exit_on_no_events = false;
@@ -48,6 +51,10 @@ public:
     void sync_whole_tree_now();
     // Stops forming batches; results still arriving are ignored.
     void stop();
+    // Syncs everything queued without waiting for windows, then exits (SIGQUIT).
+    void finish_queued_then_exit();
+    // Logs what is queued and running (SIGUSR1).
+    void log_status() const;
 
 private:
     void drain_inbox();
@@ -68,13 +75,13 @@ private:
     bool drain_scheduled_ = false;  // guarded by inbox_mutex_
 
     DelayQueue queue_;
-    InFlightPaths in_flight_;
-    unsigned running_ = 0;
+    bool batch_running_ = false;
     TimePoint next_sync_allowed_{};  // -w spacing and failure back-off
     unsigned consecutive_failures_ = 0;
     unsigned iterations_ = 0;
     bool whole_tree_synced_ = false;
     bool stopping_ = false;
+    bool finishing_ = false;  // SIGQUIT: no more waiting for windows
     guint timer_id_ = 0;
     TimePoint timer_due_{};
 };

@@ -8,15 +8,14 @@ using namespace std::chrono_literals;
 namespace {
 const DelayQueue::Delays kDelays{Millis(1000), Millis(30000)};
 const TimePoint t0{};  // the fake clock's epoch
-auto nothing_blocked = [](const std::string&) { return false; };
 }
 
 TEST_CASE("an entry is due one window after it was first seen") {
     DelayQueue q(kDelays);
     q.add("a", false, SizeClass::Normal, t0);
     REQUIRE(q.next_due() == t0 + 1000ms);
-    CHECK(q.take_due(t0 + 999ms, nothing_blocked).empty());
-    auto taken = q.take_due(t0 + 1000ms, nothing_blocked);
+    CHECK(q.take_due(t0 + 999ms).empty());
+    auto taken = q.take_due(t0 + 1000ms);
     REQUIRE(taken.size() == 1);
     CHECK(taken[0] == QueuedPath{"a", false});
     CHECK(q.empty());
@@ -30,7 +29,7 @@ TEST_CASE("repeated events on one path fold into one entry and keep the first ti
     q.add("a", true, SizeClass::Normal, t0 + 900ms);
     CHECK(q.size() == 1);
     CHECK(q.next_due() == t0 + 1000ms);  // bounded window, not a debounce
-    auto taken = q.take_due(t0 + 1000ms, nothing_blocked);
+    auto taken = q.take_due(t0 + 1000ms);
     REQUIRE(taken.size() == 1);
     CHECK(taken[0].recursive);
 }
@@ -39,7 +38,7 @@ TEST_CASE("when a window closes, every entry of its class is taken") {
     DelayQueue q(kDelays);
     q.add("a", false, SizeClass::Normal, t0);
     q.add("b", false, SizeClass::Normal, t0 + 900ms);
-    auto taken = q.take_due(t0 + 1000ms, nothing_blocked);
+    auto taken = q.take_due(t0 + 1000ms);
     CHECK(taken.size() == 2);
 }
 
@@ -47,11 +46,11 @@ TEST_CASE("big files wait for their own, longer window") {
     DelayQueue q(kDelays);
     q.add("big", false, SizeClass::Big, t0);
     q.add("small", false, SizeClass::Normal, t0);
-    auto taken = q.take_due(t0 + 1000ms, nothing_blocked);
+    auto taken = q.take_due(t0 + 1000ms);
     REQUIRE(taken.size() == 1);
     CHECK(taken[0].path == "small");
     CHECK(q.next_due() == t0 + 30000ms);
-    CHECK(q.take_due(t0 + 30000ms, nothing_blocked).size() == 1);
+    CHECK(q.take_due(t0 + 30000ms).size() == 1);
 }
 
 TEST_CASE("a file that grows big moves to the big window") {
@@ -71,7 +70,7 @@ TEST_CASE("a recursive entry absorbs the entries below it") {
     CHECK(q.next_due() == t0 + 1000ms);  // keeps the earliest absorbed time
     q.add("d/later", false, SizeClass::Normal, t0 + 300ms);
     CHECK(q.size() == 2);
-    auto taken = q.take_due(t0 + 1000ms, nothing_blocked);
+    auto taken = q.take_due(t0 + 1000ms);
     REQUIRE(taken.size() == 2);
     CHECK(taken[0] == QueuedPath{"d", true});
     CHECK(taken[1] == QueuedPath{"dx", false});
@@ -83,16 +82,6 @@ TEST_CASE("the whole-tree entry absorbs everything") {
     q.add("b/c", true, SizeClass::Normal, t0);
     q.add("", true, SizeClass::Normal, t0 + 10ms);
     q.add("z", false, SizeClass::Normal, t0 + 20ms);
-    CHECK(q.size() == 1);
-}
-
-TEST_CASE("blocked entries stay queued") {
-    DelayQueue q(kDelays);
-    q.add("a", false, SizeClass::Normal, t0);
-    q.add("b", false, SizeClass::Normal, t0);
-    auto taken = q.take_due(t0 + 1s, [](const std::string& p) { return p == "a"; });
-    REQUIRE(taken.size() == 1);
-    CHECK(taken[0].path == "b");
     CHECK(q.size() == 1);
 }
 

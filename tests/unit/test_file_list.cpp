@@ -36,3 +36,7 @@ TEST_CASE("split_nul_list round-trips") {
     CHECK(split_nul_list(std::string("a\0b\0", 4)) == std::vector<std::string>{"a", "b"});
     CHECK(split_nul_list("").empty());
 }
+
+TEST_CASE("the top directory is never listed: rsync syncs it in every run") {
+    CHECK(split_nul_list(rsync_include_rules({{"", false}, {"a", false}})) == std::vector<std::string>{"/a"});
+}
