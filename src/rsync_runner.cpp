@@ -48,8 +48,10 @@ bool rsync_exit_is_success(int exit_code) {
 SyncResult RsyncRunner::run(const Batch& batch) const {
     // --modify-window=-1: nanoseconds count when comparing times; otherwise rsync leaves a
     // directory (or a same-size file) alone whose time differs only below the second.
+    // --timeout: a run that moves no data for that long is stuck (rsync has been seen
+    // to deadlock on a tree changing under it); it exits with code 30 and is retried.
     std::vector<const char*> argv = {settings_.rsync_binary.c_str(), "-aH", "--delete", "--force",
-                                     "--modify-window=-1"};
+                                     "--modify-window=-1", "--timeout=30", "--no-inc-recursive"};
     std::string rules;
     bool whole_tree = batch.full_tree || has_multilinked_file(settings_.source, batch.paths);
     if (whole_tree && !batch.full_tree) log_debug("batch has a hard-linked file: syncing the whole tree");
