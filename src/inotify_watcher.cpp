@@ -2,6 +2,7 @@
 
 #include "log.h"
 #include "scanner.h"
+#include "unreadable_dirs.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -26,8 +27,8 @@ constexpr Millis kOverflowQuietPeriod{10000};
 
 }  // namespace
 
-InotifyWatcher::InotifyWatcher(WatcherSettings settings, EventSink& sink)
-    : settings_(std::move(settings)), sink_(sink) {}
+InotifyWatcher::InotifyWatcher(WatcherSettings settings, EventSink& sink, UnreadableDirs& unreadable)
+    : settings_(std::move(settings)), sink_(sink), unreadable_(unreadable) {}
 
 InotifyWatcher::~InotifyWatcher() { stop(); }
 
@@ -121,10 +122,16 @@ void InotifyWatcher::handle(const struct inotify_event& event) {
     } else if (event.mask & IN_MOVED_TO) {
         handle_moved_to(path, is_dir, event.cookie);
     } else if (event.mask & IN_DELETE) {
-        if (is_dir) forget_watches_under(path, false);
+        if (is_dir) {
+            forget_watches_under(path, false);
+            unreadable_.remove_tree(path);
+        }
         emit(std::move(path), true);
     } else if (is_dir && (event.mask & IN_CREATE)) {
         watch_tree(path);
+        emit(std::move(path), true);
+    } else if (is_dir && unreadable_.remove(path)) {
+        watch_tree(path);  // its mode changed: readable now, or recorded again
         emit(std::move(path), true);
     } else if (is_dir) {
         emit(std::move(path), false);  // attributes of a subdirectory
@@ -137,7 +144,10 @@ void InotifyWatcher::handle_moved_to(const std::string& path, bool is_dir, std::
     bool paired = pending_move_ && pending_move_->cookie == cookie;
     if (paired) {
         // A rename inside the tree: applied as delete of the old name + copy of the new.
-        if (is_dir) rename_watches(pending_move_->path, path);
+        if (is_dir) {
+            rename_watches(pending_move_->path, path);
+            unreadable_.rename_tree(pending_move_->path, path);
+        }
         emit(std::move(pending_move_->path), true);
         pending_move_.reset();
     } else {
@@ -151,7 +161,10 @@ void InotifyWatcher::handle_moved_to(const std::string& path, bool is_dir, std::
 void InotifyWatcher::flush_pending_move() {
     if (!pending_move_) return;
     // Moved out of the tree: its watches would follow it elsewhere.
-    if (pending_move_->is_dir) forget_watches_under(pending_move_->path, true);
+    if (pending_move_->is_dir) {
+        forget_watches_under(pending_move_->path, true);
+        unreadable_.remove_tree(pending_move_->path);
+    }
     emit(std::move(pending_move_->path), true);
     pending_move_.reset();
 }
@@ -174,7 +187,7 @@ void InotifyWatcher::watch_tree(const std::string& start) {
         wd_paths_[wd] = path;
         path_wds_[path] = wd;
         return true;
-    });
+    }, [this](const std::string& path) { unreadable_.add(path); });
 }
 
 void InotifyWatcher::forget_watches_under(const std::string& path, bool remove_from_kernel) {
@@ -232,6 +245,7 @@ void InotifyWatcher::rescan() {
     std::unordered_map<int, std::string> before = std::move(wd_paths_);
     wd_paths_.clear();
     path_wds_.clear();
+    unreadable_.remove_tree("");
     watch_tree("");
     for (const auto& [wd, path] : before)
         if (!wd_paths_.count(wd)) inotify_rm_watch(inotify_fd_.get(), wd);

@@ -35,9 +35,11 @@ struct WatcherSettings {
     std::uint64_t threshold_bigfile;   // 0: no big files
 };
 
+class UnreadableDirs;
+
 class InotifyWatcher : public Watcher {
 public:
-    InotifyWatcher(WatcherSettings settings, EventSink& sink);
+    InotifyWatcher(WatcherSettings settings, EventSink& sink, UnreadableDirs& unreadable);
     ~InotifyWatcher() override;
 
     void start() override;
@@ -66,6 +68,7 @@ private:
 
     WatcherSettings settings_;
     EventSink& sink_;
+    UnreadableDirs& unreadable_;
     UniqueFd inotify_fd_;
     UniqueFd stop_fd_;  // eventfd: written by stop()
     std::thread thread_;

@@ -7,8 +7,10 @@
 #include "log.h"
 #include "options.h"
 #include "rsync_runner.h"
+#include "scanner.h"
 #include "sync_coordinator.h"
 #include "unique_fd.h"
+#include "unreadable_dirs.h"
 #include "worker_pool.h"
 
 #include "config.h"
@@ -171,7 +173,8 @@ int run(const Options& options) {
 
     MainLoop main_loop;
     ChildRegistry children;
-    RsyncRunner runner({rsync, watch_dir, destination}, children);
+    UnreadableDirs unreadable;
+    RsyncRunner runner({rsync, watch_dir, destination}, children, unreadable);
     WorkerPool pool(options.threads);
 
     CoordinatorSettings settings;
@@ -185,8 +188,12 @@ int run(const Options& options) {
 
     std::unique_ptr<Watcher> watcher;
     if (!options.only_initialsync) {
-        watcher = std::make_unique<InotifyWatcher>(WatcherSettings{watch_dir, options.threshold_bigfile}, coordinator);
+        watcher = std::make_unique<InotifyWatcher>(WatcherSettings{watch_dir, options.threshold_bigfile}, coordinator,
+                                                   unreadable);
         watcher->start();
+    } else {
+        walk_directories(watch_dir, "", [](const std::string&, int) { return true; },
+                         [&unreadable](const std::string& path) { unreadable.add(path); });
     }
 
     install_signal_handlers(main_loop, coordinator);

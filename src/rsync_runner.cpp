@@ -1,26 +1,15 @@
 #include "rsync_runner.h"
 
 #include "file_list.h"
-#include "glib_ptr.h"
+#include "child_process.h"
 #include "log.h"
+#include "unreadable_dirs.h"
 
-#include <csignal>
 #include <sys/stat.h>
-#include <cstdlib>
-#include <unistd.h>
 #include <vector>
 
 namespace clsync {
 namespace {
-
-// Runs in the child before exec: its own process group (so shutdown can stop it and
-// its helpers), and none of the daemon's blocked signals.
-void prepare_child(gpointer) {
-    setpgid(0, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-}
 
 std::string trimmed(const std::string& text) {
     auto end = text.find_last_not_of(" \n\t");
@@ -48,10 +37,13 @@ bool rsync_exit_is_success(int exit_code) {
 SyncResult RsyncRunner::run(const Batch& batch) const {
     // --modify-window=-1: nanoseconds count when comparing times; otherwise rsync leaves a
     // directory (or a same-size file) alone whose time differs only below the second.
-    // --timeout: a run that moves no data for that long is stuck (rsync has been seen
-    // to deadlock on a tree changing under it); it exits with code 30 and is retried.
-    std::vector<const char*> argv = {settings_.rsync_binary.c_str(), "-aH", "--delete", "--force",
-                                     "--modify-window=-1", "--timeout=30", "--no-inc-recursive"};
+    // --no-inc-recursive: with incremental recursion rsync was seen to deadlock on hard
+    // links in a tree changing under it. --timeout: a run moving no data for that long
+    // exits (code 30) and is retried.
+    std::vector<std::string> argv = {settings_.rsync_binary, "-aH", "--delete", "--force", "--modify-window=-1",
+                                     "--no-inc-recursive", "--timeout=30"};
+    // Before the include rules: the first matching rule wins.
+    for (const std::string& dir : unreadable_.snapshot()) argv.push_back("--exclude=" + rsync_pattern(dir, "/"));
     std::string rules;
     bool whole_tree = batch.full_tree || has_multilinked_file(settings_.source, batch.paths);
     if (whole_tree && !batch.full_tree) log_debug("batch has a hard-linked file: syncing the whole tree");
@@ -61,46 +53,15 @@ SyncResult RsyncRunner::run(const Batch& batch) const {
         // (two writes within one timestamp tick).
         argv.insert(argv.end(), {"--ignore-times", "--from0", "--include-from=-", "--exclude=*"});
     }
-    std::string source = settings_.source + '/';
-    std::string destination = settings_.destination + '/';
-    argv.insert(argv.end(), {"--", source.c_str(), destination.c_str(), nullptr});
+    argv.insert(argv.end(), {"--", settings_.source + '/', settings_.destination + '/'});
 
-    GObjectPtr<GSubprocessLauncher> launcher(g_subprocess_launcher_new(static_cast<GSubprocessFlags>(
-        G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE)));
-    g_subprocess_launcher_set_child_setup(launcher.get(), prepare_child, nullptr, nullptr);
-
+    ChildOutcome child = run_child(argv, rules, children_);
     SyncResult result;
-    GError* raw_error = nullptr;
-    GObjectPtr<GSubprocess> child(g_subprocess_launcher_spawnv(launcher.get(), argv.data(), &raw_error));
-    if (!child) {
-        GErrorPtr error(raw_error);
-        result.message = std::string("cannot run ") + settings_.rsync_binary + ": " + error->message;
-        return result;
-    }
-    pid_t pid = static_cast<pid_t>(std::atoi(g_subprocess_get_identifier(child.get())));
-    if (!children_.add(pid)) ::kill(-pid, SIGTERM);
-
-    GBytesPtr input(g_bytes_new(rules.data(), rules.size()));
-    GBytes* raw_stderr = nullptr;
-    gboolean communicated = g_subprocess_communicate(child.get(), input.get(), nullptr, nullptr, &raw_stderr, &raw_error);
-    GBytesPtr stderr_bytes(raw_stderr);
-    if (!communicated) {
-        GErrorPtr error(raw_error);
-        g_subprocess_force_exit(child.get());
-        g_subprocess_wait(child.get(), nullptr, nullptr);
-        result.message = std::string("talking to rsync: ") + error->message;
-    }
-    children_.remove(pid);
-
-    if (stderr_bytes) {
-        gsize size = 0;
-        const char* data = static_cast<const char*>(g_bytes_get_data(stderr_bytes.get(), &size));
-        if (result.message.empty()) result.message = trimmed(std::string(data ? data : "", size));
-    }
-    if (g_subprocess_get_if_exited(child.get())) result.exit_code = g_subprocess_get_exit_status(child.get());
-    else if (g_subprocess_get_if_signaled(child.get()))
-        result.message += " (rsync killed by signal " + std::to_string(g_subprocess_get_term_sig(child.get())) + ")";
-    result.ok = communicated && rsync_exit_is_success(result.exit_code);
+    result.exit_code = child.exit_code;
+    if (!child.started) result.message = "cannot run " + settings_.rsync_binary + ": " + child.error;
+    else result.message = trimmed(child.stderr_text);
+    if (child.term_signal) result.message += " (rsync killed by signal " + std::to_string(child.term_signal) + ")";
+    result.ok = child.started && rsync_exit_is_success(child.exit_code);
     return result;
 }
 

@@ -1,8 +1,7 @@
 // Runs one rsync process for one batch (rsyncdirect mode).
 //
 // The batch's paths go to rsync on stdin as NUL-separated include rules, so one
-// process syncs the whole batch, deletions included. The child runs in its own
-// process group so that shutdown can stop it and anything it started.
+// process syncs the whole batch, deletions included.
 // run() is called on worker threads; it is thread safe.
 #pragma once
 
@@ -12,6 +11,8 @@
 #include <string>
 
 namespace clsync {
+
+class UnreadableDirs;
 
 struct RsyncSettings {
     std::string rsync_binary;  // absolute path
@@ -30,14 +31,15 @@ bool rsync_exit_is_success(int exit_code);
 
 class RsyncRunner {
 public:
-    RsyncRunner(RsyncSettings settings, ChildRegistry& children)
-        : settings_(std::move(settings)), children_(children) {}
+    RsyncRunner(RsyncSettings settings, ChildRegistry& children, const UnreadableDirs& unreadable)
+        : settings_(std::move(settings)), children_(children), unreadable_(unreadable) {}
 
     SyncResult run(const Batch& batch) const;
 
 private:
     RsyncSettings settings_;
     ChildRegistry& children_;
+    const UnreadableDirs& unreadable_;
 };
 
 }  // namespace clsync

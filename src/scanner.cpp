@@ -51,7 +51,8 @@ std::string join_path(const std::string& dir, const std::string& name) {
 }
 
 void walk_directories(const std::string& root, const std::string& start,
-                      const std::function<bool(const std::string& path, int dir_fd)>& visit) {
+                      const std::function<bool(const std::string& path, int dir_fd)>& visit,
+                      const std::function<void(const std::string& path)>& unreadable) {
     std::vector<std::string> stack{start};
     while (!stack.empty()) {
         std::string path = std::move(stack.back());
@@ -59,9 +60,13 @@ void walk_directories(const std::string& root, const std::string& start,
         std::string absolute = path.empty() ? root : root + '/' + path;
         UniqueFd fd(open(absolute.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!fd.valid()) {
-            // ENOENT/ENOTDIR/ELOOP: it vanished or was replaced meanwhile; its parent's events cover it.
-            if (errno == EACCES) log_warning("cannot read directory '%s': %s (skipped)", absolute.c_str(), strerror(errno));
-            else log_debug("cannot open directory '%s': %s", absolute.c_str(), strerror(errno));
+            if (errno == EACCES) {
+                log_warning("cannot read directory '%s': %s (neither watched nor synced)", absolute.c_str(),
+                            strerror(errno));
+                if (unreadable) unreadable(path);
+            } else {
+                log_debug("cannot open directory '%s': %s", absolute.c_str(), strerror(errno));
+            }
             continue;
         }
         if (!visit(path, fd.get())) continue;

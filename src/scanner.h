@@ -10,10 +10,12 @@ namespace clsync {
 // Calls visit(relative_path, dir_fd) for `start` (relative to `root`, "" = root) and
 // every directory below it, parents before children. dir_fd is the directory opened
 // with O_NOFOLLOW, valid during the call. If visit returns false, that directory's
-// children are skipped. Directories that cannot be opened (vanished, unreadable) are
-// logged at debug level and skipped; symlinks are never followed.
+// children are skipped. A directory that cannot be read (EACCES) is logged and passed
+// to `unreadable`; one that vanished or was replaced meanwhile is skipped silently
+// (its parent's events cover it). Symlinks are never followed.
 void walk_directories(const std::string& root, const std::string& start,
-                      const std::function<bool(const std::string& path, int dir_fd)>& visit);
+                      const std::function<bool(const std::string& path, int dir_fd)>& visit,
+                      const std::function<void(const std::string& path)>& unreadable = {});
 
 // "a" + "b" -> "a/b"; "" + "b" -> "b".
 std::string join_path(const std::string& dir, const std::string& name);

@@ -347,7 +347,13 @@ class Torture:
             parent = path
             for _ in range(self.rng.randrange(len(parts))):
                 parent = os.path.dirname(parent)
-            self.op_create_in(parent)
+            existing = self.rng_regular() if self.rng.random() < 0.15 else None
+            if existing is not None:  # a second name, in the new directories, for an older file
+                link = self.new_path(parent)
+                os.link(self.abs(existing), self.abs(link))
+                self.files.add(link)
+            else:
+                self.op_create_in(parent)
         return path
 
     def op_create_in(self, parent):
@@ -489,7 +495,7 @@ class Torture:
     OPS = [  # (name, weight)
         ("create", 14), ("append", 8), ("overwrite", 8), ("replace", 6), ("truncate", 4),
         ("rename_file", 7), ("rename_dir", 5), ("chain_rename", 3), ("swap", 3),
-        ("delete_file", 6), ("rmtree", 2), ("mkdir", 5), ("deep_makedirs", 2), ("symlink", 4),
+        ("delete_file", 6), ("rmtree", 1), ("mkdir", 5), ("deep_makedirs", 2), ("symlink", 4),
         ("hardlink", 4), ("chmod", 4), ("utime", 5), ("type_change", 2), ("move_out", 1),
         ("move_in", 2), ("big", 1),
     ]

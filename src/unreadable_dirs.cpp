@@ -1,0 +1,50 @@
+#include "unreadable_dirs.h"
+
+#include "delay_queue.h"
+
+namespace clsync {
+namespace {
+
+// Removes `path` and its descendants from `paths`; returns them.
+std::vector<std::string> extract_tree(std::set<std::string>& paths, const std::string& path) {
+    std::vector<std::string> taken;
+    for (auto it = paths.lower_bound(path); it != paths.end() && (*it == path || is_ancestor(path, *it) ||
+                                                                  it->compare(0, path.size(), path) == 0);) {
+        if (*it == path || is_ancestor(path, *it)) {
+            taken.push_back(*it);
+            it = paths.erase(it);
+        } else {
+            ++it;  // a sibling sharing the prefix, such as "ab" for "a"
+        }
+    }
+    return taken;
+}
+
+}  // namespace
+
+void UnreadableDirs::add(const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    paths_.insert(path);
+}
+
+bool UnreadableDirs::remove(const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return paths_.erase(path) > 0;
+}
+
+void UnreadableDirs::remove_tree(const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    extract_tree(paths_, path);
+}
+
+void UnreadableDirs::rename_tree(const std::string& from, const std::string& to) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const std::string& old : extract_tree(paths_, from)) paths_.insert(to + old.substr(from.size()));
+}
+
+std::vector<std::string> UnreadableDirs::snapshot() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return {paths_.begin(), paths_.end()};
+}
+
+}  // namespace clsync
