@@ -45,6 +45,22 @@ void log_line(LogLevel level, const char* fmt, va_list args) {
 
 void log_set_level(LogLevel level) { g_level = level; }
 
+std::string printable(const std::string& name) {
+    std::string out;
+    out.reserve(name.size());
+    for (unsigned char c : name) {
+        if (c == '\n') out += "\\n";
+        else if (c == '\t') out += "\\t";
+        else if (c == '\\') out += "\\\\";
+        else if (c < 0x20 || c == 0x7f) {
+            char escaped[5];
+            snprintf(escaped, sizeof escaped, "\\x%02x", c);
+            out += escaped;
+        } else out += static_cast<char>(c);
+    }
+    return out;
+}
+
 bool log_enabled(LogLevel level) { return level <= g_level.load(std::memory_order_relaxed); }
 
 #define CLSYNC_DEFINE_LOG(name, level)   \

@@ -2,11 +2,17 @@
 // The level is set once at start-up (daemon-lifetime state); calls are thread safe.
 #pragma once
 
+#include <string>
+
 namespace clsync {
 
 enum class LogLevel { Error = 0, Warning = 1, Info = 2, Verbose = 3, Debug = 4 };
 
 void log_set_level(LogLevel level);
+
+// A file name made safe for a one-line log message: control characters (a newline
+// in a name, say) become C escapes; other bytes, UTF-8 or not, pass unchanged.
+std::string printable(const std::string& name);
 bool log_enabled(LogLevel level);
 
 void log_error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));

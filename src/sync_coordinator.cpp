@@ -50,7 +50,8 @@ void SyncCoordinator::drain_inbox() {
     if (stopping_) return;
     TimePoint now = Clock::now();
     for (PathEvent& event : events) {
-        log_debug("event: '%s'%s", event.path.c_str(), event.recursive ? " (recursive)" : "");
+        if (log_enabled(LogLevel::Debug))
+            log_debug("event: '%s'%s", printable(event.path).c_str(), event.recursive ? " (and below)" : "");
         queue_.add(event.path, event.recursive, event.size_class, now);
     }
     dispatch();
@@ -100,7 +101,7 @@ void SyncCoordinator::start_batch(Batch batch, TimePoint now) {
     else log_info("syncing %zu paths to %s", batch.paths.size(), settings_.destination.c_str());
     if (log_enabled(LogLevel::Verbose))
         for (const QueuedPath& p : batch.paths)
-            log_verbose("  %s%s", p.path.c_str(), p.recursive ? "/ (recursive)" : "");
+            log_verbose("  %s%s", printable(p.path).c_str(), p.recursive ? " (and below)" : "");
 
     pool_.submit([this, batch = std::move(batch), now]() mutable {
         SyncResult result = runner_.run(batch);
