@@ -1,10 +1,10 @@
 // Turns due queue entries into a batch: one sync job for one destination. Pure.
 #pragma once
 
-#include "delay_queue.h"
-
 #include <cstddef>
 #include <vector>
+
+#include "delay_queue.h"
 
 namespace clsync {
 

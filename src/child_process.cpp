@@ -1,15 +1,16 @@
 #include "child_process.h"
 
-#include "unique_fd.h"
-
-#include <cerrno>
-#include <csignal>
-#include <cstring>
 #include <fcntl.h>
 #include <glib.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include "unique_fd.h"
 
 namespace clsync {
 namespace {
@@ -28,8 +29,10 @@ void prepare_child(gpointer) {
 // child writing much to stderr before it has read its input cannot deadlock us.
 void exchange(UniqueFd& in, UniqueFd& err, const std::string& input, std::string& stderr_text) {
     std::size_t written = 0;
-    if (input.empty()) in.reset();
-    else fcntl(in.get(), F_SETFL, fcntl(in.get(), F_GETFL) | O_NONBLOCK);
+    if (input.empty())
+        in.reset();
+    else
+        fcntl(in.get(), F_SETFL, fcntl(in.get(), F_GETFL) | O_NONBLOCK);
     while (err.valid() || in.valid()) {
         struct pollfd fds[2] = {{err.get(), POLLIN, 0}, {in.get(), POLLOUT, 0}};
         if (poll(fds, 2, -1) < 0) {
@@ -61,8 +64,8 @@ ChildOutcome run_child(const std::vector<std::string>& argv, const std::string& 
     GPid pid = 0;
     gint stdin_fd = -1, stderr_fd = -1;
     GError* error = nullptr;
-    auto flags = static_cast<GSpawnFlags>(G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
-                                          G_SPAWN_CLOEXEC_PIPES);
+    auto flags =
+        static_cast<GSpawnFlags>(G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_CLOEXEC_PIPES);
     if (!g_spawn_async_with_pipes_and_fds(nullptr, args.data(), nullptr, flags, prepare_child, nullptr, -1, -1, -1,
                                           nullptr, nullptr, 0, &pid, &stdin_fd, nullptr, &stderr_fd, &error)) {
         outcome.error = error ? error->message : "unknown error";
@@ -76,10 +79,13 @@ ChildOutcome run_child(const std::vector<std::string>& argv, const std::string& 
     exchange(in, err, input, outcome.stderr_text);
 
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
     children.remove(pid);
-    if (WIFEXITED(status)) outcome.exit_code = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) outcome.term_signal = WTERMSIG(status);
+    if (WIFEXITED(status))
+        outcome.exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        outcome.term_signal = WTERMSIG(status);
     return outcome;
 }
 

@@ -4,10 +4,10 @@
 // blocked. Called on worker threads; thread safe.
 #pragma once
 
-#include "child_registry.h"
-
 #include <string>
 #include <vector>
+
+#include "child_registry.h"
 
 namespace clsync {
 

@@ -2,9 +2,10 @@
 // Thread safe: workers register, the main thread kills.
 #pragma once
 
+#include <sys/types.h>
+
 #include <mutex>
 #include <set>
-#include <sys/types.h>
 
 namespace clsync {
 

@@ -11,12 +11,12 @@
 //    This bounds latency by one window (it is not a debounce that restarts on every event).
 #pragma once
 
-#include "clock.h"
-
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "clock.h"
 
 namespace clsync {
 

@@ -7,16 +7,15 @@
 // interpret them. Pure.
 #pragma once
 
-#include "delay_queue.h"
-
 #include <string>
 #include <vector>
 
+#include "delay_queue.h"
+
 namespace clsync {
 
-// Include rules for `paths` ("" is skipped: rsync always syncs the top directory): each path, every ancestor directory of it
-// (so rsync descends there, and --delete sees the parent), and for recursive entries
-// everything below.
+// Include rules for `paths` ("" is skipped: rsync always syncs the top directory): each path, every ancestor directory
+// of it (so rsync descends there, and --delete sees the parent), and for recursive entries everything below.
 std::string rsync_include_rules(const std::vector<QueuedPath>& paths);
 
 // Splits a NUL-separated list back into its items (for tests and handlers).

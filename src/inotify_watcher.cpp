@@ -1,24 +1,24 @@
 #include "inotify_watcher.h"
 
-#include "log.h"
-#include "scanner.h"
-#include "unreadable_dirs.h"
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <system_error>
+
+#include "log.h"
+#include "scanner.h"
+#include "unreadable_dirs.h"
 
 namespace clsync {
 namespace {
 
-constexpr std::uint32_t kWatchMask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB |
-                                     IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF |
-                                     IN_ONLYDIR | IN_EXCL_UNLINK;
+constexpr std::uint32_t kWatchMask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVED_FROM |
+                                     IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK;
 // How long an unpaired IN_MOVED_FROM waits for its IN_MOVED_TO. The kernel queues both
 // within one rename(), so this only covers a read() that split the pair.
 constexpr int kMovePairingMs = 5;
@@ -60,8 +60,10 @@ void InotifyWatcher::run() {
             return;
         }
         if (fds[1].revents) return;
-        if (fds[0].revents) read_events();
-        else flush_pending_move();  // timed out: the pair is not coming
+        if (fds[0].revents)
+            read_events();
+        else
+            flush_pending_move();  // timed out: the pair is not coming
         if (rescan_pending_ && Clock::now() >= rescan_at_) rescan();
         if (!outbox_.empty()) sink_.deliver(std::exchange(outbox_, {}));
     }
@@ -154,8 +156,10 @@ void InotifyWatcher::handle_moved_to(const std::string& path, bool is_dir, std::
         flush_pending_move();
         if (is_dir) watch_tree(path);  // moved in from outside: nothing below it is watched yet
     }
-    if (is_dir) emit(path, true);
-    else emit_changed_file(path);
+    if (is_dir)
+        emit(path, true);
+    else
+        emit_changed_file(path);
 }
 
 void InotifyWatcher::flush_pending_move() {
@@ -170,24 +174,27 @@ void InotifyWatcher::flush_pending_move() {
 }
 
 void InotifyWatcher::watch_tree(const std::string& start) {
-    walk_directories(settings_.root, start, [this](const std::string& path, int dir_fd) {
-        // Watching through the already opened descriptor closes the race with a
-        // directory being swapped for a symlink between the scan and the watch.
-        std::string proc_path = "/proc/self/fd/" + std::to_string(dir_fd);
-        int wd = inotify_add_watch(inotify_fd_.get(), proc_path.c_str(), kWatchMask);
-        if (wd < 0) {
-            if (errno == ENOSPC)
-                log_error("inotify watch limit reached at '%s': raise fs.inotify.max_user_watches",
-                          path.c_str());
-            else log_warning("cannot watch '%s': %s", path.c_str(), strerror(errno));
-            return false;
-        }
-        auto old = wd_paths_.find(wd);
-        if (old != wd_paths_.end() && old->second != path) path_wds_.erase(old->second);
-        wd_paths_[wd] = path;
-        path_wds_[path] = wd;
-        return true;
-    }, [this](const std::string& path) { unreadable_.add(path); });
+    walk_directories(
+        settings_.root, start,
+        [this](const std::string& path, int dir_fd) {
+            // Watching through the already opened descriptor closes the race with a
+            // directory being swapped for a symlink between the scan and the watch.
+            std::string proc_path = "/proc/self/fd/" + std::to_string(dir_fd);
+            int wd = inotify_add_watch(inotify_fd_.get(), proc_path.c_str(), kWatchMask);
+            if (wd < 0) {
+                if (errno == ENOSPC)
+                    log_error("inotify watch limit reached at '%s': raise fs.inotify.max_user_watches", path.c_str());
+                else
+                    log_warning("cannot watch '%s': %s", path.c_str(), strerror(errno));
+                return false;
+            }
+            auto old = wd_paths_.find(wd);
+            if (old != wd_paths_.end() && old->second != path) path_wds_.erase(old->second);
+            wd_paths_[wd] = path;
+            path_wds_[path] = wd;
+            return true;
+        },
+        [this](const std::string& path) { unreadable_.add(path); });
 }
 
 void InotifyWatcher::forget_watches_under(const std::string& path, bool remove_from_kernel) {
@@ -228,7 +235,8 @@ void InotifyWatcher::on_overflow() {
     // continuously: wait longer each time, while still reading events.
     if (last_rescan_ != TimePoint{} && now - last_rescan_ < kOverflowQuietPeriod)
         rescan_backoff_ = std::min(kMaxRescanBackoff, std::max(Millis(1000), rescan_backoff_ * 2));
-    else rescan_backoff_ = Millis(0);
+    else
+        rescan_backoff_ = Millis(0);
     if (!rescan_pending_) {
         rescan_pending_ = true;
         rescan_at_ = now + rescan_backoff_;

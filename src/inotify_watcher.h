@@ -13,11 +13,6 @@
 //    keep working under the new name.
 #pragma once
 
-#include "clock.h"
-#include "path_event.h"
-#include "unique_fd.h"
-#include "watcher.h"
-
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -26,13 +21,18 @@
 #include <unordered_map>
 #include <vector>
 
+#include "clock.h"
+#include "path_event.h"
+#include "unique_fd.h"
+#include "watcher.h"
+
 struct inotify_event;
 
 namespace clsync {
 
 struct WatcherSettings {
-    std::string root;                  // absolute, canonical watch dir
-    std::uint64_t threshold_bigfile;   // 0: no big files
+    std::string root;                 // absolute, canonical watch dir
+    std::uint64_t threshold_bigfile;  // 0: no big files
 };
 
 class UnreadableDirs;

@@ -1,11 +1,12 @@
 #include "log.h"
 
+#include <sys/time.h>
+
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
-#include <sys/time.h>
 
 namespace clsync {
 namespace {
@@ -15,11 +16,16 @@ std::mutex g_write_mutex;  // keeps lines from different threads whole
 
 const char* level_tag(LogLevel level) {
     switch (level) {
-    case LogLevel::Error: return "error";
-    case LogLevel::Warning: return "warning";
-    case LogLevel::Info: return "info";
-    case LogLevel::Verbose: return "info";
-    case LogLevel::Debug: return "debug";
+        case LogLevel::Error:
+            return "error";
+        case LogLevel::Warning:
+            return "warning";
+        case LogLevel::Info:
+            return "info";
+        case LogLevel::Verbose:
+            return "info";
+        case LogLevel::Debug:
+            return "debug";
     }
     return "?";
 }
@@ -37,8 +43,8 @@ void log_line(LogLevel level, const char* fmt, va_list args) {
     strftime(stamp, sizeof stamp, "%H:%M:%S", &local);
 
     std::lock_guard<std::mutex> lock(g_write_mutex);
-    fprintf(stderr, "%s.%03ld clsync %s: %s\n", stamp, static_cast<long>(now.tv_usec / 1000),
-            level_tag(level), message);
+    fprintf(stderr, "%s.%03ld clsync %s: %s\n", stamp, static_cast<long>(now.tv_usec / 1000), level_tag(level),
+            message);
 }
 
 }  // namespace
@@ -49,26 +55,30 @@ std::string printable(const std::string& name) {
     std::string out;
     out.reserve(name.size());
     for (unsigned char c : name) {
-        if (c == '\n') out += "\\n";
-        else if (c == '\t') out += "\\t";
-        else if (c == '\\') out += "\\\\";
+        if (c == '\n')
+            out += "\\n";
+        else if (c == '\t')
+            out += "\\t";
+        else if (c == '\\')
+            out += "\\\\";
         else if (c < 0x20 || c == 0x7f) {
             char escaped[5];
             snprintf(escaped, sizeof escaped, "\\x%02x", c);
             out += escaped;
-        } else out += static_cast<char>(c);
+        } else
+            out += static_cast<char>(c);
     }
     return out;
 }
 
 bool log_enabled(LogLevel level) { return level <= g_level.load(std::memory_order_relaxed); }
 
-#define CLSYNC_DEFINE_LOG(name, level)   \
-    void name(const char* fmt, ...) {    \
-        va_list args;                    \
-        va_start(args, fmt);             \
-        log_line(level, fmt, args);      \
-        va_end(args);                    \
+#define CLSYNC_DEFINE_LOG(name, level) \
+    void name(const char* fmt, ...) {  \
+        va_list args;                  \
+        va_start(args, fmt);           \
+        log_line(level, fmt, args);    \
+        va_end(args);                  \
     }
 
 CLSYNC_DEFINE_LOG(log_error, LogLevel::Error)

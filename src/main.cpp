@@ -1,7 +1,23 @@
 // clsync: wires the parts together. Parses options, checks the watch dir and the
 // destination, starts the watcher and the coordinator, runs the GLib main loop
 // until a signal or an exit condition, then stops everything in order.
+#include <glib-unix.h>
+#include <glib.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <system_error>
+
 #include "child_registry.h"
+#include "config.h"
 #include "exit_codes.h"
 #include "inotify_watcher.h"
 #include "log.h"
@@ -12,22 +28,6 @@
 #include "unique_fd.h"
 #include "unreadable_dirs.h"
 #include "worker_pool.h"
-
-#include "config.h"
-
-#include <cerrno>
-#include <climits>
-#include <csignal>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <glib-unix.h>
-#include <glib.h>
-#include <memory>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <system_error>
-#include <unistd.h>
 
 namespace clsync {
 namespace {
@@ -93,7 +93,9 @@ std::string checked_destination(const std::string& watch_dir, const std::string&
 std::string find_rsync(const std::string& configured) {
     std::string name = configured.empty() ? "rsync" : configured;
     char* found = g_find_program_in_path(name.c_str());
-    if (!found) throw StartupError{kExitUnavailable, "rsync binary '" + name + "' not found (install the rsync package or set -S)"};
+    if (!found)
+        throw StartupError{kExitUnavailable,
+                           "rsync binary '" + name + "' not found (install the rsync package or set -S)"};
     std::string path = found;
     g_free(found);
     return path;
@@ -119,19 +121,28 @@ void install_signal_handlers(MainLoop& main_loop, SyncCoordinator& coordinator) 
     };
     g_unix_signal_add(SIGTERM, on_stop, &main_loop);
     g_unix_signal_add(SIGINT, on_stop, &main_loop);
-    g_unix_signal_add(SIGHUP, [](gpointer) -> gboolean {
-        log_info("SIGHUP: nothing to reload (this version reads no config or rules file)");
-        return G_SOURCE_CONTINUE;
-    }, nullptr);
-    g_unix_signal_add(SIGUSR1, [](gpointer data) -> gboolean {
-        static_cast<SyncCoordinator*>(data)->log_status();
-        return G_SOURCE_CONTINUE;
-    }, &coordinator);
-    g_unix_signal_add(SIGUSR2, [](gpointer data) -> gboolean {
-        log_info("SIGUSR2: full resync");
-        static_cast<SyncCoordinator*>(data)->sync_whole_tree_now();
-        return G_SOURCE_CONTINUE;
-    }, &coordinator);
+    g_unix_signal_add(
+        SIGHUP,
+        [](gpointer) -> gboolean {
+            log_info("SIGHUP: nothing to reload (this version reads no config or rules file)");
+            return G_SOURCE_CONTINUE;
+        },
+        nullptr);
+    g_unix_signal_add(
+        SIGUSR1,
+        [](gpointer data) -> gboolean {
+            static_cast<SyncCoordinator*>(data)->log_status();
+            return G_SOURCE_CONTINUE;
+        },
+        &coordinator);
+    g_unix_signal_add(
+        SIGUSR2,
+        [](gpointer data) -> gboolean {
+            log_info("SIGUSR2: full resync");
+            static_cast<SyncCoordinator*>(data)->sync_whole_tree_now();
+            return G_SOURCE_CONTINUE;
+        },
+        &coordinator);
 }
 
 // GLib's unix signal sources do not cover SIGQUIT: it is blocked in every thread
@@ -146,13 +157,17 @@ UniqueFd block_sigquit() {
 
 void watch_sigquit(int fd, SyncCoordinator& coordinator) {
     if (fd < 0) return;
-    g_unix_fd_add(fd, G_IO_IN, [](gint fd, GIOCondition, gpointer data) -> gboolean {
-        struct signalfd_siginfo info;
-        while (read(fd, &info, sizeof info) == sizeof info) {}
-        log_info("SIGQUIT: syncing what is queued, then exiting");
-        static_cast<SyncCoordinator*>(data)->finish_queued_then_exit();
-        return G_SOURCE_CONTINUE;
-    }, &coordinator);
+    g_unix_fd_add(
+        fd, G_IO_IN,
+        [](gint fd, GIOCondition, gpointer data) -> gboolean {
+            struct signalfd_siginfo info;
+            while (read(fd, &info, sizeof info) == sizeof info) {
+            }
+            log_info("SIGQUIT: syncing what is queued, then exiting");
+            static_cast<SyncCoordinator*>(data)->finish_queued_then_exit();
+            return G_SOURCE_CONTINUE;
+        },
+        &coordinator);
 }
 
 // Asks running rsyncs to stop (they remove their temp files), then insists.
@@ -192,8 +207,9 @@ int run(const Options& options) {
                                                    unreadable);
         watcher->start();
     } else {
-        walk_directories(watch_dir, "", [](const std::string&, int) { return true; },
-                         [&unreadable](const std::string& path) { unreadable.add(path); });
+        walk_directories(
+            watch_dir, "", [](const std::string&, int) { return true; },
+            [&unreadable](const std::string& path) { unreadable.add(path); });
     }
 
     install_signal_handlers(main_loop, coordinator);

@@ -1,22 +1,22 @@
 #include "options.h"
 
+#include <getopt.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <getopt.h>
 
 namespace clsync {
 namespace {
 
 [[noreturn]] void bad_value(const char* option, const char* value, const char* expected) {
-    throw OptionError(std::string("option --") + option + ": invalid value '" + value +
-                      "' (expected " + expected + ")");
+    throw OptionError(std::string("option --") + option + ": invalid value '" + value + "' (expected " + expected +
+                      ")");
 }
 
 void set_mode(Options& o, const char* v) {
-    static const char* const known[] = {"rsyncdirect", "librsync", "rsyncshell", "shell", "direct",
-                                        "simple"};
+    static const char* const known[] = {"rsyncdirect", "librsync", "rsyncshell", "shell", "direct", "simple"};
     for (const char* m : known)
         if (std::strcmp(v, m) == 0) {
             o.mode = v;
@@ -27,9 +27,12 @@ void set_mode(Options& o, const char* v) {
 
 void set_threading(Options& o, const char* v) {
     // The original clsync took off/safe/full; map them onto a worker count.
-    if (std::strcmp(v, "off") == 0) o.threads = 1;
-    else if (std::strcmp(v, "safe") == 0 || std::strcmp(v, "full") == 0) o.threads = 2;
-    else o.threads = parse_count("threading", v, 1);
+    if (std::strcmp(v, "off") == 0)
+        o.threads = 1;
+    else if (std::strcmp(v, "safe") == 0 || std::strcmp(v, "full") == 0)
+        o.threads = 2;
+    else
+        o.threads = parse_count("threading", v, 1);
     if (o.threads > 64) bad_value("threading", v, "at most 64 workers");
 }
 
@@ -38,12 +41,10 @@ const std::vector<OptionSpec> kOptions = {
      [](Options& o, const char* v) { o.watch_dir = v; }},
     {"destination-dir", 'D', ArgKind::Required, "DEST", nullptr, "destination directory (rsync syntax)",
      [](Options& o, const char* v) { o.destinations.emplace_back(v); }},
-    {"mode", 'M', ArgKind::Required, "MODE", "rsyncdirect", "sync mode; only rsyncdirect is implemented yet",
-     set_mode},
+    {"mode", 'M', ArgKind::Required, "MODE", "rsyncdirect", "sync mode; only rsyncdirect is implemented yet", set_mode},
     {"sync-handler", 'S', ArgKind::Required, "PATH", "rsync", "rsync binary used by rsyncdirect",
      [](Options& o, const char* v) { o.sync_handler = v; }},
-    {"delay-collect", 't', ArgKind::Required, "SECONDS", "1",
-     "batching window for ordinary files (fractions allowed)",
+    {"delay-collect", 't', ArgKind::Required, "SECONDS", "1", "batching window for ordinary files (fractions allowed)",
      [](Options& o, const char* v) { o.delay_collect = parse_seconds("delay-collect", v); }},
     {"delay-collect-bigfile", 'T', ArgKind::Required, "SECONDS", "30", "batching window for big files",
      [](Options& o, const char* v) { o.delay_collect_bigfile = parse_seconds("delay-collect-bigfile", v); }},
@@ -82,8 +83,7 @@ void check_combination(const Options& o) {
     if (o.mode != "rsyncdirect")
         throw OptionError("option --mode: mode '" + o.mode + "' is not implemented yet (use rsyncdirect)");
     if (o.destinations.empty()) throw OptionError("option --destination-dir (-D) is required in mode rsyncdirect");
-    if (o.destinations.size() > 1)
-        throw OptionError("option --destination-dir: only one destination is supported yet");
+    if (o.destinations.size() > 1) throw OptionError("option --destination-dir: only one destination is supported yet");
     if (o.skip_initialsync && o.only_initialsync)
         throw OptionError("options --skip-initialsync and --only-initialsync exclude each other");
 }
@@ -96,8 +96,7 @@ Millis parse_seconds(const char* option, const char* value) {
     errno = 0;
     char* end = nullptr;
     double seconds = std::strtod(value, &end);
-    if (errno != 0 || end == value || *end != '\0' || !std::isfinite(seconds) || seconds < 0 ||
-        seconds > 86400.0 * 365)
+    if (errno != 0 || end == value || *end != '\0' || !std::isfinite(seconds) || seconds < 0 || seconds > 86400.0 * 365)
         bad_value(option, value, "a number of seconds such as 1 or 0.2");
     return Millis(static_cast<long long>(std::llround(seconds * 1000)));
 }
@@ -110,12 +109,30 @@ std::uint64_t parse_size(const char* option, const char* value) {
     if (errno != 0 || end == value) bad_value(option, value, "a size in bytes, optionally with K, M, G or T");
     unsigned shift = 0;
     switch (*end) {
-    case '\0': break;
-    case 'K': case 'k': shift = 10; ++end; break;
-    case 'M': case 'm': shift = 20; ++end; break;
-    case 'G': case 'g': shift = 30; ++end; break;
-    case 'T': case 't': shift = 40; ++end; break;
-    default: bad_value(option, value, "a size in bytes, optionally with K, M, G or T");
+        case '\0':
+            break;
+        case 'K':
+        case 'k':
+            shift = 10;
+            ++end;
+            break;
+        case 'M':
+        case 'm':
+            shift = 20;
+            ++end;
+            break;
+        case 'G':
+        case 'g':
+            shift = 30;
+            ++end;
+            break;
+        case 'T':
+        case 't':
+            shift = 40;
+            ++end;
+            break;
+        default:
+            bad_value(option, value, "a size in bytes, optionally with K, M, G or T");
     }
     if (*end != '\0' || (shift && number > (~0ull >> shift)))
         bad_value(option, value, "a size in bytes, optionally with K, M, G or T");
@@ -160,7 +177,8 @@ Options parse_command_line(int argc, char* const argv[]) {
             throw OptionError("option '" + name + "' needs a value");
         }
         const OptionSpec* spec = nullptr;
-        if (long_index >= 0) spec = &kOptions[long_index];
+        if (long_index >= 0)
+            spec = &kOptions[long_index];
         else
             for (const OptionSpec& s : kOptions)
                 if (s.short_name == c) spec = &s;
@@ -185,14 +203,17 @@ std::string help_text(const char* program) {
         left += spec.short_name ? std::string("-") + spec.short_name + ", " : std::string("    ");
         left += std::string("--") + spec.long_name;
         if (spec.arg == ArgKind::Required) left += std::string(" ") + spec.arg_name;
-        if (left.size() < 34) left.resize(34, ' ');
-        else left += "\n" + std::string(34, ' ');
+        if (left.size() < 34)
+            left.resize(34, ' ');
+        else
+            left += "\n" + std::string(34, ' ');
         text += left + spec.help;
         if (spec.default_text) text += std::string(" (default ") + spec.default_text + ")";
         text += "\n";
     }
-    text += "\nExit codes: 0 ok, 64 usage error, 66 watch dir unusable, 69 rsync not found,\n"
-            "70 internal error, 71 system error. See clsync(1).\n";
+    text +=
+        "\nExit codes: 0 ok, 64 usage error, 66 watch dir unusable, 69 rsync not found,\n"
+        "70 internal error, 71 system error. See clsync(1).\n";
     return text;
 }
 

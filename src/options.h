@@ -3,13 +3,13 @@
 // Pure: no file system access; checks that need the file system live in main.cpp.
 #pragma once
 
-#include "clock.h"
-#include "log.h"
-
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "clock.h"
+#include "log.h"
 
 namespace clsync {
 
@@ -17,7 +17,7 @@ struct Options {
     std::string watch_dir;
     std::vector<std::string> destinations;
     std::string mode = "rsyncdirect";
-    std::string sync_handler;  // rsync binary; empty: "rsync" from PATH
+    std::string sync_handler;               // rsync binary; empty: "rsync" from PATH
     std::vector<std::string> handler_args;  // after "--"
     Millis delay_collect{1000};
     Millis delay_collect_bigfile{30000};

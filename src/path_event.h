@@ -2,10 +2,10 @@
 // "" = the watch dir) that changed, and how it should be synced.
 #pragma once
 
-#include "delay_queue.h"
-
 #include <string>
 #include <vector>
+
+#include "delay_queue.h"
 
 namespace clsync {
 

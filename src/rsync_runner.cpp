@@ -1,12 +1,13 @@
 #include "rsync_runner.h"
 
-#include "file_list.h"
+#include <sys/stat.h>
+
+#include <vector>
+
 #include "child_process.h"
+#include "file_list.h"
 #include "log.h"
 #include "unreadable_dirs.h"
-
-#include <sys/stat.h>
-#include <vector>
 
 namespace clsync {
 namespace {
@@ -22,8 +23,7 @@ bool has_multilinked_file(const std::string& root, const std::vector<QueuedPath>
     for (const QueuedPath& p : paths) {
         struct stat st;
         std::string absolute = root + '/' + p.path;
-        if (!p.path.empty() && lstat(absolute.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1)
-            return true;
+        if (!p.path.empty() && lstat(absolute.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) return true;
     }
     return false;
 }
@@ -40,8 +40,8 @@ SyncResult RsyncRunner::run(const Batch& batch) const {
     // --no-inc-recursive: with incremental recursion rsync was seen to deadlock on hard
     // links in a tree changing under it. --timeout: a run moving no data for that long
     // exits (code 30) and is retried.
-    std::vector<std::string> argv = {settings_.rsync_binary, "-aH", "--delete", "--force", "--modify-window=-1",
-                                     "--no-inc-recursive", "--timeout=30"};
+    std::vector<std::string> argv = {settings_.rsync_binary, "-aH",         "--delete", "--force", "--modify-window=-1",
+                                     "--no-inc-recursive",   "--timeout=30"};
     // Before the include rules: the first matching rule wins.
     for (const std::string& dir : unreadable_.snapshot()) argv.push_back("--exclude=" + rsync_pattern(dir, "/"));
     std::string rules;
@@ -58,8 +58,10 @@ SyncResult RsyncRunner::run(const Batch& batch) const {
     ChildOutcome child = run_child(argv, rules, children_);
     SyncResult result;
     result.exit_code = child.exit_code;
-    if (!child.started) result.message = "cannot run " + settings_.rsync_binary + ": " + child.error;
-    else result.message = trimmed(child.stderr_text);
+    if (!child.started)
+        result.message = "cannot run " + settings_.rsync_binary + ": " + child.error;
+    else
+        result.message = trimmed(child.stderr_text);
     if (child.term_signal) result.message += " (rsync killed by signal " + std::to_string(child.term_signal) + ")";
     result.ok = child.started && rsync_exit_is_success(child.exit_code);
     return result;

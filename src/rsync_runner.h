@@ -5,10 +5,10 @@
 // run() is called on worker threads; it is thread safe.
 #pragma once
 
+#include <string>
+
 #include "batcher.h"
 #include "child_registry.h"
-
-#include <string>
 
 namespace clsync {
 
@@ -22,8 +22,8 @@ struct RsyncSettings {
 
 struct SyncResult {
     bool ok = false;
-    int exit_code = -1;      // rsync's exit status; -1 if it did not exit normally
-    std::string message;     // rsync's stderr (trimmed) or why it could not run
+    int exit_code = -1;   // rsync's exit status; -1 if it did not exit normally
+    std::string message;  // rsync's stderr (trimmed) or why it could not run
 };
 
 // rsync exit codes that mean the sync is complete as far as the source still exists.

@@ -1,15 +1,16 @@
 #include "scanner.h"
 
-#include "log.h"
-#include "unique_fd.h"
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
-#include <dirent.h>
-#include <fcntl.h>
 #include <memory>
-#include <sys/stat.h>
 #include <vector>
+
+#include "log.h"
+#include "unique_fd.h"
 
 namespace clsync {
 namespace {
@@ -46,9 +47,7 @@ std::vector<std::string> list_subdirectories(int fd, const std::string& path) {
 
 }  // namespace
 
-std::string join_path(const std::string& dir, const std::string& name) {
-    return dir.empty() ? name : dir + '/' + name;
-}
+std::string join_path(const std::string& dir, const std::string& name) { return dir.empty() ? name : dir + '/' + name; }
 
 void walk_directories(const std::string& root, const std::string& start,
                       const std::function<bool(const std::string& path, int dir_fd)>& visit,

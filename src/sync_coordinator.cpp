@@ -1,8 +1,8 @@
 #include "sync_coordinator.h"
 
-#include "log.h"
-
 #include <algorithm>
+
+#include "log.h"
 
 namespace clsync {
 namespace {
@@ -15,15 +15,18 @@ Millis failure_backoff(unsigned failures) {
     return std::min(backoff, kMaxBackoff);
 }
 
-double seconds_since(TimePoint start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
+std::string count_paths(std::size_t n) { return std::to_string(n) + (n == 1 ? " path" : " paths"); }
+
+double seconds_since(TimePoint start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 }  // namespace
 
 SyncCoordinator::SyncCoordinator(CoordinatorSettings settings, const RsyncRunner& runner, WorkerPool& pool,
                                  std::function<void(int)> finish)
-    : settings_(std::move(settings)), runner_(runner), pool_(pool), finish_(std::move(finish)),
+    : settings_(std::move(settings)),
+      runner_(runner),
+      pool_(pool),
+      finish_(std::move(finish)),
       queue_(settings_.delays) {}
 
 SyncCoordinator::~SyncCoordinator() {
@@ -32,8 +35,10 @@ SyncCoordinator::~SyncCoordinator() {
 
 void SyncCoordinator::deliver(std::vector<PathEvent> events) {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
-    if (inbox_.empty()) inbox_ = std::move(events);
-    else std::move(events.begin(), events.end(), std::back_inserter(inbox_));
+    if (inbox_.empty())
+        inbox_ = std::move(events);
+    else
+        std::move(events.begin(), events.end(), std::back_inserter(inbox_));
     if (!drain_scheduled_) {
         drain_scheduled_ = true;
         run_on_main_thread([this] { drain_inbox(); });
@@ -58,8 +63,10 @@ void SyncCoordinator::drain_inbox() {
 }
 
 void SyncCoordinator::start(bool initial_sync) {
-    if (initial_sync) sync_whole_tree_now();
-    else dispatch();
+    if (initial_sync)
+        sync_whole_tree_now();
+    else
+        dispatch();
 }
 
 void SyncCoordinator::sync_whole_tree_now() {
@@ -97,17 +104,18 @@ void SyncCoordinator::dispatch() {
 void SyncCoordinator::start_batch(Batch batch, TimePoint now) {
     batch_running_ = true;
     next_sync_allowed_ = now + settings_.delay_sync;
-    if (batch.full_tree) log_info("syncing the whole tree to %s", settings_.destination.c_str());
-    else log_info("syncing %zu paths to %s", batch.paths.size(), settings_.destination.c_str());
+    if (batch.full_tree)
+        log_info("syncing the whole tree to %s", settings_.destination.c_str());
+    else
+        log_info("syncing %s to %s", count_paths(batch.paths.size()).c_str(), settings_.destination.c_str());
     if (log_enabled(LogLevel::Verbose))
         for (const QueuedPath& p : batch.paths)
             log_verbose("  %s%s", printable(p.path).c_str(), p.recursive ? " (and below)" : "");
 
     pool_.submit([this, batch = std::move(batch), now]() mutable {
         SyncResult result = runner_.run(batch);
-        run_on_main_thread([this, batch = std::move(batch), result = std::move(result), now] {
-            on_batch_done(batch, result, now);
-        });
+        run_on_main_thread(
+            [this, batch = std::move(batch), result = std::move(result), now] { on_batch_done(batch, result, now); });
     });
 }
 
@@ -120,7 +128,7 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
         consecutive_failures_ = 0;
         if (batch.full_tree) whole_tree_synced_ = true;
         ++iterations_;
-        log_info("synced %s in %.3f s%s", batch.full_tree ? "the whole tree" : (std::to_string(batch.paths.size()) + " paths").c_str(),
+        log_info("synced %s in %.3f s%s", batch.full_tree ? "the whole tree" : count_paths(batch.paths.size()).c_str(),
                  seconds_since(started), result.exit_code == 24 ? " (some files vanished meanwhile)" : "");
     } else {
         ++consecutive_failures_;
@@ -128,9 +136,8 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
         next_sync_allowed_ = std::max(next_sync_allowed_, now + backoff);
         // Not dropped: the paths go back into the queue, folded with newer events.
         requeue(batch, now);
-        log_warning("sync to %s failed (rsync exit code %d): %s; retrying in %.1f s",
-                    settings_.destination.c_str(), result.exit_code, result.message.c_str(),
-                    std::chrono::duration<double>(backoff).count());
+        log_warning("sync to %s failed (rsync exit code %d): %s; retrying in %.1f s", settings_.destination.c_str(),
+                    result.exit_code, result.message.c_str(), std::chrono::duration<double>(backoff).count());
     }
     if (settings_.max_iterations && iterations_ >= settings_.max_iterations) return finish_(0);
     if (settings_.only_initialsync && whole_tree_synced_) return finish_(0);
@@ -157,14 +164,15 @@ void SyncCoordinator::arm_timer(TimePoint when) {
     if (timer_id_) g_source_remove(timer_id_);
     auto wait = std::chrono::ceil<Millis>(when - Clock::now()).count();
     timer_due_ = when;
-    timer_id_ = g_timeout_add(static_cast<guint>(std::max<long long>(wait, 0)),
-                              [](gpointer self) -> gboolean {
-                                  auto* coordinator = static_cast<SyncCoordinator*>(self);
-                                  coordinator->timer_id_ = 0;
-                                  coordinator->dispatch();
-                                  return G_SOURCE_REMOVE;
-                              },
-                              this);
+    timer_id_ = g_timeout_add(
+        static_cast<guint>(std::max<long long>(wait, 0)),
+        [](gpointer self) -> gboolean {
+            auto* coordinator = static_cast<SyncCoordinator*>(self);
+            coordinator->timer_id_ = 0;
+            coordinator->dispatch();
+            return G_SOURCE_REMOVE;
+        },
+        this);
 }
 
 }  // namespace clsync

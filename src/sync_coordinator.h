@@ -11,18 +11,19 @@
 // queue, the in-flight set and the destination state.
 #pragma once
 
+#include <glib.h>
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
 #include "batcher.h"
 #include "clock.h"
 #include "delay_queue.h"
 #include "path_event.h"
 #include "rsync_runner.h"
 #include "worker_pool.h"
-
-#include <functional>
-#include <glib.h>
-#include <mutex>
-#include <string>
-#include <vector>
 
 namespace clsync {
 

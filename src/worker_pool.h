@@ -4,8 +4,9 @@
 // Threads: submit() and shutdown() are called on the main thread only.
 #pragma once
 
-#include <functional>
 #include <glib.h>
+
+#include <functional>
 
 namespace clsync {
 

@@ -1,6 +1,6 @@
-#include "batcher.h"
-
 #include <catch2/catch.hpp>
+
+#include "batcher.h"
 
 using namespace clsync;
 

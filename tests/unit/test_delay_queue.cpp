@@ -1,6 +1,6 @@
-#include "delay_queue.h"
-
 #include <catch2/catch.hpp>
+
+#include "delay_queue.h"
 
 using namespace clsync;
 using namespace std::chrono_literals;
@@ -8,7 +8,7 @@ using namespace std::chrono_literals;
 namespace {
 const DelayQueue::Delays kDelays{Millis(1000), Millis(30000)};
 const TimePoint t0{};  // the fake clock's epoch
-}
+}  // namespace
 
 TEST_CASE("an entry is due one window after it was first seen") {
     DelayQueue q(kDelays);

@@ -1,6 +1,6 @@
-#include "file_list.h"
-
 #include <catch2/catch.hpp>
+
+#include "file_list.h"
 
 using namespace clsync;
 
@@ -21,7 +21,7 @@ TEST_CASE("names with newlines and leading dashes pass unchanged") {
 
 TEST_CASE("wildcards are escaped only where rsync would interpret them") {
     CHECK(rsync_pattern("a[1]*?", "") == "/a\\[1]\\*\\?");
-    CHECK(rsync_pattern("back\\slash", "") == "/back\\slash");         // literal rule: no escaping
+    CHECK(rsync_pattern("back\\slash", "") == "/back\\slash");            // literal rule: no escaping
     CHECK(rsync_pattern("back\\slash", "/***") == "/back\\\\slash/***");  // wild rule: escaped
     CHECK(rsync_pattern("st*r\\", "") == "/st\\*r\\\\");
 }

@@ -1,6 +1,6 @@
-#include "log.h"
-
 #include <catch2/catch.hpp>
+
+#include "log.h"
 
 using namespace clsync;
 

@@ -1,7 +1,7 @@
-#include "options.h"
-
 #include <catch2/catch.hpp>
 #include <initializer_list>
+
+#include "options.h"
 
 using namespace clsync;
 using namespace std::chrono_literals;
@@ -37,7 +37,8 @@ TEST_CASE("delays take fractions, sizes take suffixes") {
 }
 
 TEST_CASE("bad values name the option") {
-    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "-t", "abc"}), Catch::Contains("--delay-collect") && Catch::Contains("abc"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "-t", "abc"}),
+                        Catch::Contains("--delay-collect") && Catch::Contains("abc"));
     REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "-t", "-1"}), Catch::Contains("--delay-collect"));
     REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "-B", "12Q"}), Catch::Contains("--threshold-bigfile"));
     REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "-p", "0"}), Catch::Contains("--threading"));
@@ -66,5 +67,6 @@ TEST_CASE("arguments after -- go to the handler; stray arguments are refused") {
 
 TEST_CASE("help lists every option of the table") {
     std::string help = help_text("clsync");
-    for (const OptionSpec& spec : option_table()) CHECK(help.find(std::string("--") + spec.long_name) != std::string::npos);
+    for (const OptionSpec& spec : option_table())
+        CHECK(help.find(std::string("--") + spec.long_name) != std::string::npos);
 }
