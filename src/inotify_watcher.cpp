@@ -103,8 +103,7 @@ void InotifyWatcher::handle(const struct inotify_event& event) {
     auto dir = wd_paths_.find(event.wd);
     if (dir == wd_paths_.end()) return;  // a watch we already dropped
     if (event.mask & IN_IGNORED) {
-        path_wds_.erase(dir->second);
-        wd_paths_.erase(dir);
+        unbind_watch(event.wd);
         return;
     }
     bool is_dir = event.mask & IN_ISDIR;
@@ -188,10 +187,7 @@ void InotifyWatcher::watch_tree(const std::string& start) {
                     log_warning("cannot watch '%s': %s", path.c_str(), strerror(errno));
                 return false;
             }
-            auto old = wd_paths_.find(wd);
-            if (old != wd_paths_.end() && old->second != path) path_wds_.erase(old->second);
-            wd_paths_[wd] = path;
-            path_wds_[path] = wd;
+            bind_watch(wd, path);
             return true;
         },
         [this](const std::string& path) { unreadable_.add(path); });
@@ -223,10 +219,32 @@ void InotifyWatcher::rename_watches(const std::string& from, const std::string& 
         moved.emplace_back(to + it->first.substr(from.size()), it->second);
         it = path_wds_.erase(it);
     }
-    for (auto& [path, wd] : moved) {
-        wd_paths_[wd] = path;
-        path_wds_[path] = wd;
+    for (auto& [path, wd] : moved) bind_watch(wd, path);
+}
+
+void InotifyWatcher::bind_watch(int wd, const std::string& path) {
+    auto old_path = wd_paths_.find(wd);
+    if (old_path != wd_paths_.end() && old_path->second != path) {
+        auto entry = path_wds_.find(old_path->second);
+        if (entry != path_wds_.end() && entry->second == wd) path_wds_.erase(entry);
     }
+    // The path was watched through another wd: that directory was replaced (a rename
+    // over it), so the old watch is stale; its IN_IGNORED must not unbind this one.
+    auto old_wd = path_wds_.find(path);
+    if (old_wd != path_wds_.end() && old_wd->second != wd) {
+        inotify_rm_watch(inotify_fd_.get(), old_wd->second);
+        wd_paths_.erase(old_wd->second);
+    }
+    wd_paths_[wd] = path;
+    path_wds_[path] = wd;
+}
+
+void InotifyWatcher::unbind_watch(int wd) {
+    auto it = wd_paths_.find(wd);
+    if (it == wd_paths_.end()) return;
+    auto entry = path_wds_.find(it->second);
+    if (entry != path_wds_.end() && entry->second == wd) path_wds_.erase(entry);
+    wd_paths_.erase(it);
 }
 
 void InotifyWatcher::on_overflow() {

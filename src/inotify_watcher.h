@@ -60,6 +60,9 @@ private:
     void watch_tree(const std::string& start);
     void forget_watches_under(const std::string& path, bool remove_from_kernel);
     void rename_watches(const std::string& from, const std::string& to);
+    // Keep wd_paths_ and path_wds_ inverse to each other.
+    void bind_watch(int wd, const std::string& path);
+    void unbind_watch(int wd);
     void on_overflow();
     void rescan();
     int poll_timeout_ms() const;

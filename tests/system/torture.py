@@ -524,7 +524,8 @@ class Torture:
             what = repr(what)[2:-1] if isinstance(what, bytes) else str(what)
             self.oplog.write(f"{self.ops} {time.monotonic():.3f} {name} {what}\n")
 
-    def populate(self, count):
+    def populate(self, count, only=None):
+        """The initial tree (symlinks and hard links only when --only allows them)."""
         for _ in range(count):
             r = self.rng.random()
             try:
@@ -533,9 +534,11 @@ class Torture:
                 elif r < 0.85:
                     self.op_create()
                 elif r < 0.92:
-                    self.op_symlink()
+                    if not only or "symlink" in only:
+                        self.op_symlink()
                 else:
-                    self.op_hardlink()
+                    if not only or "hardlink" in only:
+                        self.op_hardlink()
             except OSError:
                 self.rescan()
 
@@ -599,6 +602,18 @@ class Failure(Exception):
     pass
 
 
+def sync_failures(log_path):
+    """{rsync exit code: count} of the failed batches, from the daemon's log."""
+    codes = {}
+    with open(log_path, "rb") as f:
+        for line in f:
+            i = line.find(b" failed (rsync exit code ")
+            if i >= 0 and b" clsync warning: sync to " in line:
+                code = line[i + 25:].split(b")", 1)[0].decode(errors="replace")
+                codes[code] = codes.get(code, 0) + 1
+    return codes
+
+
 def batches_in_flight(log_path):
     """Batches started but not finished, from the daemon's log."""
     started = finished = 0
@@ -649,7 +664,7 @@ def main():
     rng = random.Random(seed)
     oplog = open(os.path.join(work, "ops.log"), "w", buffering=1)
     t = Torture(rng, src, outside, oplog)
-    t.populate(args.initial)
+    t.populate(args.initial, only)
     t.log("populated", f"{t.entries()} entries")
 
     daemon = None
@@ -722,11 +737,19 @@ def main():
         print(f"torture: OK seed={seed}: {t.ops} ops in {mutate_end - start:.1f} s ({t.errors} raced/failed), "
               f"{t.entries()} entries at the end, converged in {converge_time:.2f} s")
         print(f"torture: ops: {busiest}")
+        failures = sync_failures(log_path)
+        if failures:
+            print("torture: failed (retried) batches by rsync exit code: " +
+                  ", ".join(f"{c}: {n}" for c, n in sorted(failures.items())))
     except Failure as e:
         print(f"torture: FAIL seed={seed} after {t.ops} ops: {e}", file=sys.stderr)
         if daemon is not None and daemon.poll() is None:
             print("--- daemon processes (pid state wchan command):", file=sys.stderr)
             print(process_tree(daemon.pid), file=sys.stderr)
+        failures = sync_failures(log_path)
+        if failures:
+            print("--- failed (retried) batches by rsync exit code: " +
+                  ", ".join(f"{c}: {n}" for c, n in sorted(failures.items())), file=sys.stderr)
         print(f"--- daemon log (last 50 lines of {log_path}):", file=sys.stderr)
         print(log_tail(log_path), file=sys.stderr)
         print(f"--- work dir kept: {work} (ops log: {os.path.join(work, 'ops.log')})", file=sys.stderr)
