@@ -123,10 +123,9 @@ void InotifyWatcher::handle(const struct inotify_event& event) {
     } else if (event.mask & IN_MOVED_TO) {
         handle_moved_to(path, is_dir, event.cookie);
     } else if (event.mask & IN_DELETE) {
-        if (is_dir) {
-            forget_watches_under(path, false);
-            unreadable_.remove_tree(path);
-        }
+        // Its watch goes with its own IN_IGNORED (by wd): the name may already
+        // belong to another directory when this event is read.
+        if (is_dir) unreadable_.remove_tree(path);
         emit(std::move(path), true);
     } else if (is_dir && (event.mask & IN_CREATE)) {
         watch_tree(path);
@@ -153,8 +152,12 @@ void InotifyWatcher::handle_moved_to(const std::string& path, bool is_dir, std::
         pending_move_.reset();
     } else {
         flush_pending_move();
-        if (is_dir) watch_tree(path);  // moved in from outside: nothing below it is watched yet
     }
+    // Walk the directory under its new name in both cases: moved in from outside,
+    // nothing below it is watched yet; renamed inside, a subdirectory created just before
+    // the rename was looked for under a name that no longer existed when its IN_CREATE
+    // was read. Already watched directories keep their wd (inotify_add_watch returns it).
+    if (is_dir) watch_tree(path);
     if (is_dir)
         emit(path, true);
     else
@@ -165,7 +168,7 @@ void InotifyWatcher::flush_pending_move() {
     if (!pending_move_) return;
     // Moved out of the tree: its watches would follow it elsewhere.
     if (pending_move_->is_dir) {
-        forget_watches_under(pending_move_->path, true);
+        remove_watches_under(pending_move_->path);
         unreadable_.remove_tree(pending_move_->path);
     }
     emit(std::move(pending_move_->path), true);
@@ -193,7 +196,7 @@ void InotifyWatcher::watch_tree(const std::string& start) {
         [this](const std::string& path) { unreadable_.add(path); });
 }
 
-void InotifyWatcher::forget_watches_under(const std::string& path, bool remove_from_kernel) {
+void InotifyWatcher::remove_watches_under(const std::string& path) {
     auto first = path_wds_.lower_bound(path);
     auto last = path_wds_.lower_bound(path + char('/' + 1));
     for (auto it = first; it != last;) {
@@ -201,7 +204,7 @@ void InotifyWatcher::forget_watches_under(const std::string& path, bool remove_f
             ++it;
             continue;
         }
-        if (remove_from_kernel) inotify_rm_watch(inotify_fd_.get(), it->second);
+        inotify_rm_watch(inotify_fd_.get(), it->second);
         wd_paths_.erase(it->second);
         it = path_wds_.erase(it);
     }

@@ -58,7 +58,8 @@ private:
     void handle_moved_to(const std::string& path, bool is_dir, std::uint32_t cookie);
     void flush_pending_move();
     void watch_tree(const std::string& start);
-    void forget_watches_under(const std::string& path, bool remove_from_kernel);
+    // A directory moved out of the tree: its watches would follow it elsewhere.
+    void remove_watches_under(const std::string& path);
     void rename_watches(const std::string& from, const std::string& to);
     // Keep wd_paths_ and path_wds_ inverse to each other.
     void bind_watch(int wd, const std::string& path);

@@ -6,8 +6,10 @@ seconds (files, directories, renames, deletes, links, modes, times, odd names, a
 file), then polls until DST equals SRC (tests/system/treecmp.py).
 
 The whole run is driven by random.Random(seed): a failure is replayed with the same
---seed (and, to narrow it down, --max-ops / --only). Every operation is logged to
-WORK/ops.log. Exit 0 when the trees converge and the daemon stops cleanly on SIGTERM,
+--seed (and, to narrow it down, --max-ops / --only). The seed also decides whether
+the run makes hard links (--hardlinks overrides): a batch touching a multi-linked file
+makes the daemon sync the whole tree, which would hide the changes it missed. Every
+operation is logged to WORK/ops.log. Exit 0 when the trees converge and the daemon stops cleanly on SIGTERM,
 1 otherwise (the work dir is then kept).
 """
 import argparse
@@ -75,8 +77,12 @@ def is_under(path, ancestor):
 
 
 class Torture:
-    def __init__(self, rng, src, outside, oplog):
+    def __init__(self, rng, src, outside, oplog, only=(), hardlinks=True):
         self.rng = rng
+        self.only = set(only)
+        # Any batch touching a multi-linked file makes the daemon sync the whole tree,
+        # which would mask changes it failed to notice: some runs have no hard links.
+        self.hardlinks = hardlinks and (not self.only or "hardlink" in self.only)
         self.src = src.encode() if isinstance(src, str) else src
         self.outside = outside.encode() if isinstance(outside, str) else outside
         self.oplog = oplog
@@ -347,7 +353,7 @@ class Torture:
             parent = path
             for _ in range(self.rng.randrange(len(parts))):
                 parent = os.path.dirname(parent)
-            existing = self.rng_regular() if self.rng.random() < 0.15 else None
+            existing = self.rng_regular() if self.hardlinks and self.rng.random() < 0.15 else None
             if existing is not None:  # a second name, in the new directories, for an older file
                 link = self.new_path(parent)
                 os.link(self.abs(existing), self.abs(link))
@@ -500,12 +506,12 @@ class Torture:
         ("move_in", 2), ("big", 1),
     ]
 
-    def step(self, only=None):
-        ops = [(n, w) for n, w in self.OPS if not only or n in only]
+    def step(self):
+        ops = [(n, w) for n, w in self.OPS
+               if (not self.only or n in self.only) and (n != "hardlink" or self.hardlinks)]
         names, weights = [n for n, _ in ops], [w for _, w in ops]
         if self.entries() > MAX_ENTRIES:
-            # over the bound: shrink
-            name = self.rng.choice(["rmtree", "delete_file"]) if not only else self.rng.choices(names, weights)[0]
+            name = self.rng.choice(["rmtree", "delete_file"])  # over the bound: shrink (even with --only)
         else:
             name = self.rng.choices(names, weights)[0]
         self.ops += 1
@@ -524,8 +530,8 @@ class Torture:
             what = repr(what)[2:-1] if isinstance(what, bytes) else str(what)
             self.oplog.write(f"{self.ops} {time.monotonic():.3f} {name} {what}\n")
 
-    def populate(self, count, only=None):
-        """The initial tree (symlinks and hard links only when --only allows them)."""
+    def populate(self, count):
+        """The initial tree (symlinks and hard links only when the run allows them)."""
         for _ in range(count):
             r = self.rng.random()
             try:
@@ -534,10 +540,10 @@ class Torture:
                 elif r < 0.85:
                     self.op_create()
                 elif r < 0.92:
-                    if not only or "symlink" in only:
+                    if not self.only or "symlink" in self.only:
                         self.op_symlink()
                 else:
-                    if not only or "hardlink" in only:
+                    if self.hardlinks:
                         self.op_hardlink()
             except OSError:
                 self.rescan()
@@ -634,6 +640,8 @@ def main():
     parser.add_argument("--work", default=None, help="work dir (default: a temp dir, removed on success)")
     parser.add_argument("--max-ops", type=int, default=0, help="stop mutating after this many operations")
     parser.add_argument("--only", default="", help="comma-separated operation names to restrict to")
+    parser.add_argument("--hardlinks", choices=("yes", "no"), default=None,
+                        help="whether the run makes hard links (default: chosen by the seed)")
     parser.add_argument("--initial", type=int, default=150, help="entries created before the daemon starts")
     parser.add_argument("--converge", type=float, default=CONVERGE_DEADLINE, help="convergence deadline (s)")
     args = parser.parse_args()
@@ -663,8 +671,11 @@ def main():
 
     rng = random.Random(seed)
     oplog = open(os.path.join(work, "ops.log"), "w", buffering=1)
-    t = Torture(rng, src, outside, oplog)
-    t.populate(args.initial, only)
+    hardlinks = rng.random() < 0.5 if args.hardlinks is None else args.hardlinks == "yes"
+    t = Torture(rng, src, outside, oplog, only, hardlinks)
+    print(f"torture profile: hard links {'yes' if t.hardlinks else 'no'}"
+          f"{', only ' + args.only if args.only else ''}", flush=True)
+    t.populate(args.initial)
     t.log("populated", f"{t.entries()} entries")
 
     daemon = None
@@ -685,7 +696,7 @@ def main():
         last_rescan = 0
         while time.monotonic() < end and (not args.max_ops or t.ops < args.max_ops):
             for _ in range(rng.randrange(1, 20)):  # a burst
-                t.step(only)
+                t.step()
                 if args.max_ops and t.ops >= args.max_ops:
                     break
             if daemon.poll() is not None:
