@@ -7,6 +7,7 @@
 #include "child_process.h"
 #include "file_list.h"
 #include "log.h"
+#include "rsync_errors.h"
 #include "unreadable_dirs.h"
 
 namespace clsync {
@@ -30,9 +31,6 @@ bool has_multilinked_file(const std::string& root, const std::vector<QueuedPath>
 
 }  // namespace
 
-bool rsync_exit_is_success(int exit_code) {
-    return exit_code == 0 || exit_code == 24;  // 24: some files vanished before they could be sent
-}
 
 SyncResult RsyncRunner::run(const Batch& batch) const {
     // --modify-window=-1: nanoseconds count when comparing times; otherwise rsync leaves a
@@ -63,7 +61,7 @@ SyncResult RsyncRunner::run(const Batch& batch) const {
     else
         result.message = trimmed(child.stderr_text);
     if (child.term_signal) result.message += " (rsync killed by signal " + std::to_string(child.term_signal) + ")";
-    result.ok = child.started && rsync_exit_is_success(child.exit_code);
+    result.ok = child.started && rsync_run_complete(child.exit_code, child.stderr_text);
     return result;
 }
 

@@ -26,9 +26,6 @@ struct SyncResult {
     std::string message;  // rsync's stderr (trimmed) or why it could not run
 };
 
-// rsync exit codes that mean the sync is complete as far as the source still exists.
-bool rsync_exit_is_success(int exit_code);
-
 class RsyncRunner {
 public:
     RsyncRunner(RsyncSettings settings, ChildRegistry& children, const UnreadableDirs& unreadable)
