@@ -22,6 +22,7 @@ constexpr std::uint32_t kWatchMask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOS
 // How long an unpaired IN_MOVED_FROM waits for its IN_MOVED_TO. The kernel queues both
 // within one rename(), so this only covers a read() that split the pair.
 constexpr int kMovePairingMs = 5;
+constexpr int kCoalesceMs = 10;
 constexpr Millis kMaxRescanBackoff{30000};
 constexpr Millis kOverflowQuietPeriod{10000};
 
@@ -65,8 +66,18 @@ void InotifyWatcher::run() {
         else
             flush_pending_move();  // timed out: the pair is not coming
         if (rescan_pending_ && Clock::now() >= rescan_at_) rescan();
-        if (!outbox_.empty()) sink_.deliver(std::exchange(outbox_, {}));
+        if (!outbox_.empty()) {
+            sink_.deliver(std::exchange(outbox_, {}));
+            // Let events gather in the kernel queue for a moment: nothing is synced before a
+            // window closes anyway, and waking per event costs more CPU than the events do.
+            if (wait_for_stop(kCoalesceMs)) return;
+        }
     }
+}
+
+bool InotifyWatcher::wait_for_stop(int timeout_ms) const {
+    struct pollfd stop = {stop_fd_.get(), POLLIN, 0};
+    return poll(&stop, 1, timeout_ms) > 0;
 }
 
 int InotifyWatcher::poll_timeout_ms() const {
@@ -252,6 +263,7 @@ void InotifyWatcher::unbind_watch(int wd) {
 
 void InotifyWatcher::on_overflow() {
     TimePoint now = Clock::now();
+    outbox_.clear();  // what was read before the overflow is covered by the rescan
     // Overflowing again soon after a rescan means the tree is too busy to rescan
     // continuously: wait longer each time, while still reading events.
     if (last_rescan_ != TimePoint{} && now - last_rescan_ < kOverflowQuietPeriod)

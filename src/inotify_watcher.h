@@ -67,6 +67,7 @@ private:
     void on_overflow();
     void rescan();
     int poll_timeout_ms() const;
+    bool wait_for_stop(int timeout_ms) const;  // true if stop() was called
     void emit(std::string path, bool recursive);
     void emit_changed_file(std::string path);
 
