@@ -31,7 +31,6 @@ bool has_multilinked_file(const std::string& root, const std::vector<QueuedPath>
 
 }  // namespace
 
-
 SyncResult RsyncRunner::run(const Batch& batch) const {
     // --modify-window=-1: nanoseconds count when comparing times; otherwise rsync leaves a
     // directory (or a same-size file) alone whose time differs only below the second.

@@ -129,7 +129,8 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
         if (batch.full_tree) whole_tree_synced_ = true;
         ++iterations_;
         log_info("synced %s in %.3f s%s", batch.full_tree ? "the whole tree" : count_paths(batch.paths.size()).c_str(),
-                 seconds_since(started), result.exit_code != 0 ? " (the source changed meanwhile; its events follow)" : "");
+                 seconds_since(started),
+                 result.exit_code != 0 ? " (the source changed meanwhile; its events follow)" : "");
     } else {
         ++consecutive_failures_;
         Millis backoff = failure_backoff(consecutive_failures_);

@@ -298,6 +298,21 @@ class Torture:
             steps.append(new)
         return b" -> ".join(steps)
 
+    def op_mkdir_rename(self):
+        """A new directory (with a subdirectory) renamed at once, before the daemon has
+        handled its creation; sometimes its parent is renamed instead."""
+        parent = self.rng_dir()
+        path = self.new_path(parent)
+        os.mkdir(self.abs(path))
+        sub = os.path.join(path, self.new_name())
+        os.mkdir(self.abs(sub))
+        self.dirs.add(path)
+        self.dirs.add(sub)
+        old = parent if parent and self.rng.random() < 0.3 else path
+        new = self.new_path(self.target_dir_for(old))
+        self.do_rename(old, new)
+        return b"%s, then %s -> %s" % (sub, old, new)
+
     def op_swap(self):
         """Swaps two names via a third: a -> t, b -> a, t -> b."""
         pool_a = self.dirs if self.rng.random() < 0.4 else self.files
@@ -500,7 +515,7 @@ class Torture:
 
     OPS = [  # (name, weight)
         ("create", 14), ("append", 8), ("overwrite", 8), ("replace", 6), ("truncate", 4),
-        ("rename_file", 7), ("rename_dir", 5), ("chain_rename", 3), ("swap", 3),
+        ("rename_file", 7), ("rename_dir", 5), ("chain_rename", 3), ("swap", 3), ("mkdir_rename", 3),
         ("delete_file", 6), ("rmtree", 1), ("mkdir", 5), ("deep_makedirs", 2), ("symlink", 4),
         ("hardlink", 4), ("chmod", 4), ("utime", 5), ("type_change", 2), ("move_out", 1),
         ("move_in", 2), ("big", 1),
@@ -529,6 +544,22 @@ class Torture:
         if self.oplog:
             what = repr(what)[2:-1] if isinstance(what, bytes) else str(what)
             self.oplog.write(f"{self.ops} {time.monotonic():.3f} {name} {what}\n")
+
+    def probe(self):
+        """A new file in every directory: one the daemon no longer watches shows up as
+        missing (later renames of an ancestor would otherwise resync it and hide that)."""
+        self.rescan()
+        count = 0
+        for d in sorted(self.dirs.items):
+            path = os.path.join(d, b".probe") if d else b".probe"
+            try:
+                with open(self.abs(path), "wb") as f:
+                    f.write(b"probe %s\n" % d)
+                count += 1
+            except OSError:
+                pass
+        self.log("probe", f"{count} directories")
+        return count
 
     def populate(self, count):
         """The initial tree (symlinks and hard links only when the run allows them)."""
@@ -640,6 +671,8 @@ def main():
     parser.add_argument("--work", default=None, help="work dir (default: a temp dir, removed on success)")
     parser.add_argument("--max-ops", type=int, default=0, help="stop mutating after this many operations")
     parser.add_argument("--only", default="", help="comma-separated operation names to restrict to")
+    parser.add_argument("--no-probe", dest="probe", action="store_false",
+                        help="skip the final probe file in every directory")
     parser.add_argument("--hardlinks", choices=("yes", "no"), default=None,
                         help="whether the run makes hard links (default: chosen by the seed)")
     parser.add_argument("--initial", type=int, default=150, help="entries created before the daemon starts")
@@ -706,6 +739,7 @@ def main():
             if t.ops - last_rescan >= 200:
                 t.rescan()  # keeps the model honest
                 last_rescan = t.ops
+        probed = t.probe() if args.probe else 0
         mutate_end = time.monotonic()
         t.log("stopped", f"{t.entries()} entries")
 
@@ -746,7 +780,7 @@ def main():
         ok = True
         busiest = ", ".join(f"{n}={c}" for n, c in sorted(t.counts.items(), key=lambda kv: -kv[1]))
         print(f"torture: OK seed={seed}: {t.ops} ops in {mutate_end - start:.1f} s ({t.errors} raced/failed), "
-              f"{t.entries()} entries at the end, converged in {converge_time:.2f} s")
+              f"{t.entries()} entries at the end ({probed} directories probed), converged in {converge_time:.2f} s")
         print(f"torture: ops: {busiest}")
         failures = sync_failures(log_path)
         if failures:
