@@ -4,12 +4,6 @@
 
 namespace clsync {
 
-bool is_ancestor(const std::string& ancestor, const std::string& path) {
-    if (ancestor.empty()) return !path.empty();
-    return path.size() > ancestor.size() && path[ancestor.size()] == '/' &&
-           path.compare(0, ancestor.size(), ancestor) == 0;
-}
-
 std::map<std::string, DelayQueue::Entry>::iterator DelayQueue::covering_ancestor(const std::string& path) {
     if (path.empty()) return entries_.end();
     // Walk up: "a/b/c" -> "a/b" -> "a" -> "".
@@ -24,17 +18,10 @@ std::map<std::string, DelayQueue::Entry>::iterator DelayQueue::covering_ancestor
 }
 
 std::optional<TimePoint> DelayQueue::absorb_descendants(const std::string& path) {
-    auto first = path.empty() ? entries_.begin() : entries_.lower_bound(path + '/');
-    auto last = path.empty() ? entries_.end() : entries_.lower_bound(path + char('/' + 1));
     std::optional<TimePoint> earliest;
-    for (auto it = first; it != last;) {
-        if (it->first == path) {  // only possible for the root ""
-            ++it;
-            continue;
-        }
-        if (!earliest || it->second.first_seen < *earliest) earliest = it->second.first_seen;
-        it = entries_.erase(it);
-    }
+    erase_subtree(entries_, path, false, [&earliest](const auto& entry) {
+        if (!earliest || entry.second.first_seen < *earliest) earliest = entry.second.first_seen;
+    });
     return earliest;
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "clock.h"
+#include "path_tree.h"
 
 namespace clsync {
 
@@ -67,8 +68,5 @@ private:
     Delays delays_;
     std::map<std::string, Entry> entries_;
 };
-
-// True when `ancestor` is a proper ancestor directory of `path` ("" is everyone's ancestor).
-bool is_ancestor(const std::string& ancestor, const std::string& path);
 
 }  // namespace clsync

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "log.h"
+#include "path_tree.h"
 #include "scanner.h"
 #include "unreadable_dirs.h"
 
@@ -208,31 +209,16 @@ void InotifyWatcher::watch_tree(const std::string& start) {
 }
 
 void InotifyWatcher::remove_watches_under(const std::string& path) {
-    auto first = path_wds_.lower_bound(path);
-    auto last = path_wds_.lower_bound(path + char('/' + 1));
-    for (auto it = first; it != last;) {
-        if (it->first != path && !is_ancestor(path, it->first)) {
-            ++it;
-            continue;
-        }
-        inotify_rm_watch(inotify_fd_.get(), it->second);
-        wd_paths_.erase(it->second);
-        it = path_wds_.erase(it);
-    }
+    erase_subtree(path_wds_, path, true, [this](const auto& entry) {
+        inotify_rm_watch(inotify_fd_.get(), entry.second);
+        wd_paths_.erase(entry.second);
+    });
 }
 
 void InotifyWatcher::rename_watches(const std::string& from, const std::string& to) {
     std::vector<std::pair<std::string, int>> moved;
-    auto first = path_wds_.lower_bound(from);
-    auto last = path_wds_.lower_bound(from + char('/' + 1));
-    for (auto it = first; it != last;) {
-        if (it->first != from && !is_ancestor(from, it->first)) {
-            ++it;
-            continue;
-        }
-        moved.emplace_back(to + it->first.substr(from.size()), it->second);
-        it = path_wds_.erase(it);
-    }
+    erase_subtree(path_wds_, from, true,
+                  [&](const auto& entry) { moved.emplace_back(to + entry.first.substr(from.size()), entry.second); });
     for (auto& [path, wd] : moved) bind_watch(wd, path);
 }
 

@@ -1,22 +1,13 @@
 #include "unreadable_dirs.h"
 
-#include "delay_queue.h"
+#include "path_tree.h"
 
 namespace clsync {
 namespace {
 
-// Removes `path` and its descendants from `paths`; returns them.
 std::vector<std::string> extract_tree(std::set<std::string>& paths, const std::string& path) {
     std::vector<std::string> taken;
-    for (auto it = paths.lower_bound(path);
-         it != paths.end() && (*it == path || is_ancestor(path, *it) || it->compare(0, path.size(), path) == 0);) {
-        if (*it == path || is_ancestor(path, *it)) {
-            taken.push_back(*it);
-            it = paths.erase(it);
-        } else {
-            ++it;  // a sibling sharing the prefix, such as "ab" for "a"
-        }
-    }
+    erase_subtree(paths, path, true, [&taken](const std::string& p) { taken.push_back(p); });
     return taken;
 }
 

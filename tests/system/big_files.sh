@@ -14,9 +14,6 @@ echo small2 > "$SRC/small2"          # ordinary files keep flowing meanwhile
 wait_for "second small file synced" cmp -s "$SRC/small2" "$DST/small2"
 [ ! -e "$DST/big" ] || fail "the big file went with an ordinary batch"
 
-kill -QUIT "$DAEMON_PID"
-rc=0; wait "$DAEMON_PID" || rc=$?
-DAEMON_PID=
-[ "$rc" -eq 0 ] || fail "exit code $rc after QUIT"
+stop_daemon QUIT
 cmp -s "$SRC/big" "$DST/big" || fail "the queued big file was not synced on QUIT"
 echo "big_files: ok"

@@ -59,10 +59,11 @@ wait_converged() {
     done
 }
 
+# stop_daemon [SIGNAL]: signals the daemon (TERM by default) and expects exit 0.
 stop_daemon() {
-    kill -TERM "$DAEMON_PID"
-    local rc=0
+    local signal=${1:-TERM} rc=0
+    kill -"$signal" "$DAEMON_PID"
     wait "$DAEMON_PID" || rc=$?
     DAEMON_PID=
-    [ "$rc" -eq 0 ] || fail "daemon exited with $rc on TERM"
+    [ "$rc" -eq 0 ] || fail "daemon exited with $rc on $signal"
 }

@@ -15,9 +15,6 @@ wait_for "USR2 resync" test ! -e "$DST/only-at-destination"
 
 echo pending > "$SRC/pending"
 wait_for "event queued" grep -q "event: 'pending'" "$LOG"
-kill -QUIT "$DAEMON_PID"
-rc=0; wait "$DAEMON_PID" || rc=$?
-DAEMON_PID=
-[ "$rc" -eq 0 ] || fail "exit code $rc after QUIT"
+stop_daemon QUIT
 cmp -s "$SRC/pending" "$DST/pending" || fail "QUIT did not sync the queued change"
 echo "signals: ok"

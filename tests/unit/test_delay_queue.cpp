@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <map>
+#include <set>
 
 #include "delay_queue.h"
 
@@ -93,4 +95,16 @@ TEST_CASE("is_ancestor compares whole path components") {
     CHECK_FALSE(is_ancestor("a", "ab"));
     CHECK_FALSE(is_ancestor("a", "a"));
     CHECK_FALSE(is_ancestor("a/b", "a"));
+}
+
+TEST_CASE("erase_subtree takes the root and what lies below it, never prefix siblings") {
+    std::set<std::string> paths{"a", "a!", "a-b", "a/b", "a/b/c", "ab", "b"};
+    std::vector<std::string> seen;
+    erase_subtree(paths, "a", true, [&seen](const std::string& p) { seen.push_back(p); });
+    CHECK(seen == std::vector<std::string>{"a", "a/b", "a/b/c"});
+    CHECK(paths == std::set<std::string>{"a!", "a-b", "ab", "b"});
+
+    std::map<std::string, int> watches{{"", 1}, {"x", 2}, {"x/y", 3}};
+    erase_subtree(watches, "", false, [](const auto&) {});
+    CHECK(watches == std::map<std::string, int>{{"", 1}});
 }
