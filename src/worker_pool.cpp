@@ -1,8 +1,9 @@
 #include "worker_pool.h"
 
+#include <cerrno>
 #include <memory>
-#include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace clsync {
 namespace {
@@ -29,7 +30,7 @@ WorkerPool::WorkerPool(unsigned threads) {
     if (!pool_) {
         std::string message = error ? error->message : "unknown error";
         if (error) g_error_free(error);
-        throw std::runtime_error("cannot start worker threads: " + message);
+        throw std::system_error(EAGAIN, std::generic_category(), "cannot start worker threads: " + message);
     }
 }
 

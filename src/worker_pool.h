@@ -12,7 +12,7 @@ namespace clsync {
 
 class WorkerPool {
 public:
-    explicit WorkerPool(unsigned threads);  // throws std::runtime_error
+    explicit WorkerPool(unsigned threads);  // throws std::system_error
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
