@@ -7,36 +7,50 @@ namespace {
 
 bool contains(const std::string& line, const char* text) { return line.find(text) != std::string::npos; }
 
-// An error line caused by the source changing during the run.
-bool is_source_race(const std::string& line) {
-    if (line.rfind("file has vanished: ", 0) == 0) return true;
-    if (line.rfind("rsync: [sender] ", 0) != 0) return false;
-    bool racy_call = contains(line, "send_files failed to open") || contains(line, "link_stat ") ||
-                     contains(line, "readlink_stat") || contains(line, "opendir ");
-    bool racy_errno = contains(line, "(2)") || contains(line, "(20)") || contains(line, "(21)") ||
-                      contains(line, "(40)");  // ENOENT, ENOTDIR, EISDIR, ELOOP
-    return racy_call && racy_errno;
+bool starts_with(const std::string& line, const char* prefix) { return line.rfind(prefix, 0) == 0; }
+
+// ENOENT, ENOTDIR, EISDIR, ELOOP: what a path changing type or vanishing gives.
+bool is_race_errno(const std::string& line) {
+    return contains(line, "(2)") || contains(line, "(20)") || contains(line, "(21)") || contains(line, "(40)");
+}
+
+// The source changed after rsync listed it; deletions of the run are not affected.
+bool is_race_after_listing(const std::string& line) {
+    if (starts_with(line, "file has vanished: ")) return true;
+    return starts_with(line, "rsync: [sender] send_files failed to open") && is_race_errno(line);
+}
+
+// The source changed while rsync listed it: rsync then skips the run's deletions.
+bool is_race_while_listing(const std::string& line) {
+    if (line == "IO error encountered -- skipping file deletion") return true;
+    bool listing_call = contains(line, "opendir ") || contains(line, "link_stat ") || contains(line, "readlink_stat");
+    return starts_with(line, "rsync: [sender] ") && listing_call && is_race_errno(line);
 }
 
 // rsync's closing summary ("rsync error: some files/attrs were not transferred ...").
 bool is_summary(const std::string& line) {
-    return line.rfind("rsync error: some files", 0) == 0 || line.rfind("rsync warning: some files", 0) == 0;
+    return starts_with(line, "rsync error: some files") || starts_with(line, "rsync warning: some files");
 }
 
 }  // namespace
 
-bool rsync_run_complete(int exit_code, const std::string& stderr_text) {
-    if (exit_code == 0 || exit_code == 24) return true;
-    if (exit_code != 23) return false;
-    std::istringstream lines(stderr_text);
+RsyncOutcome classify_rsync_run(int exit_code, const std::string& messages) {
+    bool deletions_skipped = messages.find("IO error encountered -- skipping file deletion") != std::string::npos;
+    if (exit_code == 0 || exit_code == 24) return deletions_skipped ? RsyncOutcome::Retry : RsyncOutcome::Complete;
+    if (exit_code != 23) return RsyncOutcome::Failed;
+    std::istringstream lines(messages);
     std::string line;
-    bool saw_error = false;
+    bool listing_raced = false, explained = false;
     while (std::getline(lines, line)) {
         if (line.empty() || is_summary(line)) continue;
-        if (!is_source_race(line)) return false;
-        saw_error = true;
+        if (is_race_while_listing(line))
+            listing_raced = true;
+        else if (!is_race_after_listing(line))
+            return RsyncOutcome::Failed;
+        explained = true;
     }
-    return saw_error;
+    if (!explained) return RsyncOutcome::Failed;
+    return listing_raced ? RsyncOutcome::Retry : RsyncOutcome::Complete;
 }
 
 }  // namespace clsync

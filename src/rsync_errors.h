@@ -5,12 +5,22 @@
 
 namespace clsync {
 
-// True when the run left the destination as complete as the source allowed:
-// exit 0; 24 (files vanished); or 23 when every error rsync reported is the source
-// changing under it (a file vanished, or became a directory or a symlink, between
-// rsync listing it and opening it). Such a change raised its own event after the batch
-// was taken, so the next batch syncs it. Errors at the destination, or rsync skipping
-// deletions after an I/O error, are failures.
-bool rsync_run_complete(int exit_code, const std::string& stderr_text);
+enum class RsyncOutcome {
+    Complete,  // the destination is as complete as the source allowed
+    Retry,     // the source changed while rsync listed it: run the batch again, no back-off
+    Failed,    // a real failure: run the batch again after a back-off
+};
+
+// Classifies a finished run from its exit status and its messages (rsync runs with
+// --stderr=all, so this is everything it said):
+//  - 0, and 24 (files vanished), are complete;
+//  - 23 is complete when every error is the source changing after rsync listed it (a
+//    file that vanished, or became a directory or a symlink, before rsync opened it):
+//    such a change raised its own event after the batch was taken;
+//  - 23 with errors while rsync listed the source (opendir, link_stat) is a retry:
+//    rsync skips every deletion of such a run ("IO error encountered -- skipping file
+//    deletion"), so the deletions must be run again;
+//  - anything else, including errors at the destination, is a failure.
+RsyncOutcome classify_rsync_run(int exit_code, const std::string& messages);
 
 }  // namespace clsync

@@ -1,5 +1,6 @@
 #include "rsync_runner.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <vector>
@@ -8,6 +9,7 @@
 #include "file_list.h"
 #include "log.h"
 #include "rsync_errors.h"
+#include "scanner.h"
 #include "unreadable_dirs.h"
 
 namespace clsync {
@@ -18,13 +20,27 @@ std::string trimmed(const std::string& text) {
     return end == std::string::npos ? std::string() : text.substr(0, end + 1);
 }
 
+bool is_multilinked_file(const struct stat& st) { return S_ISREG(st.st_mode) && st.st_nlink > 1; }
+
 // rsync -H links only the files it transfers together; a changed file with other
-// names elsewhere in the tree needs them in the same run, and finding them takes a walk.
+// names elsewhere in the tree needs them in the same run, and finding them takes a
+// walk. Recursive entries (new, renamed or moved-in directories) are searched inside.
 bool has_multilinked_file(const std::string& root, const std::vector<QueuedPath>& paths) {
     for (const QueuedPath& p : paths) {
+        if (p.path.empty()) continue;
         struct stat st;
         std::string absolute = root + '/' + p.path;
-        if (!p.path.empty() && lstat(absolute.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) return true;
+        if (lstat(absolute.c_str(), &st) != 0) continue;
+        if (is_multilinked_file(st)) return true;
+        if (!p.recursive || !S_ISDIR(st.st_mode)) continue;
+        bool found = false;
+        walk_directories(
+            root, p.path, [&found](const std::string&, int) { return !found; }, {},
+            [&found](int dir_fd, const char* name) {
+                struct stat file;
+                if (!found && fstatat(dir_fd, name, &file, AT_SYMLINK_NOFOLLOW) == 0) found = is_multilinked_file(file);
+            });
+        if (found) return true;
     }
     return false;
 }
@@ -36,9 +52,11 @@ SyncResult RsyncRunner::run(const Batch& batch) const {
     // directory (or a same-size file) alone whose time differs only below the second.
     // --no-inc-recursive: with incremental recursion rsync was seen to deadlock on hard
     // links in a tree changing under it. --timeout: a run moving no data for that long
-    // exits (code 30) and is retried.
-    std::vector<std::string> argv = {settings_.rsync_binary, "-aH",         "--delete", "--force", "--modify-window=-1",
-                                     "--no-inc-recursive",   "--timeout=30"};
+    // exits (code 30) and is retried. --stderr=all: every message (such as "skipping
+    // file deletion") reaches the classifier.
+    std::vector<std::string> argv = {
+        settings_.rsync_binary, "-aH",          "--delete",    "--force", "--modify-window=-1",
+        "--no-inc-recursive",   "--timeout=30", "--stderr=all"};
     // Before the include rules: the first matching rule wins.
     for (const std::string& dir : unreadable_.snapshot()) argv.push_back("--exclude=" + rsync_pattern(dir, "/"));
     std::string rules;
@@ -60,7 +78,7 @@ SyncResult RsyncRunner::run(const Batch& batch) const {
     else
         result.message = trimmed(child.stderr_text);
     if (child.term_signal) result.message += " (rsync killed by signal " + std::to_string(child.term_signal) + ")";
-    result.ok = child.started && rsync_run_complete(child.exit_code, child.stderr_text);
+    if (child.started) result.outcome = classify_rsync_run(child.exit_code, child.stderr_text);
     return result;
 }
 

@@ -9,6 +9,7 @@
 
 #include "batcher.h"
 #include "child_registry.h"
+#include "rsync_errors.h"
 
 namespace clsync {
 
@@ -21,7 +22,7 @@ struct RsyncSettings {
 };
 
 struct SyncResult {
-    bool ok = false;
+    RsyncOutcome outcome = RsyncOutcome::Failed;
     int exit_code = -1;   // rsync's exit status; -1 if it did not exit normally
     std::string message;  // rsync's stderr (trimmed) or why it could not run
 };

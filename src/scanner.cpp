@@ -19,8 +19,9 @@ struct DirCloser {
     void operator()(DIR* d) const { closedir(d); }
 };
 
-// Names of the subdirectories of the open directory `fd` (which it consumes a dup of).
-std::vector<std::string> list_subdirectories(int fd, const std::string& path) {
+// Names of the subdirectories of the open directory `fd` (it reads through a dup);
+// regular files are passed to `on_file` on the way.
+std::vector<std::string> list_subdirectories(int fd, const std::string& path, const FileVisitor& on_file) {
     std::vector<std::string> subdirs;
     int listing_fd = dup(fd);
     if (listing_fd < 0) return subdirs;
@@ -37,9 +38,12 @@ std::vector<std::string> list_subdirectories(int fd, const std::string& path) {
         if (type == DT_UNKNOWN) {
             struct stat st;
             if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-            type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+            type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
         }
-        if (type == DT_DIR) subdirs.emplace_back(name);
+        if (type == DT_DIR)
+            subdirs.emplace_back(name);
+        else if (type == DT_REG && on_file)
+            on_file(fd, name);
     }
     if (errno != 0) log_warning("reading directory '%s': %s", path.c_str(), strerror(errno));
     return subdirs;
@@ -51,7 +55,7 @@ std::string join_path(const std::string& dir, const std::string& name) { return 
 
 void walk_directories(const std::string& root, const std::string& start,
                       const std::function<bool(const std::string& path, int dir_fd)>& visit,
-                      const std::function<void(const std::string& path)>& unreadable) {
+                      const std::function<void(const std::string& path)>& unreadable, const FileVisitor& on_file) {
     std::vector<std::string> stack{start};
     while (!stack.empty()) {
         std::string path = std::move(stack.back());
@@ -69,7 +73,8 @@ void walk_directories(const std::string& root, const std::string& start,
             continue;
         }
         if (!visit(path, fd.get())) continue;
-        for (std::string& name : list_subdirectories(fd.get(), absolute)) stack.push_back(join_path(path, name));
+        for (std::string& name : list_subdirectories(fd.get(), absolute, on_file))
+            stack.push_back(join_path(path, name));
     }
 }
 

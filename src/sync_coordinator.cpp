@@ -123,7 +123,7 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
     if (stopping_) return;
     batch_running_ = false;
     TimePoint now = Clock::now();
-    if (result.ok) {
+    if (result.outcome == RsyncOutcome::Complete) {
         if (consecutive_failures_) log_info("sync to %s works again", settings_.destination.c_str());
         consecutive_failures_ = 0;
         if (batch.full_tree) whole_tree_synced_ = true;
@@ -131,12 +131,17 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
         log_info("synced %s in %.3f s%s", batch.full_tree ? "the whole tree" : count_paths(batch.paths.size()).c_str(),
                  seconds_since(started),
                  result.exit_code != 0 ? " (the source changed meanwhile; its events follow)" : "");
+    } else if (result.outcome == RsyncOutcome::Retry) {
+        // Not a failure of the destination: run it again after one window, with the
+        // changes that caused it folded in.
+        requeue(batch, now);
+        log_info("the source changed while rsync listed it (deletions were skipped): syncing those paths again");
     } else {
         ++consecutive_failures_;
         Millis backoff = failure_backoff(consecutive_failures_);
         next_sync_allowed_ = std::max(next_sync_allowed_, now + backoff);
         // Not dropped: the paths go back into the queue, folded with newer events.
-        requeue(batch, now);
+        requeue(batch, now - settings_.delays.normal);
         log_warning("sync to %s failed (rsync exit code %d): %s; retrying in %.1f s", settings_.destination.c_str(),
                     result.exit_code, result.message.c_str(), std::chrono::duration<double>(backoff).count());
     }
@@ -145,11 +150,9 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
     dispatch();
 }
 
-void SyncCoordinator::requeue(const Batch& batch, TimePoint now) {
-    // Backdated by one window: the retry is due as soon as the back-off allows.
-    TimePoint due_now = now - settings_.delays.normal;
-    if (batch.full_tree) queue_.add("", true, SizeClass::Normal, due_now);
-    for (const QueuedPath& p : batch.paths) queue_.add(p.path, p.recursive, SizeClass::Normal, due_now);
+void SyncCoordinator::requeue(const Batch& batch, TimePoint first_seen) {
+    if (batch.full_tree) queue_.add("", true, SizeClass::Normal, first_seen);
+    for (const QueuedPath& p : batch.paths) queue_.add(p.path, p.recursive, SizeClass::Normal, first_seen);
 }
 
 void SyncCoordinator::check_exit_conditions() {

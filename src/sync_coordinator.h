@@ -62,7 +62,8 @@ private:
     void dispatch();
     void start_batch(Batch batch, TimePoint now);
     void on_batch_done(const Batch& batch, const SyncResult& result, TimePoint started);
-    void requeue(const Batch& batch, TimePoint now);
+    // Puts a batch's paths back, as first seen at `first_seen` (backdate to make them due).
+    void requeue(const Batch& batch, TimePoint first_seen);
     void arm_timer(TimePoint when);
     void check_exit_conditions();
 

@@ -19,5 +19,11 @@ echo appended >> "$SRC/b/f-link"
 wait_converged "modified through the second name"
 rm "$SRC/a/f"
 wait_converged "one name removed"
+
+# Links inside directories that are synced with everything below them.
+mkdir "$SRC/newdir" && ln "$SRC/a/old" "$SRC/newdir/third-name"
+wait_converged "a link created in a new directory"
+mv "$SRC/b" "$SRC/b-renamed"
+wait_converged "a directory holding a linked file renamed"
 stop_daemon
 echo "hard_links: ok"

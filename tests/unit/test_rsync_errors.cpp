@@ -5,29 +5,38 @@
 using namespace clsync;
 
 TEST_CASE("exit 0 and 24 are complete runs; other codes are failures") {
-    CHECK(rsync_run_complete(0, ""));
-    CHECK(rsync_run_complete(24, "file has vanished: \"/s/x\"\n"));
-    CHECK_FALSE(rsync_run_complete(11, ""));
-    CHECK_FALSE(rsync_run_complete(30, "timeout"));
+    CHECK(classify_rsync_run(0, "") == RsyncOutcome::Complete);
+    CHECK(classify_rsync_run(24, "file has vanished: \"/s/x\"\n") == RsyncOutcome::Complete);
+    CHECK(classify_rsync_run(11, "") == RsyncOutcome::Failed);
+    CHECK(classify_rsync_run(30, "timeout") == RsyncOutcome::Failed);
 }
 
-TEST_CASE("exit 23 from the source changing during the run is complete") {
-    CHECK(rsync_run_complete(
-        23,
-        "file has vanished: \"/s/a\"\n"
-        "rsync: [sender] send_files failed to open \"/s/b\": Is a directory (21)\n"
-        "rsync: [sender] send_files failed to open \"/s/c\": Too many levels of symbolic links (40)\n"
-        "rsync: [sender] link_stat \"/s/d\" failed: No such file or directory (2)\n"
-        "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at "
-        "main.c(1394) [sender=3.5.0]\n"));
+TEST_CASE("exit 23 from the source changing after rsync listed it is complete") {
+    CHECK(classify_rsync_run(
+              23,
+              "file has vanished: \"/s/a\"\n"
+              "rsync: [sender] send_files failed to open \"/s/b\": Is a directory (21)\n"
+              "rsync: [sender] send_files failed to open \"/s/c\": Too many levels of symbolic links (40)\n"
+              "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at "
+              "main.c(1394) [sender=3.5.0]\n") == RsyncOutcome::Complete);
+}
+
+TEST_CASE("a source changing while rsync lists it skips deletions: the batch is retried") {
+    CHECK(classify_rsync_run(23,
+                             "rsync: [sender] opendir \"/s/flip\" failed: Not a directory (20)\n"
+                             "IO error encountered -- skipping file deletion\n") == RsyncOutcome::Retry);
+    CHECK(classify_rsync_run(23, "rsync: [sender] link_stat \"/s/d\" failed: No such file or directory (2)\n") ==
+          RsyncOutcome::Retry);
+    // Whatever the exit status, skipped deletions are never a complete run.
+    CHECK(classify_rsync_run(24, "IO error encountered -- skipping file deletion\n") == RsyncOutcome::Retry);
 }
 
 TEST_CASE("exit 23 with any other error is a failure") {
-    CHECK_FALSE(rsync_run_complete(23, "rsync: [sender] send_files failed to open \"/s/b\": Permission denied (13)\n"));
-    CHECK_FALSE(rsync_run_complete(23,
-                                   "file has vanished: \"/s/a\"\n"
-                                   "IO error encountered -- skipping file deletion\n"));
-    CHECK_FALSE(
-        rsync_run_complete(23, "rsync: [receiver] mkstemp \"/d/.x.XXXX\" failed: No space left on device (28)\n"));
-    CHECK_FALSE(rsync_run_complete(23, ""));  // no explanation: not provably harmless
+    CHECK(classify_rsync_run(23, "rsync: [sender] send_files failed to open \"/s/b\": Permission denied (13)\n") ==
+          RsyncOutcome::Failed);
+    CHECK(classify_rsync_run(23,
+                             "rsync: [sender] opendir \"/s/x\" failed: Not a directory (20)\n"
+                             "rsync: [receiver] mkstemp \"/d/.x.XXXX\" failed: No space left on device (28)\n") ==
+          RsyncOutcome::Failed);
+    CHECK(classify_rsync_run(23, "") == RsyncOutcome::Failed);  // no explanation: not provably harmless
 }
