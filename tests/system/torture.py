@@ -82,7 +82,7 @@ class Torture:
         self.only = set(only)
         # Any batch touching a multi-linked file makes the daemon sync the whole tree,
         # which would mask changes it failed to notice: some runs have no hard links.
-        self.hardlinks = hardlinks and (not self.only or "hardlink" in self.only)
+        self.hardlinks = hardlinks
         self.src = src.encode() if isinstance(src, str) else src
         self.outside = outside.encode() if isinstance(outside, str) else outside
         self.oplog = oplog
@@ -580,6 +580,15 @@ class Torture:
                 self.rescan()
 
 
+def link_group_diffs(src, dst, limit=5):
+    """Hard-link groups (by relative name) present on one side only."""
+    s_groups = treecmp.link_groups(src, treecmp.scan(src))
+    d_groups = treecmp.link_groups(dst, treecmp.scan(dst))
+    lines = [f"source only: {sorted(g)!r}" for g in sorted(s_groups - d_groups, key=sorted)[:limit]]
+    lines += [f"destination only: {sorted(g)!r}" for g in sorted(d_groups - s_groups, key=sorted)[:limit]]
+    return lines
+
+
 def log_tail(path, lines=50):
     try:
         with open(path, "rb") as f:
@@ -658,7 +667,8 @@ def batches_in_flight(log_path):
         for line in f:
             if b" clsync info: syncing " in line:
                 started += 1
-            elif b" clsync info: synced " in line or (b" clsync warning: sync to " in line and b" failed " in line):
+            elif (b" clsync info: synced " in line or b"deletions were skipped" in line
+                  or (b" clsync warning: sync to " in line and b" failed " in line)):
                 finished += 1
     return started - finished
 
@@ -702,9 +712,13 @@ def main():
         os.makedirs(d, exist_ok=True)
     print(f"torture work dir: {work}", flush=True)
 
+    # A harness timeout (SIGTERM) still stops the daemon: the finally clause below runs.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"torture: killed by signal {signum} (seed {seed})"))
     rng = random.Random(seed)
     oplog = open(os.path.join(work, "ops.log"), "w", buffering=1)
     hardlinks = rng.random() < 0.5 if args.hardlinks is None else args.hardlinks == "yes"
+    if only and args.hardlinks is None:
+        hardlinks = "hardlink" in only
     t = Torture(rng, src, outside, oplog, only, hardlinks)
     print(f"torture profile: hard links {'yes' if t.hardlinks else 'no'}"
           f"{', only ' + args.only if args.only else ''}", flush=True)
@@ -765,8 +779,10 @@ def main():
                 raise Failure(f"not converged: {running} batch(es) still running at the deadline "
                               f"(an rsync that never finishes?)")
             if last_diffs:
-                raise Failure("destination did not converge:\n  " + "\n  ".join(last_diffs[:20]) +
-                              (f"\n  ... and {len(last_diffs) - 20} more" if len(last_diffs) > 20 else ""))
+                if "hard-link groups differ" in last_diffs:
+                    last_diffs = last_diffs + ["  " + line for line in link_group_diffs(src, dst)]
+                raise Failure("destination did not converge:\n  " + "\n  ".join(last_diffs[:30]) +
+                              (f"\n  ... and {len(last_diffs) - 30} more" if len(last_diffs) > 30 else ""))
             raise
         converge_time = time.monotonic() - mutate_end
 
@@ -799,7 +815,8 @@ def main():
         print(log_tail(log_path), file=sys.stderr)
         print(f"--- work dir kept: {work} (ops log: {os.path.join(work, 'ops.log')})", file=sys.stderr)
         print(f"--- replay: {sys.argv[0]} --seed {seed} --duration {args.duration:g}"
-              f"{' --only ' + args.only if args.only else ''}", file=sys.stderr)
+              f"{' --only ' + args.only if args.only else ''}"
+              f"{' --hardlinks ' + args.hardlinks if args.hardlinks else ''}", file=sys.stderr)
     finally:
         oplog.close()
         if daemon is not None and daemon.poll() is None:
