@@ -1,7 +1,5 @@
 #include "rsync_errors.h"
 
-#include <sstream>
-
 namespace clsync {
 namespace {
 
@@ -38,10 +36,13 @@ RsyncOutcome classify_rsync_run(int exit_code, const std::string& messages) {
     bool deletions_skipped = messages.find("IO error encountered -- skipping file deletion") != std::string::npos;
     if (exit_code == 0 || exit_code == 24) return deletions_skipped ? RsyncOutcome::Retry : RsyncOutcome::Complete;
     if (exit_code != 23) return RsyncOutcome::Failed;
-    std::istringstream lines(messages);
-    std::string line;
     bool listing_raced = false, explained = false;
-    while (std::getline(lines, line)) {
+    // Split by hand: <sstream> would pull iostreams and locales into the static binary.
+    for (std::string::size_type start = 0; start < messages.size();) {
+        auto end = messages.find('\n', start);
+        if (end == std::string::npos) end = messages.size();
+        std::string line = messages.substr(start, end - start);
+        start = end + 1;
         if (line.empty() || is_summary(line)) continue;
         if (is_race_while_listing(line))
             listing_raced = true;
