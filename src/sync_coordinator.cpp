@@ -17,6 +17,12 @@ Millis failure_backoff(unsigned failures) {
 
 std::string count_paths(std::size_t n) { return std::to_string(n) + (n == 1 ? " path" : " paths"); }
 
+// rsync can print thousands of lines; the log keeps the start, and the line's end.
+std::string abridged(const std::string& message) {
+    constexpr std::size_t kMax = 1500;
+    return message.size() <= kMax ? message : message.substr(0, kMax) + " [...]";
+}
+
 double seconds_since(TimePoint start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 }  // namespace
@@ -143,7 +149,7 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
         // Not dropped: the paths go back into the queue, folded with newer events.
         requeue(batch, now - settings_.delays.normal);
         log_warning("sync to %s failed (rsync exit code %d): %s; retrying in %.1f s", settings_.destination.c_str(),
-                    result.exit_code, result.message.c_str(), std::chrono::duration<double>(backoff).count());
+                    result.exit_code, abridged(result.message).c_str(), std::chrono::duration<double>(backoff).count());
     }
     if (settings_.max_iterations && iterations_ >= settings_.max_iterations) return finish_(0);
     if (settings_.only_initialsync && whole_tree_synced_) return finish_(0);
