@@ -22,6 +22,7 @@
 #include "inotify_watcher.h"
 #include "log.h"
 #include "options.h"
+#include "rsync_errors.h"
 #include "rsync_runner.h"
 #include "scanner.h"
 #include "sync_coordinator.h"
@@ -98,6 +99,18 @@ std::string find_rsync(const std::string& configured) {
                            "rsync binary '" + name + "' not found (install the rsync package or set -S)"};
     std::string path = found;
     g_free(found);
+
+    char* output = nullptr;
+    const char* argv[] = {path.c_str(), "--version", nullptr};
+    gboolean ran = g_spawn_sync(nullptr, const_cast<char**>(argv), nullptr, G_SPAWN_STDERR_TO_DEV_NULL, nullptr,
+                                nullptr, &output, nullptr, nullptr, nullptr);
+    std::string version_output = ran && output ? output : "";
+    g_free(output);
+    std::string version;
+    if (!rsync_version_supported(version_output, version))
+        throw StartupError{kExitUnavailable, "'" + path + "' is rsync " +
+                                                 (version.empty() ? "of unknown version" : version) +
+                                                 "; clsync needs rsync 3.2.4 or later"};
     return path;
 }
 

@@ -212,7 +212,7 @@ std::string help_text(const char* program) {
         text += "\n";
     }
     text +=
-        "\nExit codes: 0 ok, 64 usage error, 66 watch dir unusable, 69 rsync not found,\n"
+        "\nExit codes: 0 ok, 64 usage error, 66 watch dir unusable, 69 rsync missing or too old,\n"
         "70 internal error, 71 system error. See clsync(1).\n";
     return text;
 }

@@ -1,5 +1,7 @@
 #include "rsync_errors.h"
 
+#include <cstdio>
+
 namespace clsync {
 namespace {
 
@@ -52,6 +54,20 @@ RsyncOutcome classify_rsync_run(int exit_code, const std::string& messages) {
     }
     if (!explained) return RsyncOutcome::Failed;
     return listing_raced ? RsyncOutcome::Retry : RsyncOutcome::Complete;
+}
+
+bool rsync_version_supported(const std::string& version_output, std::string& found) {
+    found.clear();
+    auto at = version_output.find("version ");
+    if (at == std::string::npos) return false;
+    at += 8;
+    while (at < version_output.size() && version_output[at] == ' ') ++at;
+    auto end = version_output.find_first_not_of("0123456789.", at);
+    found = version_output.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    unsigned major = 0, minor = 0, patch = 0;
+    if (std::sscanf(found.c_str(), "%u.%u.%u", &major, &minor, &patch) < 2) return false;
+    if (major != 3) return major > 3;
+    return minor > 2 || (minor == 2 && patch >= 4);
 }
 
 }  // namespace clsync

@@ -23,4 +23,8 @@ enum class RsyncOutcome {
 //  - anything else, including errors at the destination, is a failure.
 RsyncOutcome classify_rsync_run(int exit_code, const std::string& messages);
 
+// Whether `rsync --version` output names a version clsync can drive (3.2.4 or later:
+// --stderr=all). `found` receives the version text ("3.2.7"), empty if none was found.
+bool rsync_version_supported(const std::string& version_output, std::string& found);
+
 }  // namespace clsync

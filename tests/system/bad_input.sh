@@ -28,6 +28,9 @@ expect 64 "needs a value" -W "$SRC" -D "$DST" -t
 expect 64 "--watch-dir (-W) is required" -D "$DST"
 expect 64 "--destination-dir (-D) is required" -W "$SRC"
 expect 69 "rsync binary '/nonexistent/rsync' not found" -W "$SRC" -D "$DST" -S /nonexistent/rsync
+printf '#!/bin/sh\necho "rsync  version 3.1.3  protocol version 31"\n' > "$WORK/old-rsync"
+chmod +x "$WORK/old-rsync"
+expect 69 "is rsync 3.1.3; clsync needs rsync 3.2.4 or later" -W "$SRC" -D "$DST" -S "$WORK/old-rsync"
 expect 0 "Usage:" --help
 expect 0 "clsync [0-9]" -V
 [ -z "$(ls -A "$DST")" ] || fail "a refused start wrote to the destination"

@@ -40,3 +40,17 @@ TEST_CASE("exit 23 with any other error is a failure") {
           RsyncOutcome::Failed);
     CHECK(classify_rsync_run(23, "") == RsyncOutcome::Failed);  // no explanation: not provably harmless
 }
+
+TEST_CASE("rsync 3.2.4 or later is required") {
+    std::string found;
+    CHECK(rsync_version_supported("rsync  version 3.2.7  protocol version 31\n", found));
+    CHECK(found == "3.2.7");
+    CHECK(rsync_version_supported("rsync  version 3.5.0  protocol version 32\n", found));
+    CHECK(rsync_version_supported("rsync  version 3.2.4  protocol version 31\n", found));
+    CHECK(rsync_version_supported("rsync  version v4.0.0\n", found) == false);  // not a number: refused
+    CHECK_FALSE(rsync_version_supported("rsync  version 3.2.3  protocol version 31\n", found));
+    CHECK(found == "3.2.3");
+    CHECK_FALSE(rsync_version_supported("rsync  version 3.1.3  protocol version 31\n", found));
+    CHECK_FALSE(rsync_version_supported("not rsync at all\n", found));
+    CHECK(found.empty());
+}
