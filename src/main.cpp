@@ -228,6 +228,8 @@ int run(const Options& options) {
     install_signal_handlers(main_loop, coordinator);
     watch_sigquit(sigquit_fd.get(), coordinator);
     log_info("clsync %s: %s -> %s", PACKAGE_VERSION, watch_dir.c_str(), destination.c_str());
+    if (!options.handler_args.empty())
+        log_warning("arguments after -- are ignored: mode rsyncdirect builds rsync's arguments itself");
     // Started from inside the loop, so that an exit condition met at once can quit it.
     run_on_main_thread([&coordinator, &options] { coordinator.start(!options.skip_initialsync); });
     g_main_loop_run(main_loop.loop);
