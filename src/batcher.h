@@ -11,6 +11,7 @@ namespace clsync {
 struct Batch {
     std::vector<QueuedPath> paths;  // sorted; empty when full_tree
     bool full_tree = false;         // sync the whole tree (initial sync, rescan, huge batch)
+    std::vector<Rename> renames;    // replayed at the destination first, in this order
 };
 
 // Builds a batch from entries taken from the queue. Above `max_paths` entries a

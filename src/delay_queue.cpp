@@ -1,6 +1,7 @@
 #include "delay_queue.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace clsync {
 
@@ -41,8 +42,43 @@ void DelayQueue::add(const std::string& path, bool recursive, SizeClass size_cla
     }
 }
 
+void DelayQueue::rename(const std::string& from, const std::string& to, TimePoint now) {
+    if (renames_.empty()) first_rename_seen_ = now;
+    renames_.push_back({from, to});
+    // What was pending under the old name is now under the new one. If a recursive
+    // ancestor covers the old name, nothing tells what under it differs from the
+    // destination: the new name is synced whole.
+    bool covered = covering_ancestor(from) != entries_.end();
+    std::vector<std::pair<std::string, Entry>> moved;
+    erase_subtree(entries_, from, true,
+                  [&](const auto& entry) { moved.emplace_back(to + entry.first.substr(from.size()), entry.second); });
+    if (covered) add(to, true, SizeClass::Normal, now);
+    for (auto& [path, entry] : moved) {
+        add(path, entry.recursive, entry.size_class, now);
+        auto it = entries_.find(path);
+        if (it != entries_.end()) it->second.first_seen = std::min(it->second.first_seen, entry.first_seen);
+    }
+}
+
+void DelayQueue::requeue(std::vector<QueuedPath> paths, TimePoint first_seen) {
+    for (const Rename& r : renames_) {
+        std::vector<QueuedPath> moved_out;
+        for (QueuedPath& p : paths) {
+            if (p.path == r.from || is_ancestor(r.from, p.path))
+                p.path = r.to + p.path.substr(r.from.size());
+            else if (p.recursive && is_ancestor(p.path, r.from))
+                moved_out.push_back({r.to, true});  // part of it now lives elsewhere
+        }
+        paths.insert(paths.end(), moved_out.begin(), moved_out.end());
+    }
+    for (const QueuedPath& p : paths) add(p.path, p.recursive, SizeClass::Normal, first_seen);
+}
+
+std::vector<Rename> DelayQueue::take_renames() { return std::exchange(renames_, {}); }
+
 std::optional<TimePoint> DelayQueue::next_due() const {
     std::optional<TimePoint> earliest;
+    if (!renames_.empty()) earliest = first_rename_seen_ + delays_.normal;
     for (const auto& [path, entry] : entries_) {
         TimePoint d = due(entry);
         if (!earliest || d < *earliest) earliest = d;
@@ -51,7 +87,8 @@ std::optional<TimePoint> DelayQueue::next_due() const {
 }
 
 std::vector<QueuedPath> DelayQueue::take_due(TimePoint now) {
-    bool window_closed[2] = {false, false};
+    // Renames wait in the window of ordinary files.
+    bool window_closed[2] = {!renames_.empty() && first_rename_seen_ + delays_.normal <= now, false};
     for (const auto& [path, entry] : entries_)
         if (due(entry) <= now) window_closed[static_cast<int>(entry.size_class)] = true;
 

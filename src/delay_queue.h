@@ -6,6 +6,10 @@
 //  - one entry per path; repeated events fold into it (recursive wins, big wins);
 //  - a recursive entry (new directory, deletion, rescan) absorbs every entry below it,
 //    and later events below it fold into it;
+//  - a rename inside the tree moves the pending entries at and below its old name to
+//    the new name (they describe what is there now) and is kept, in order, to be
+//    replayed at the destination before the next batch; it waits in the window of
+//    ordinary files;
 //  - each size class has a window: it closes at the first-seen time of its oldest entry
 //    plus that class's delay; when it closes, every entry of the class is taken at once.
 //    This bounds latency by one window (it is not a debounce that restarts on every event).
@@ -30,6 +34,13 @@ struct QueuedPath {
     bool operator==(const QueuedPath& o) const { return path == o.path && recursive == o.recursive; }
 };
 
+// `from` was renamed to `to` (both relative paths inside the tree).
+struct Rename {
+    std::string from;
+    std::string to;
+    bool operator==(const Rename& o) const { return from == o.from && to == o.to; }
+};
+
 class DelayQueue {
 public:
     struct Delays {
@@ -41,14 +52,22 @@ public:
 
     void add(const std::string& path, bool recursive, SizeClass size_class, TimePoint now);
 
+    void rename(const std::string& from, const std::string& to, TimePoint now);
+
+    // Puts back the paths of a batch that did not sync cleanly. They are names from
+    // before the renames still pending here, so they follow those renames first.
+    void requeue(std::vector<QueuedPath> paths, TimePoint first_seen);
+
     // When the earliest window closes; nullopt when empty.
     std::optional<TimePoint> next_due() const;
 
     // Takes every entry of each class whose window has closed at `now`. Sorted by path.
     std::vector<QueuedPath> take_due(TimePoint now);
+    // Takes every pending rename, oldest first. Called with each take_due().
+    std::vector<Rename> take_renames();
 
-    bool empty() const { return entries_.empty(); }
-    std::size_t size() const { return entries_.size(); }
+    bool empty() const { return entries_.empty() && renames_.empty(); }
+    std::size_t size() const { return entries_.size() + renames_.size(); }
 
 private:
     struct Entry {
@@ -67,6 +86,8 @@ private:
 
     Delays delays_;
     std::map<std::string, Entry> entries_;
+    std::vector<Rename> renames_;
+    TimePoint first_rename_seen_{};  // of renames_.front()
 };
 
 }  // namespace clsync

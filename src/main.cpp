@@ -3,6 +3,7 @@
 // until a signal or an exit condition, then stops everything in order.
 #include <glib-unix.h>
 #include <glib.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "child_registry.h"
 #include "config.h"
 #include "exit_codes.h"
+#include "fanotify_watcher.h"
 #include "inotify_watcher.h"
 #include "log.h"
 #include "options.h"
@@ -27,7 +29,7 @@
 #include "scanner.h"
 #include "sync_coordinator.h"
 #include "unique_fd.h"
-#include "unreadable_dirs.h"
+#include "unsyncable_dirs.h"
 #include "worker_pool.h"
 
 namespace clsync {
@@ -114,6 +116,34 @@ std::string find_rsync(const std::string& configured) {
     return path;
 }
 
+// The directory walk holds a descriptor per level of a deep tree: allow what the
+// administrator allows (the hard limit) rather than the soft default of 1024.
+void raise_open_file_limit() {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+// Starts the watcher the options ask for. --monitor=auto tries fanotify first.
+std::unique_ptr<Watcher> start_watcher(const Options& options, const WatcherSettings& settings, EventSink& sink,
+                                       UnsyncableDirs& unsyncable) {
+    if (options.monitor != Monitor::Inotify) {
+        auto watcher = std::make_unique<FanotifyWatcher>(settings, sink, unsyncable);
+        try {
+            watcher->start();
+            return watcher;
+        } catch (const MonitorUnavailable& e) {
+            if (options.monitor == Monitor::Fanotify) throw StartupError{kExitUnavailable, e.what()};
+            log_info("--monitor=auto: %s; using inotify", e.what());
+        }
+    }
+    auto watcher = std::make_unique<InotifyWatcher>(settings, sink, unsyncable);
+    watcher->start();
+    return watcher;
+}
+
 struct MainLoop {
     GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
     int exit_code = kExitOk;
@@ -126,7 +156,12 @@ struct MainLoop {
 
 // TERM/INT stop now; USR1 logs the state;
 // USR2 syncs the whole tree; HUP has nothing to reload yet (no config file support).
-void install_signal_handlers(MainLoop& main_loop, SyncCoordinator& coordinator) {
+struct StatusSources {
+    SyncCoordinator& coordinator;
+    const Watcher* watcher;  // null with --only-initialsync
+};
+
+void install_signal_handlers(MainLoop& main_loop, StatusSources& status) {
     auto on_stop = [](gpointer data) -> gboolean {
         log_info("stopping on signal");
         static_cast<MainLoop*>(data)->quit(kExitOk);
@@ -144,18 +179,20 @@ void install_signal_handlers(MainLoop& main_loop, SyncCoordinator& coordinator) 
     g_unix_signal_add(
         SIGUSR1,
         [](gpointer data) -> gboolean {
-            static_cast<SyncCoordinator*>(data)->log_status();
+            auto* status = static_cast<StatusSources*>(data);
+            if (status->watcher) log_info("status: watching with %s", status->watcher->status().c_str());
+            status->coordinator.log_status();
             return G_SOURCE_CONTINUE;
         },
-        &coordinator);
+        &status);
     g_unix_signal_add(
         SIGUSR2,
         [](gpointer data) -> gboolean {
             log_info("SIGUSR2: full resync");
-            static_cast<SyncCoordinator*>(data)->sync_whole_tree_now();
+            static_cast<StatusSources*>(data)->coordinator.sync_whole_tree_now();
             return G_SOURCE_CONTINUE;
         },
-        &coordinator);
+        &status);
 }
 
 // GLib's unix signal sources do not cover SIGQUIT: it is blocked in every thread
@@ -195,14 +232,19 @@ void stop_children(ChildRegistry& children) {
 
 int run(const Options& options) {
     UniqueFd sigquit_fd = block_sigquit();
+    raise_open_file_limit();
     std::string watch_dir = canonical_watch_dir(options.watch_dir);
     std::string destination = checked_destination(watch_dir, options.destinations.front());
     std::string rsync = find_rsync(options.sync_handler);
 
     MainLoop main_loop;
     ChildRegistry children;
-    UnreadableDirs unreadable;
-    RsyncRunner runner({rsync, watch_dir, destination}, children, unreadable);
+    UnsyncableDirs unsyncable;
+    RsyncSettings rsync_settings{rsync, watch_dir, destination};
+    rsync_settings.local_destination = !is_remote_destination(destination);
+    rsync_settings.one_file_system = options.one_file_system;
+    rsync_settings.exclude_mount_points = options.exclude_mount_points;
+    RsyncRunner runner(rsync_settings, children, unsyncable);
     WorkerPool pool(options.threads);
 
     CoordinatorSettings settings;
@@ -216,16 +258,16 @@ int run(const Options& options) {
 
     std::unique_ptr<Watcher> watcher;
     if (!options.only_initialsync) {
-        watcher = std::make_unique<InotifyWatcher>(WatcherSettings{watch_dir, options.threshold_bigfile}, coordinator,
-                                                   unreadable);
-        watcher->start();
+        WatcherSettings watcher_settings{watch_dir, options.threshold_bigfile, options.one_file_system};
+        watcher = start_watcher(options, watcher_settings, coordinator, unsyncable);
     } else {
         walk_directories(
             watch_dir, "", [](const std::string&, int) { return true; },
-            [&unreadable](const std::string& path) { unreadable.add(path); });
+            [&unsyncable](const std::string& path) { unsyncable.add(path); });
     }
 
-    install_signal_handlers(main_loop, coordinator);
+    StatusSources status{coordinator, watcher.get()};
+    install_signal_handlers(main_loop, status);
     watch_sigquit(sigquit_fd.get(), coordinator);
     log_info("clsync %s: %s -> %s", PACKAGE_VERSION, watch_dir.c_str(), destination.c_str());
     if (!options.handler_args.empty())

@@ -25,6 +25,17 @@ void set_mode(Options& o, const char* v) {
     bad_value("mode", v, "rsyncdirect, librsync, rsyncshell, shell, direct or simple");
 }
 
+void set_monitor(Options& o, const char* v) {
+    if (std::strcmp(v, "inotify") == 0)
+        o.monitor = Monitor::Inotify;
+    else if (std::strcmp(v, "fanotify") == 0)
+        o.monitor = Monitor::Fanotify;
+    else if (std::strcmp(v, "auto") == 0)
+        o.monitor = Monitor::Auto;
+    else
+        bad_value("monitor", v, "inotify, fanotify or auto");
+}
+
 void set_threading(Options& o, const char* v) {
     // The original clsync took off/safe/full; map them onto a worker count.
     if (std::strcmp(v, "off") == 0)
@@ -54,6 +65,16 @@ const std::vector<OptionSpec> kOptions = {
     {"delay-sync", 'w', ArgKind::Required, "SECONDS", "0", "minimum gap between two syncs of a destination",
      [](Options& o, const char* v) { o.delay_sync = parse_seconds("delay-sync", v); }},
     {"threading", 'p', ArgKind::Required, "N", "2", "number of sync workers (off = 1)", set_threading},
+    {"monitor", 0, ArgKind::Required, "BACKEND", "inotify",
+     "kernel interface: inotify (a watch per directory), fanotify (one mark per file system; root, Linux 5.9) "
+     "or auto (fanotify where it works)",
+     set_monitor},
+    {"one-file-system", 0, ArgKind::None, nullptr, nullptr,
+     "do not cross into other mounts (their mount point directories are synced empty)",
+     [](Options& o, const char*) { o.one_file_system = true; }},
+    {"exclude-mount-points", 'X', ArgKind::None, nullptr, nullptr,
+     "like --one-file-system, and leave out the mount point directories too",
+     [](Options& o, const char*) { o.exclude_mount_points = o.one_file_system = true; }},
     {"exit-on-no-events", 0, ArgKind::None, nullptr, nullptr,
      "exit once the initial sync and all events queued so far are synced",
      [](Options& o, const char*) { o.exit_on_no_events = true; }},

@@ -13,6 +13,8 @@
 
 namespace clsync {
 
+enum class Monitor { Inotify, Fanotify, Auto };
+
 struct Options {
     std::string watch_dir;
     std::vector<std::string> destinations;
@@ -27,6 +29,9 @@ struct Options {
     LogLevel log_level = LogLevel::Info;
     bool exit_on_no_events = false;
     unsigned max_iterations = 0;  // 0: unlimited
+    Monitor monitor = Monitor::Inotify;
+    bool one_file_system = false;
+    bool exclude_mount_points = false;  // implies one_file_system
     bool skip_initialsync = false;
     bool only_initialsync = false;
     bool show_help = false;

@@ -13,6 +13,10 @@ struct PathEvent {
     std::string path;
     bool recursive = false;  // sync everything below too (new/moved-in/deleted directory, rescan)
     SizeClass size_class = SizeClass::Normal;
+    // Set for a rename inside the tree: `renamed_from` became `path` (file or directory,
+    // with everything below it). Replayed as a rename at a local destination.
+    std::string renamed_from;
+    bool is_rename() const { return !renamed_from.empty(); }
 };
 
 // Receives events from the watcher thread. Implementations must be thread safe.

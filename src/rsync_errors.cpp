@@ -27,6 +27,11 @@ bool is_race_while_listing(const std::string& line) {
     return starts_with(line, "rsync: [sender] ") && listing_call && is_race_errno(line);
 }
 
+// A directory listed without its contents (its attributes or a parent of a listed
+// path) is gone from the source: rsync cannot delete it with contents it was not
+// given. Its deletion raised an event of its own, which the rerun includes.
+bool is_race_with_deletion(const std::string& line) { return starts_with(line, "cannot delete non-empty directory: "); }
+
 // rsync's closing summary ("rsync error: some files/attrs were not transferred ...").
 bool is_summary(const std::string& line) {
     return starts_with(line, "rsync error: some files") || starts_with(line, "rsync warning: some files");
@@ -38,7 +43,7 @@ RsyncOutcome classify_rsync_run(int exit_code, const std::string& messages) {
     bool deletions_skipped = messages.find("IO error encountered -- skipping file deletion") != std::string::npos;
     if (exit_code == 0 || exit_code == 24) return deletions_skipped ? RsyncOutcome::Retry : RsyncOutcome::Complete;
     if (exit_code != 23) return RsyncOutcome::Failed;
-    bool listing_raced = false, explained = false;
+    bool listing_raced = false, explained = false;  // listing_raced: run it again
     // Split by hand: <sstream> would pull iostreams and locales into the static binary.
     for (std::string::size_type start = 0; start < messages.size();) {
         auto end = messages.find('\n', start);
@@ -46,7 +51,7 @@ RsyncOutcome classify_rsync_run(int exit_code, const std::string& messages) {
         std::string line = messages.substr(start, end - start);
         start = end + 1;
         if (line.empty() || is_summary(line)) continue;
-        if (is_race_while_listing(line))
+        if (is_race_while_listing(line) || is_race_with_deletion(line))
             listing_raced = true;
         else if (!is_race_after_listing(line))
             return RsyncOutcome::Failed;

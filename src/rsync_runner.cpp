@@ -3,14 +3,17 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "child_process.h"
 #include "file_list.h"
 #include "log.h"
+#include "path_tree.h"
+#include "rename_replay.h"
 #include "rsync_errors.h"
 #include "scanner.h"
-#include "unreadable_dirs.h"
+#include "unsyncable_dirs.h"
 
 namespace clsync {
 namespace {
@@ -47,7 +50,30 @@ bool has_multilinked_file(const std::string& root, const std::vector<QueuedPath>
 
 }  // namespace
 
+// Paths inside directories rsync cannot sync (excluded from the run) are left out of
+// the list too: their include rules could be longer than rsync accepts.
+std::vector<QueuedPath> without_unsyncable(std::vector<QueuedPath> paths, const std::vector<std::string>& unsyncable) {
+    if (unsyncable.empty()) return paths;
+    paths.erase(std::remove_if(paths.begin(), paths.end(),
+                               [&unsyncable](const QueuedPath& p) {
+                                   for (const std::string& dir : unsyncable)
+                                       if (p.path == dir || is_ancestor(dir, p.path)) return true;
+                                   return false;
+                               }),
+                paths.end());
+    return paths;
+}
+
 SyncResult RsyncRunner::run(const Batch& batch) const {
+    ReplayedRenames replayed =
+        replay_renames(settings_.source, settings_.destination, settings_.local_destination, batch.renames);
+    SyncResult result = run_rsync(batch, replayed.paths);
+    result.rename_paths = std::move(replayed.paths);
+    result.renames_applied = replayed.applied;
+    return result;
+}
+
+SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPath>& rename_paths) const {
     // --modify-window=-1: nanoseconds count when comparing times; otherwise rsync leaves a
     // directory (or a same-size file) alone whose time differs only below the second.
     // --no-inc-recursive: with incremental recursion rsync was seen to deadlock on hard
@@ -57,13 +83,19 @@ SyncResult RsyncRunner::run(const Batch& batch) const {
     std::vector<std::string> argv = {
         settings_.rsync_binary, "-aH",          "--delete",    "--force", "--modify-window=-1",
         "--no-inc-recursive",   "--timeout=30", "--stderr=all"};
+    // -x keeps rsync on the watch dir's file system; -xx also leaves out mount points.
+    if (settings_.one_file_system) argv.push_back(settings_.exclude_mount_points ? "-xx" : "-x");
     // Before the include rules: the first matching rule wins.
-    for (const std::string& dir : unreadable_.snapshot()) argv.push_back("--exclude=" + rsync_pattern(dir, "/"));
+    std::vector<std::string> unsyncable = unsyncable_.snapshot();
+    for (const std::string& dir : unsyncable) argv.push_back("--exclude=" + rsync_pattern(dir, "/"));
+    std::vector<QueuedPath> paths = batch.paths;
+    paths.insert(paths.end(), rename_paths.begin(), rename_paths.end());
+    paths = without_unsyncable(std::move(paths), unsyncable);
     std::string rules;
-    bool whole_tree = batch.full_tree || has_multilinked_file(settings_.source, batch.paths);
+    bool whole_tree = batch.full_tree || has_multilinked_file(settings_.source, paths);
     if (whole_tree && !batch.full_tree) log_debug("batch has a hard-linked file: syncing the whole tree");
     if (!whole_tree) {
-        rules = rsync_include_rules(batch.paths);
+        rules = rsync_include_rules(paths);
         // Every listed path had an event: copy it even if size and time look unchanged
         // (two writes within one timestamp tick).
         argv.insert(argv.end(), {"--ignore-times", "--from0", "--include-from=-", "--exclude=*"});

@@ -1,9 +1,11 @@
-// Walks the directories of a tree without recursion (any depth), using d_type so
-// that no entry needs an lstat when the file system reports its type.
+// Walks the directories of a tree without recursion and without depth limit, using
+// d_type so that no entry needs an lstat when the file system reports its type.
 #pragma once
 
 #include <functional>
 #include <string>
+
+#include "unique_fd.h"
 
 namespace clsync {
 
@@ -21,6 +23,10 @@ void walk_directories(const std::string& root, const std::string& start,
                       const std::function<bool(const std::string& path, int dir_fd)>& visit,
                       const std::function<void(const std::string& path)>& unreadable = {},
                       const FileVisitor& on_file = {});
+
+// Opens the directory `path` below `root` ("" = root itself) without following
+// symlinks, also when the whole path is longer than PATH_MAX.
+UniqueFd open_directory(const std::string& root, const std::string& path);
 
 // "a" + "b" -> "a/b"; "" + "b" -> "b".
 std::string join_path(const std::string& dir, const std::string& name);

@@ -8,6 +8,9 @@ namespace clsync {
 namespace {
 
 constexpr Millis kMaxBackoff{60000};
+// A run whose listing raced with changes is repeated at once this many times in a row;
+// after that it counts as failed (something in the tree keeps rsync from listing it).
+constexpr unsigned kMaxQuickRetries = 5;
 
 Millis failure_backoff(unsigned failures) {
     Millis backoff{500};
@@ -15,7 +18,7 @@ Millis failure_backoff(unsigned failures) {
     return std::min(backoff, kMaxBackoff);
 }
 
-std::string count_paths(std::size_t n) { return std::to_string(n) + (n == 1 ? " path" : " paths"); }
+std::string count(std::size_t n, const char* noun) { return std::to_string(n) + ' ' + noun + (n == 1 ? "" : "s"); }
 
 // rsync can print thousands of lines; the log keeps the start, and the line's end.
 std::string abridged(const std::string& message) {
@@ -61,6 +64,12 @@ void SyncCoordinator::drain_inbox() {
     if (stopping_) return;
     TimePoint now = Clock::now();
     for (PathEvent& event : events) {
+        if (event.is_rename()) {
+            log_debug("event: '%s' renamed to '%s'", printable(event.renamed_from).c_str(),
+                      printable(event.path).c_str());
+            queue_.rename(event.renamed_from, event.path, now);
+            continue;
+        }
         if (log_enabled(LogLevel::Debug))
             log_debug("event: '%s'%s", printable(event.path).c_str(), event.recursive ? " (and below)" : "");
         queue_.add(event.path, event.recursive, event.size_class, now);
@@ -104,19 +113,26 @@ void SyncCoordinator::dispatch() {
     if (now < next_sync_allowed_) return arm_timer(next_sync_allowed_);
     TimePoint due = finishing_ ? now : *queue_.next_due();
     if (due > now) return arm_timer(due);
-    start_batch(make_batch(queue_.take_due(finishing_ ? TimePoint::max() : now), settings_.max_batch_paths), now);
+    Batch batch = make_batch(queue_.take_due(finishing_ ? TimePoint::max() : now), settings_.max_batch_paths);
+    batch.renames = queue_.take_renames();
+    start_batch(std::move(batch), now);
 }
 
 void SyncCoordinator::start_batch(Batch batch, TimePoint now) {
     batch_running_ = true;
     next_sync_allowed_ = now + settings_.delay_sync;
+    std::string renames = batch.renames.empty() ? std::string() : " after " + count(batch.renames.size(), "rename");
     if (batch.full_tree)
-        log_info("syncing the whole tree to %s", settings_.destination.c_str());
+        log_info("syncing the whole tree to %s%s", settings_.destination.c_str(), renames.c_str());
     else
-        log_info("syncing %s to %s", count_paths(batch.paths.size()).c_str(), settings_.destination.c_str());
-    if (log_enabled(LogLevel::Verbose))
+        log_info("syncing %s to %s%s", count(batch.paths.size(), "path").c_str(), settings_.destination.c_str(),
+                 renames.c_str());
+    if (log_enabled(LogLevel::Verbose)) {
+        for (const Rename& r : batch.renames)
+            log_verbose("  %s -> %s", printable(r.from).c_str(), printable(r.to).c_str());
         for (const QueuedPath& p : batch.paths)
             log_verbose("  %s%s", printable(p.path).c_str(), p.recursive ? " (and below)" : "");
+    }
 
     pool_.submit([this, batch = std::move(batch), now]() mutable {
         SyncResult result = runner_.run(batch);
@@ -129,25 +145,32 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
     if (stopping_) return;
     batch_running_ = false;
     TimePoint now = Clock::now();
+    if (result.outcome != RsyncOutcome::Retry) consecutive_retries_ = 0;
     if (result.outcome == RsyncOutcome::Complete) {
         if (consecutive_failures_) log_info("sync to %s works again", settings_.destination.c_str());
         consecutive_failures_ = 0;
         if (batch.full_tree) whole_tree_synced_ = true;
         ++iterations_;
-        log_info("synced %s in %.3f s%s", batch.full_tree ? "the whole tree" : count_paths(batch.paths.size()).c_str(),
-                 seconds_since(started),
-                 result.exit_code != 0 ? " (the source changed meanwhile; its events follow)" : "");
-    } else if (result.outcome == RsyncOutcome::Retry) {
+        std::string what = batch.full_tree ? "the whole tree" : count(batch.paths.size(), "path");
+        if (result.renames_applied) what += " (" + count(result.renames_applied, "rename") + " replayed)";
+        log_info("synced %s in %.3f s%s", what.c_str(), seconds_since(started),
+                 result.exit_code != 0 ? " (the source changed meanwhile: syncing those paths again)" : "");
+        // Files that vanished during the run may have been renamed: that rename is
+        // replayed at the destination, which has not got them. Syncing the batch's paths
+        // again, under their new names, fills them in.
+        if (result.exit_code != 0) requeue(batch, result, now);
+    } else if (result.outcome == RsyncOutcome::Retry && ++consecutive_retries_ <= kMaxQuickRetries) {
         // Not a failure of the destination: run it again after one window, with the
         // changes that caused it folded in.
-        requeue(batch, now);
+        requeue(batch, result, now);
         log_info("the source changed while rsync listed it (deletions were skipped): syncing those paths again");
     } else {
+        // Retries that keep repeating are not the source changing: back off like a failure.
         ++consecutive_failures_;
         Millis backoff = failure_backoff(consecutive_failures_);
         next_sync_allowed_ = std::max(next_sync_allowed_, now + backoff);
         // Not dropped: the paths go back into the queue, folded with newer events.
-        requeue(batch, now - settings_.delays.normal);
+        requeue(batch, result, now - settings_.delays.normal);
         log_warning("sync to %s failed (rsync exit code %d): %s; retrying in %.1f s", settings_.destination.c_str(),
                     result.exit_code, abridged(result.message).c_str(), std::chrono::duration<double>(backoff).count());
     }
@@ -156,9 +179,11 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
     dispatch();
 }
 
-void SyncCoordinator::requeue(const Batch& batch, TimePoint first_seen) {
-    if (batch.full_tree) queue_.add("", true, SizeClass::Normal, first_seen);
-    for (const QueuedPath& p : batch.paths) queue_.add(p.path, p.recursive, SizeClass::Normal, first_seen);
+void SyncCoordinator::requeue(const Batch& batch, const SyncResult& result, TimePoint first_seen) {
+    std::vector<QueuedPath> paths = batch.paths;
+    if (batch.full_tree) paths.push_back({"", true});
+    paths.insert(paths.end(), result.rename_paths.begin(), result.rename_paths.end());
+    queue_.requeue(std::move(paths), first_seen);
 }
 
 void SyncCoordinator::check_exit_conditions() {

@@ -63,7 +63,7 @@ private:
     void start_batch(Batch batch, TimePoint now);
     void on_batch_done(const Batch& batch, const SyncResult& result, TimePoint started);
     // Puts a batch's paths back, as first seen at `first_seen` (backdate to make them due).
-    void requeue(const Batch& batch, TimePoint first_seen);
+    void requeue(const Batch& batch, const SyncResult& result, TimePoint first_seen);
     void arm_timer(TimePoint when);
     void check_exit_conditions();
 
@@ -80,6 +80,7 @@ private:
     bool batch_running_ = false;
     TimePoint next_sync_allowed_{};  // -w spacing and failure back-off
     unsigned consecutive_failures_ = 0;
+    unsigned consecutive_retries_ = 0;
     unsigned iterations_ = 0;
     bool whole_tree_synced_ = false;
     bool stopping_ = false;

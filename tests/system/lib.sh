@@ -10,6 +10,8 @@ DST=$WORK/dst
 LOG=$WORK/clsync.log
 mkdir -p "$SRC" "$DST"
 DAEMON_PID=
+# The watcher backend under test: the suite runs once per backend (Makefile.am).
+MONITOR=${CLSYNC_MONITOR:-inotify}
 
 cleanup() {
     if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
@@ -28,7 +30,7 @@ fail() {
 
 # start_daemon [extra options...]: starts clsync on $SRC -> $DST, logging to $LOG.
 start_daemon() {
-    "$CLSYNC" -W "$SRC" -D "$DST" -t 0.2 -d "$@" >"$LOG" 2>&1 &
+    "$CLSYNC" -W "$SRC" -D "$DST" --monitor="$MONITOR" -t 0.2 -d "$@" >"$LOG" 2>&1 &
     DAEMON_PID=$!
     wait_for "initial sync" grep -q "synced the whole tree" "$LOG"
 }
@@ -67,3 +69,9 @@ stop_daemon() {
     DAEMON_PID=
     [ "$rc" -eq 0 ] || fail "daemon exited with $rc on $signal"
 }
+
+# fanotify needs root: without it the fanotify variant of a test is skipped (77).
+if [ "$MONITOR" = fanotify ] && [ "$(id -u)" -ne 0 ]; then
+    echo "SKIP: --monitor=fanotify needs root"
+    exit 77
+fi

@@ -27,7 +27,7 @@ SH
 chmod +x "$WORK/racy-rsync"
 
 echo doomed > "$SRC/doomed"
-"$CLSYNC" -W "$SRC" -D "$DST" -S "$WORK/racy-rsync" -t 0.2 -d >"$LOG" 2>&1 &
+"$CLSYNC" -W "$SRC" -D "$DST" --monitor="$MONITOR" -S "$WORK/racy-rsync" -t 0.2 -d >"$LOG" 2>&1 &
 DAEMON_PID=$!
 wait_for "initial sync" grep -q "synced the whole tree" "$LOG"
 wait_converged "initial"

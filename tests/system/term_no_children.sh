@@ -11,7 +11,7 @@ exec rsync --bwlimit=200 "\$@"
 SH
 chmod +x "$WORK/slow-rsync"
 head -c 20000000 /dev/urandom > "$SRC/big"
-"$CLSYNC" -W "$SRC" -D "$DST" -S "$WORK/slow-rsync" -t 0.2 -d >"$LOG" 2>&1 &
+"$CLSYNC" -W "$SRC" -D "$DST" --monitor="$MONITOR" -S "$WORK/slow-rsync" -t 0.2 -d >"$LOG" 2>&1 &
 DAEMON_PID=$!
 wait_for "rsync started" test -s "$WORK/rsync-pids"
 wait_for "rsync writing" sh -c "ls -A '$DST' | grep -q ."

@@ -13,6 +13,7 @@ operation is logged to WORK/ops.log. Exit 0 when the trees converge and the daem
 1 otherwise (the work dir is then kept).
 """
 import argparse
+import ctypes
 import os
 import random
 import shutil
@@ -22,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+LIBC = ctypes.CDLL(None, use_errno=True)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import treecmp  # noqa: E402
@@ -326,6 +329,39 @@ class Torture:
         self.do_rename(t, b)
         return b"swap %s <-> %s" % (a, b)
 
+    def op_rename_modify(self):
+        """A file renamed, then written under its new name at once."""
+        old = self.rng_regular()
+        if old is None:
+            return None
+        new = self.new_path(os.path.dirname(old) if self.rng.random() < 0.5 else None)
+        self.do_rename(old, new)
+        if new not in self.files:
+            return b"%s -> %s" % (old, new)
+        with open(self.abs(new), "ab") as f:
+            f.write(self.data(self.rng.randrange(1, 4096)))
+        return b"%s -> %s, then appended" % (old, new)
+
+    def op_exchange(self):
+        """renameat2(RENAME_EXCHANGE): the kernel reports it like two renames a -> b, b -> a."""
+        a = (self.dirs if self.rng.random() < 0.4 else self.files).choice(self.rng)
+        b = (self.dirs if self.rng.random() < 0.5 else self.files).choice(self.rng)
+        if not a or not b or a == b or is_under(a, b) or is_under(b, a):
+            return None
+        if LIBC.renameat2(-100, self.abs(a), -100, self.abs(b), 2) != 0:  # AT_FDCWD, RENAME_EXCHANGE
+            return None
+        a_dir, b_dir = a in self.dirs, b in self.dirs
+        t = self.new_path(os.path.dirname(a))  # bookkeeping only: swap the names via a third
+        for old, new in ((a, t), (b, a), (t, b)):
+            (self.rename_tree if old in self.dirs else self.rename_file_entry)(old, new)
+        if self.big in (a, b):
+            self.big = b if self.big == a else a
+        return b"exchange %s <-> %s%s%s" % (a, b, b" (dir)" if a_dir else b"", b" (dir)" if b_dir else b"")
+
+    def rename_file_entry(self, old, new):
+        self.files.discard(old)
+        self.files.add(new)
+
     def op_delete_file(self):
         path = self.rng_file()
         if path is None:
@@ -516,6 +552,7 @@ class Torture:
     OPS = [  # (name, weight)
         ("create", 14), ("append", 8), ("overwrite", 8), ("replace", 6), ("truncate", 4),
         ("rename_file", 7), ("rename_dir", 5), ("chain_rename", 3), ("swap", 3), ("mkdir_rename", 3),
+        ("rename_modify", 3), ("exchange", 2),
         ("delete_file", 6), ("rmtree", 1), ("mkdir", 5), ("deep_makedirs", 2), ("symlink", 4),
         ("hardlink", 4), ("chmod", 4), ("utime", 5), ("type_change", 2), ("move_out", 1),
         ("move_in", 2), ("big", 1),
@@ -729,7 +766,8 @@ def main():
     ok = False
     try:
         with open(log_path, "wb") as log_file:
-            daemon = subprocess.Popen([clsync, "-W", src, "-D", dst, "-t", "0.2", "-d"],
+            monitor = "--monitor=" + os.environ.get("CLSYNC_MONITOR", "inotify")
+            daemon = subprocess.Popen([clsync, "-W", src, "-D", dst, monitor, "-t", "0.2", "-d"],
                                       stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT)
 
         def initial_synced():

@@ -108,3 +108,46 @@ TEST_CASE("erase_subtree takes the root and what lies below it, never prefix sib
     erase_subtree(watches, "", false, [](const auto&) {});
     CHECK(watches == std::map<std::string, int>{{"", 1}});
 }
+
+TEST_CASE("a rename moves the pending entries below the old name to the new one") {
+    DelayQueue q(kDelays);
+    q.add("a/f", false, SizeClass::Normal, t0);
+    q.add("a/sub", true, SizeClass::Normal, t0 + 100ms);
+    q.add("ab", false, SizeClass::Normal, t0 + 100ms);  // shares the prefix only
+    q.rename("a", "b", t0 + 200ms);
+    CHECK(q.next_due() == t0 + 1000ms);  // moved entries keep their time
+    auto taken = q.take_due(t0 + 1000ms);
+    CHECK(taken == std::vector<QueuedPath>{{"ab", false}, {"b/f", false}, {"b/sub", true}});
+    CHECK(q.take_renames() == std::vector<Rename>{{"a", "b"}});
+    CHECK(q.empty());
+}
+
+TEST_CASE("renames are kept in order and wait in the window of ordinary files") {
+    DelayQueue q(kDelays);
+    q.rename("a", "t", t0);
+    q.rename("b", "a", t0 + 10ms);
+    q.rename("t", "b", t0 + 20ms);
+    CHECK_FALSE(q.empty());
+    CHECK(q.size() == 3);
+    REQUIRE(q.next_due() == t0 + 1000ms);
+    CHECK(q.take_due(t0 + 1000ms).empty());
+    CHECK(q.take_renames() == std::vector<Rename>{{"a", "t"}, {"b", "a"}, {"t", "b"}});
+    CHECK(q.empty());
+}
+
+TEST_CASE("a rename out of a recursively pending directory syncs the new name whole") {
+    DelayQueue q(kDelays);
+    q.add("new", true, SizeClass::Normal, t0);  // created in this window: not at the destination
+    q.add("new/f", false, SizeClass::Normal, t0);
+    q.rename("new/f", "g", t0 + 100ms);
+    auto taken = q.take_due(t0 + 1000ms);
+    CHECK(taken == std::vector<QueuedPath>{{"g", true}, {"new", true}});
+}
+
+TEST_CASE("a rename into a recursively pending directory is covered by it") {
+    DelayQueue q(kDelays);
+    q.add("new", true, SizeClass::Normal, t0);
+    q.add("old/f", false, SizeClass::Normal, t0);
+    q.rename("old", "new/old", t0 + 100ms);
+    CHECK(q.take_due(t0 + 1000ms) == std::vector<QueuedPath>{{"new", true}});
+}

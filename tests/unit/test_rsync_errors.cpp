@@ -54,3 +54,10 @@ TEST_CASE("rsync 3.2.4 or later is required") {
     CHECK_FALSE(rsync_version_supported("not rsync at all\n", found));
     CHECK(found.empty());
 }
+
+TEST_CASE("a listed directory deleted from the source before rsync ran is synced again") {
+    CHECK(classify_rsync_run(23,
+                             "cannot delete non-empty directory: a/gone\n"
+                             "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at "
+                             "main.c(1394) [generator=3.5.0]\n") == RsyncOutcome::Retry);
+}

@@ -1,0 +1,34 @@
+#include "unsyncable_dirs.h"
+
+#include "path_tree.h"
+
+namespace clsync {
+
+int path_depth(const std::string& path) {
+    if (path.empty()) return 0;
+    int depth = 1;
+    for (char c : path) depth += c == '/';
+    return depth;
+}
+
+void UnsyncableDirs::add(const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    paths_.insert(path);
+}
+
+bool UnsyncableDirs::remove(const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return paths_.erase(path) > 0;
+}
+
+void UnsyncableDirs::remove_tree(const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    erase_subtree(paths_, path, true, [](const std::string&) {});
+}
+
+std::vector<std::string> UnsyncableDirs::snapshot() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return {paths_.begin(), paths_.end()};
+}
+
+}  // namespace clsync
