@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <vector>
 
 #include "log.h"
 #include "path_tree.h"
@@ -43,13 +44,15 @@ void InotifyWatcher::open_kernel_interface() {
 void InotifyWatcher::watch_whole_tree() {
     // Watches on directories that vanished while events were lost are dropped by
     // rebuilding the table from what the walk finds now.
-    std::unordered_map<int, std::string> before = std::move(wd_paths_);
+    std::vector<int> before;
+    before.reserve(wd_paths_.size());
+    for (const auto& entry : wd_paths_) before.push_back(entry.first);
     wd_paths_.clear();
     path_wds_.clear();
     unsyncable_.remove_tree("");
     unwatched_subtrees_ = 0;
     watch_tree("");
-    for (const auto& [wd, path] : before)
+    for (int wd : before)
         if (!wd_paths_.count(wd)) inotify_rm_watch(inotify_fd_.get(), wd);
     log_info("inotify: watching %zu directories under %s%s", wd_paths_.size(), settings_.root.c_str(),
              unwatched_subtrees_ ? " (partially: see the errors above)" : "");
@@ -88,22 +91,23 @@ void InotifyWatcher::handle(const struct inotify_event& event) {
         on_overflow();
         return;
     }
-    auto dir = wd_paths_.find(event.wd);
-    if (dir == wd_paths_.end()) return;  // a watch we already dropped
+    auto watch = wd_paths_.find(event.wd);
+    if (watch == wd_paths_.end()) return;  // a watch we already dropped
     if (event.mask & IN_IGNORED) {
         unbind_watch(event.wd);
         return;
     }
+    const std::string& dir = *watch->second;
     bool is_dir = event.mask & IN_ISDIR;
     if (event.len == 0) {
         // An event on the watched directory itself; its parent reports the same change by name.
-        if (dir->second.empty() && (event.mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
+        if (dir.empty() && (event.mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
             log_error("the watch dir %s was deleted or moved away", settings_.root.c_str());
-        else if (dir->second.empty() && (event.mask & IN_ATTRIB))
+        else if (dir.empty() && (event.mask & IN_ATTRIB))
             emit("", false);
         return;
     }
-    std::string path = join_path(dir->second, event.name);
+    std::string path = join_path(dir, event.name);
 
     if (!(event.mask & IN_MOVED_TO)) flush_pending_move();
     if (event.mask & IN_MOVED_FROM) {
@@ -210,16 +214,20 @@ void InotifyWatcher::remove_watches_under(const std::string& path) {
 
 void InotifyWatcher::rename_watches(const std::string& from, const std::string& to) {
     std::vector<std::pair<std::string, int>> moved;
-    erase_subtree(path_wds_, from, true,
-                  [&](const auto& entry) { moved.emplace_back(to + entry.first.substr(from.size()), entry.second); });
+    erase_subtree(path_wds_, from, true, [&](const auto& entry) {
+        moved.emplace_back(to + entry.first.substr(from.size()), entry.second);
+        wd_paths_.erase(entry.second);  // it points at the key being erased
+    });
     for (auto& [path, wd] : moved) bind_watch(wd, path);
 }
 
+// Invariant: wd_paths_[wd] points at a key K of path_wds_ with path_wds_[K] == wd.
 void InotifyWatcher::bind_watch(int wd, const std::string& path) {
     auto old_path = wd_paths_.find(wd);
-    if (old_path != wd_paths_.end() && old_path->second != path) {
-        auto entry = path_wds_.find(old_path->second);
-        if (entry != path_wds_.end() && entry->second == wd) path_wds_.erase(entry);
+    if (old_path != wd_paths_.end() && *old_path->second != path) {
+        auto entry = path_wds_.find(*old_path->second);
+        wd_paths_.erase(old_path);
+        path_wds_.erase(entry);
     }
     // The path was watched through another wd: that directory was replaced (a rename
     // over it), so the old watch is stale; its IN_IGNORED must not unbind this one.
@@ -228,16 +236,16 @@ void InotifyWatcher::bind_watch(int wd, const std::string& path) {
         inotify_rm_watch(inotify_fd_.get(), old_wd->second);
         wd_paths_.erase(old_wd->second);
     }
-    wd_paths_[wd] = path;
-    path_wds_[path] = wd;
+    auto entry = path_wds_.insert_or_assign(path, wd).first;
+    wd_paths_[wd] = &entry->first;
 }
 
 void InotifyWatcher::unbind_watch(int wd) {
     auto it = wd_paths_.find(wd);
     if (it == wd_paths_.end()) return;
-    auto entry = path_wds_.find(it->second);
-    if (entry != path_wds_.end() && entry->second == wd) path_wds_.erase(entry);
+    auto entry = path_wds_.find(*it->second);
     wd_paths_.erase(it);
+    path_wds_.erase(entry);
 }
 
 }  // namespace clsync

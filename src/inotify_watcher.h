@@ -57,8 +57,11 @@ private:
     void unbind_watch(int wd);
 
     UniqueFd inotify_fd_;
-    std::unordered_map<int, std::string> wd_paths_;
+    // Each directory's path is stored once, as a key of path_wds_ (ordered, for subtree
+    // moves); wd_paths_ points at it. Memory per watched directory is what limits
+    // inotify on big trees (bench/RESULTS.md).
     std::map<std::string, int> path_wds_;
+    std::unordered_map<int, const std::string*> wd_paths_;
     std::optional<PendingMove> pending_move_;
 
     std::atomic<std::size_t> watched_{0};

@@ -129,6 +129,9 @@ void Watcher::emit_rename(std::string from, std::string to) {
 }
 
 void Watcher::emit_changed_file(std::string path) {
+    // A writer raises create, modify and close-write in a row: one entry (and one lstat)
+    // is enough, the queue would fold them anyway.
+    if (!outbox_.empty() && !outbox_.back().is_rename() && outbox_.back().path == path) return;
     SizeClass size_class = SizeClass::Normal;
     if (settings_.threshold_bigfile) {
         struct stat st;
