@@ -38,6 +38,20 @@ std::string rsync_include_rules(const std::vector<QueuedPath>& paths) {
     return rules;
 }
 
+int path_depth(const std::string& path) {
+    if (path.empty()) return 0;
+    int depth = 1;
+    for (char c : path) depth += c == '/';
+    return depth;
+}
+
+std::string rsync_depth_limit_pattern() {
+    // '*' never matches a '/': one "*/" per level.
+    std::string pattern = "/";
+    for (int level = 0; level < kMaxSyncDepth; ++level) pattern += "*/";
+    return pattern;
+}
+
 std::vector<std::string> split_nul_list(const std::string& list) {
     std::vector<std::string> items;
     std::string::size_type start = 0;

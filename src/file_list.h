@@ -21,6 +21,17 @@ std::string rsync_include_rules(const std::vector<QueuedPath>& paths);
 // Splits a NUL-separated list back into its items (for tests and handlers).
 std::vector<std::string> split_nul_list(const std::string& list);
 
+// rsync (3.2 to 3.5) fails with "Cannot allocate memory" on directories more than about
+// 1,024 levels deep (measured), and then skips every deletion of the run. Directories
+// this many levels below the watch dir are left out of every run instead.
+constexpr int kMaxSyncDepth = 1000;
+
+// How many levels below the watch dir `path` is ("" is 0, "a" is 1, "a/b" is 2).
+int path_depth(const std::string& path);
+
+// The exclude pattern that matches every directory kMaxSyncDepth levels deep.
+std::string rsync_depth_limit_pattern();
+
 // A path as an anchored rsync pattern, escaped for rsync's wildcard matcher.
 std::string rsync_pattern(const std::string& path, const char* suffix);
 

@@ -8,6 +8,7 @@
 #include <system_error>
 #include <vector>
 
+#include "file_list.h"
 #include "log.h"
 #include "path_tree.h"
 #include "scanner.h"
@@ -179,11 +180,9 @@ void InotifyWatcher::watch_tree(const std::string& start) {
 
 bool InotifyWatcher::add_watch(const std::string& path, int dir_fd) {
     if (excluded_mounts().count(path)) return false;  // --one-file-system
-    if (path_depth(path) == kMaxSyncDepth) {
-        log_warning("'%s' is %d levels deep: rsync cannot sync below it (watched, not synced)", printable(path).c_str(),
-                    kMaxSyncDepth);
-        unsyncable_.add(path);
-    }
+    if (path_depth(path) == kMaxSyncDepth)
+        log_warning("'%s' is %d levels deep: rsync cannot sync it or below it (watched, not synced)",
+                    printable(path).c_str(), kMaxSyncDepth);
     // Watching through the already opened descriptor closes the race with a directory
     // being swapped for a symlink between the scan and the watch.
     std::string proc_path = "/proc/self/fd/" + std::to_string(dir_fd);

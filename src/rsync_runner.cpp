@@ -53,9 +53,9 @@ bool has_multilinked_file(const std::string& root, const std::vector<QueuedPath>
 // Paths inside directories rsync cannot sync (excluded from the run) are left out of
 // the list too: their include rules could be longer than rsync accepts.
 std::vector<QueuedPath> without_unsyncable(std::vector<QueuedPath> paths, const std::vector<std::string>& unsyncable) {
-    if (unsyncable.empty()) return paths;
     paths.erase(std::remove_if(paths.begin(), paths.end(),
                                [&unsyncable](const QueuedPath& p) {
+                                   if (path_depth(p.path) >= kMaxSyncDepth) return true;
                                    for (const std::string& dir : unsyncable)
                                        if (p.path == dir || is_ancestor(dir, p.path)) return true;
                                    return false;
@@ -88,6 +88,8 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     // Before the include rules: the first matching rule wins.
     std::vector<std::string> unsyncable = unsyncable_.snapshot();
     for (const std::string& dir : unsyncable) argv.push_back("--exclude=" + rsync_pattern(dir, "/"));
+    static const std::string too_deep = "--exclude=" + rsync_depth_limit_pattern();
+    argv.push_back(too_deep);
     std::vector<QueuedPath> paths = batch.paths;
     paths.insert(paths.end(), rename_paths.begin(), rename_paths.end());
     paths = without_unsyncable(std::move(paths), unsyncable);

@@ -20,10 +20,12 @@ Millis failure_backoff(unsigned failures) {
 
 std::string count(std::size_t n, const char* noun) { return std::to_string(n) + ' ' + noun + (n == 1 ? "" : "s"); }
 
-// rsync can print thousands of lines; the log keeps the start, and the line's end.
+// rsync can print thousands of lines; the log keeps the start and the end (where the
+// reason of a long line is).
 std::string abridged(const std::string& message) {
-    constexpr std::size_t kMax = 1500;
-    return message.size() <= kMax ? message : message.substr(0, kMax) + " [...]";
+    constexpr std::size_t kHalf = 750;
+    if (message.size() <= 2 * kHalf) return message;
+    return message.substr(0, kHalf) + " [...] " + message.substr(message.size() - kHalf);
 }
 
 double seconds_since(TimePoint start) { return std::chrono::duration<double>(Clock::now() - start).count(); }

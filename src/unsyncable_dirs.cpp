@@ -4,13 +4,6 @@
 
 namespace clsync {
 
-int path_depth(const std::string& path) {
-    if (path.empty()) return 0;
-    int depth = 1;
-    for (char c : path) depth += c == '/';
-    return depth;
-}
-
 void UnsyncableDirs::add(const std::string& path) {
     std::lock_guard<std::mutex> lock(mutex_);
     paths_.insert(path);

@@ -40,3 +40,12 @@ TEST_CASE("split_nul_list round-trips") {
 TEST_CASE("the top directory is never listed: rsync syncs it in every run") {
     CHECK(split_nul_list(rsync_include_rules({{"", false}, {"a", false}})) == std::vector<std::string>{"/a"});
 }
+
+TEST_CASE("the depth limit pattern matches directories exactly kMaxSyncDepth levels deep") {
+    CHECK(path_depth("") == 0);
+    CHECK(path_depth("a") == 1);
+    CHECK(path_depth("a/b/c") == 3);
+    std::string pattern = rsync_depth_limit_pattern();
+    CHECK(pattern.size() == 1 + 2 * static_cast<std::size_t>(kMaxSyncDepth));
+    CHECK(pattern.find_first_not_of("/*") == std::string::npos);
+}
