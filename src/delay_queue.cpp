@@ -1,17 +1,19 @@
 #include "delay_queue.h"
 
 #include <algorithm>
+#include <string_view>
 #include <utility>
 
 namespace clsync {
 
-std::map<std::string, DelayQueue::Entry>::iterator DelayQueue::covering_ancestor(const std::string& path) {
+DelayQueue::Entries::iterator DelayQueue::covering_ancestor(const std::string& path) {
     if (path.empty()) return entries_.end();
-    // Walk up: "a/b/c" -> "a/b" -> "a" -> "".
+    // Walk up: "a/b/c" -> "a/b" -> "a" -> "", without copying the prefixes.
+    std::string_view whole(path);
     std::string::size_type end = path.size();
     for (;;) {
         end = end == 0 ? std::string::npos : path.rfind('/', end - 1);
-        std::string ancestor = end == std::string::npos ? std::string() : path.substr(0, end);
+        std::string_view ancestor = end == std::string::npos ? std::string_view() : whole.substr(0, end);
         auto it = entries_.find(ancestor);
         if (it != entries_.end() && it->second.recursive) return it;
         if (end == std::string::npos) return entries_.end();

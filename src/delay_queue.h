@@ -15,6 +15,7 @@
 //    This bounds latency by one window (it is not a debounce that restarts on every event).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -80,12 +81,13 @@ private:
         return e.first_seen + (e.size_class == SizeClass::Big ? delays_.big : delays_.normal);
     }
     // The entry of a recursive ancestor that covers `path`, or end().
-    std::map<std::string, Entry>::iterator covering_ancestor(const std::string& path);
+    using Entries = std::map<std::string, Entry, std::less<>>;  // looked up by string_view too
+    Entries::iterator covering_ancestor(const std::string& path);
     // Removes entries strictly below `path`; returns the earliest first-seen among them.
     std::optional<TimePoint> absorb_descendants(const std::string& path);
 
     Delays delays_;
-    std::map<std::string, Entry> entries_;
+    Entries entries_;
     std::vector<Rename> renames_;
     TimePoint first_rename_seen_{};  // of renames_.front()
 };

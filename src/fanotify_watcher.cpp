@@ -213,7 +213,7 @@ void FanotifyWatcher::handle(const struct fanotify_event_metadata& event) {
             if (is_dir)
                 emit(*relative, (event.mask & FAN_MOVED_TO) != 0);
             else
-                emit_changed_file(*relative);
+                emit_changed_file(*relative, (event.mask & FAN_MOVED_TO) != 0);
         }
     }
     if (event.mask & (FAN_MODIFY | FAN_CLOSE_WRITE | FAN_ATTRIB)) {
@@ -221,7 +221,7 @@ void FanotifyWatcher::handle(const struct fanotify_event_metadata& event) {
             if (is_dir)
                 emit(*relative, false);
             else
-                emit_changed_file(*relative);
+                emit_changed_file(*relative, (event.mask & FAN_MODIFY) != 0);
         }
     }
 }
@@ -245,7 +245,7 @@ void FanotifyWatcher::handle_rename(const Entry& from, const Entry& to, bool is_
     else if (new_relative && is_dir)
         emit(*new_relative, true);  // moved in: its contents are new here
     else if (new_relative)
-        emit_changed_file(*new_relative);
+        emit_changed_file(*new_relative, true);
 }
 
 std::optional<std::string> FanotifyWatcher::directory_path(const Entry& entry) {

@@ -129,7 +129,7 @@ void InotifyWatcher::handle(const struct inotify_event& event) {
     } else if (is_dir) {
         emit(std::move(path), false);  // attributes of a subdirectory
     } else {
-        emit_changed_file(std::move(path));
+        emit_changed_file(std::move(path), (event.mask & IN_MODIFY) != 0);
     }
 }
 
@@ -142,7 +142,7 @@ void InotifyWatcher::handle_moved_to(const std::string& path, bool is_dir, std::
             watch_tree(path);
             emit(path, true);
         } else {
-            emit_changed_file(path);
+            emit_changed_file(path, true);
         }
         return;
     }

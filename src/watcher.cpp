@@ -128,22 +128,27 @@ void Watcher::emit_rename(std::string from, std::string to) {
     outbox_.push_back(std::move(event));
 }
 
-void Watcher::emit_changed_file(std::string path) {
-    // A writer raises create, modify and close-write in a row: one entry (and one lstat)
-    // is enough, the queue would fold them anyway.
-    if (!outbox_.empty() && !outbox_.back().is_rename() && outbox_.back().path == path) return;
-    SizeClass size_class = SizeClass::Normal;
-    if (settings_.threshold_bigfile) {
-        struct stat st;
-        std::string absolute = settings_.root + '/' + path;
-        if (lstat(absolute.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-            static_cast<std::uint64_t>(st.st_size) >= settings_.threshold_bigfile)
-            size_class = SizeClass::Big;
+void Watcher::emit_changed_file(std::string path, bool may_have_grown) {
+    bool needs_size = may_have_grown && settings_.threshold_bigfile != 0;
+    // A writer raises create, modify and close-write in a row: one entry is enough (the
+    // queue would fold them anyway), looked up at most once.
+    if (!outbox_.empty() && !outbox_.back().is_rename() && outbox_.back().path == path) {
+        PathEvent& last = outbox_.back();
+        if (needs_size && last.size_class == SizeClass::Normal) last.size_class = size_class_of(last.path);
+        return;
     }
     PathEvent event;
     event.path = std::move(path);
-    event.size_class = size_class;
+    if (needs_size) event.size_class = size_class_of(event.path);
     outbox_.push_back(std::move(event));
+}
+
+SizeClass Watcher::size_class_of(const std::string& path) const {
+    struct stat st;
+    std::string absolute = settings_.root + '/' + path;
+    bool big = lstat(absolute.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+               static_cast<std::uint64_t>(st.st_size) >= settings_.threshold_bigfile;
+    return big ? SizeClass::Big : SizeClass::Normal;
 }
 
 }  // namespace clsync

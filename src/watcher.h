@@ -68,7 +68,11 @@ protected:
     virtual int extra_timeout_ms() const { return -1; }
 
     void emit(std::string path, bool recursive);
-    void emit_changed_file(std::string path);
+    // A file changed. `may_have_grown`: the event can change the size (a write or
+    // truncate, a file moved in), so the size class (-B) is looked up; creation, close
+    // and attribute events cannot make a file big: a size change always comes with
+    // its own modify event (writes through mmap cannot extend a file).
+    void emit_changed_file(std::string path, bool may_have_grown);
     void emit_rename(std::string from, std::string to);
     // The kernel dropped events: schedule a rescan (with back-off when it repeats).
     void on_overflow();
@@ -84,6 +88,7 @@ protected:
     UnsyncableDirs& unsyncable_;
 
 private:
+    SizeClass size_class_of(const std::string& path) const;  // lstat
     void run();
     void rescan();
     int poll_timeout_ms() const;
