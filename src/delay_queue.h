@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "clock.h"
@@ -68,6 +69,11 @@ public:
     std::vector<Rename> take_renames();
 
     bool empty() const { return entries_.empty() && renames_.empty(); }
+    // True when the whole tree ("" recursive) is queued: every other path is covered.
+    bool covers_whole_tree() const {
+        auto it = entries_.find(std::string_view());
+        return it != entries_.end() && it->second.recursive;
+    }
     std::size_t size() const { return entries_.size() + renames_.size(); }
 
 private:

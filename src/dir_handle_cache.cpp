@@ -6,45 +6,55 @@
 
 namespace clsync {
 
-const std::string* DirHandleCache::find(const std::string& handle) const {
-    auto it = paths_.find(handle);
-    return it == paths_.end() ? nullptr : &it->second;
+const std::string* DirHandleCache::find(std::string_view handle) const {
+    auto [first, last] = by_handle_.equal_range(hash(handle));
+    for (auto it = first; it != last; ++it)
+        if (it->second.handle == handle) return &it->second.path;
+    return nullptr;
 }
 
-void DirHandleCache::insert(const std::string& handle, const std::string& path) {
-    if (paths_.size() >= kMaxEntries) clear();
-    auto [it, inserted] = paths_.try_emplace(handle, path);
-    if (!inserted) {
-        if (it->second == path) return;
-        auto old = handles_.find(it->second);
-        if (old != handles_.end() && old->second == handle) handles_.erase(old);
-        it->second = path;
+void DirHandleCache::erase_handle(const std::string& handle) {
+    auto [first, last] = by_handle_.equal_range(hash(handle));
+    for (auto it = first; it != last; ++it)
+        if (it->second.handle == handle) {
+            by_handle_.erase(it);
+            return;
+        }
+}
+
+void DirHandleCache::insert(std::string_view handle, const std::string& path) {
+    if (by_handle_.size() >= kMaxEntries) clear();
+    if (const std::string* known = find(handle)) {
+        if (*known == path) return;
+        by_path_.erase(*known);  // moved unseen
+        erase_handle(std::string(handle));
     }
     // Another directory had this path before (deleted or moved unseen): forget it.
-    auto [slot, fresh] = handles_.try_emplace(path, handle);
-    if (!fresh && slot->second != handle) {
-        paths_.erase(slot->second);
-        slot->second = handle;
+    auto [slot, fresh] = by_path_.try_emplace(path, handle);
+    if (!fresh) {
+        erase_handle(slot->second);
+        slot->second = std::string(handle);
     }
+    by_handle_.emplace(hash(handle), Directory{std::string(handle), path});
 }
 
 void DirHandleCache::erase_tree(const std::string& path) {
-    erase_subtree(handles_, path, true, [this](const auto& entry) { paths_.erase(entry.second); });
+    erase_subtree(by_path_, path, true, [this](const auto& entry) { erase_handle(entry.second); });
 }
 
 void DirHandleCache::rename_tree(const std::string& from, const std::string& to) {
-    std::vector<std::pair<std::string, std::string>> moved;
-    erase_subtree(handles_, from, true, [&](const auto& entry) {
+    std::vector<std::pair<std::string, std::string>> moved;  // handle, new path
+    erase_subtree(by_path_, from, true, [&](const auto& entry) {
         moved.emplace_back(entry.second, to + entry.first.substr(from.size()));
-        paths_.erase(entry.second);
+        erase_handle(entry.second);
     });
     erase_tree(to);  // what the rename replaced
     for (auto& [handle, path] : moved) insert(handle, path);
 }
 
 void DirHandleCache::clear() {
-    paths_.clear();
-    handles_.clear();
+    by_handle_.clear();
+    by_path_.clear();
 }
 
 }  // namespace clsync

@@ -1,5 +1,6 @@
 // fanotify reports a directory by its file handle; this cache maps handles to paths
-// so that most events are placed (inside the watched tree or not) by one hash lookup.
+// so that most events are placed (inside the watched tree or not) by one hash lookup,
+// without copying the handle (events of the whole file system pass through here).
 // Paths are relative to "/" ("srv/data/a"; "" is "/"), so that subtree operations of
 // path_tree.h apply. Pure; owned by the fanotify watcher thread.
 #pragma once
@@ -7,6 +8,7 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace clsync {
@@ -16,18 +18,26 @@ public:
     // Bounds memory on a busy file system: past this many entries the cache starts over.
     static constexpr std::size_t kMaxEntries = 1u << 20;
 
-    const std::string* find(const std::string& handle) const;
-    void insert(const std::string& handle, const std::string& path);
+    // The path of the directory with this handle; valid until the cache changes.
+    const std::string* find(std::string_view handle) const;
+    void insert(std::string_view handle, const std::string& path);
     // The directory at `path` and everything below it were deleted.
     void erase_tree(const std::string& path);
     // The directory at `from` and everything below it are now at `to`.
     void rename_tree(const std::string& from, const std::string& to);
     void clear();
-    std::size_t size() const { return paths_.size(); }
+    std::size_t size() const { return by_handle_.size(); }
 
 private:
-    std::unordered_map<std::string, std::string> paths_;  // handle -> path
-    std::map<std::string, std::string> handles_;          // path -> handle, ordered for subtrees
+    struct Directory {
+        std::string handle;  // the key's bytes: a hash collision is a miss, not a mix-up
+        std::string path;
+    };
+    static std::size_t hash(std::string_view handle) { return std::hash<std::string_view>{}(handle); }
+    void erase_handle(const std::string& handle);
+
+    std::unordered_multimap<std::size_t, Directory> by_handle_;  // hash of the handle
+    std::map<std::string, std::string> by_path_;                 // path -> handle, ordered for subtrees
 };
 
 }  // namespace clsync

@@ -17,12 +17,15 @@
 
 namespace clsync {
 
+// A parsed info record. Everything points into the read buffer: most events are
+// dropped without a copy.
 struct FanotifyWatcher::Entry {
-    std::string key;                       // fsid + handle type + handle bytes
-    std::string fsid;                      // the file system's id, as bytes
-    struct file_handle* handle = nullptr;  // points into the read buffer
-    std::string name;                      // "" for a record without a name, "." for the directory itself
+    std::string_view key;                  // fsid + handle (size, type, bytes): unique per directory
+    std::string_view fsid;                 // the file system's id, as bytes
+    struct file_handle* handle = nullptr;  // the handle itself
+    const char* name = "";                 // "" for a record without a name, "." for the directory itself
     bool valid() const { return handle != nullptr; }
+    bool names_directory_itself() const { return name[0] == '\0' || std::strcmp(name, ".") == 0; }
 };
 
 namespace {
@@ -39,10 +42,10 @@ std::string fsid_bytes(const Fsid& fsid) {
     return std::string(reinterpret_cast<const char*>(&fsid), sizeof fsid);
 }
 
+// The same bytes as an event's key: the fsid followed by the file_handle.
 std::string handle_key(const std::string& fsid, const struct file_handle& handle) {
     std::string key = fsid;
-    key.append(reinterpret_cast<const char*>(&handle.handle_type), sizeof handle.handle_type);
-    key.append(reinterpret_cast<const char*>(handle.f_handle), handle.handle_bytes);
+    key.append(reinterpret_cast<const char*>(&handle), sizeof handle + handle.handle_bytes);
     return key;
 }
 
@@ -166,9 +169,11 @@ void FanotifyWatcher::handle(const struct fanotify_event_metadata& event) {
         if (header->len == 0) break;
         const auto* info = reinterpret_cast<const struct fanotify_event_info_fid*>(p);
         Entry parsed;
-        parsed.fsid = fsid_bytes(info->fsid);
+        const char* fsid = reinterpret_cast<const char*>(&info->fsid);
+        parsed.fsid = std::string_view(fsid, sizeof info->fsid);
         parsed.handle = reinterpret_cast<struct file_handle*>(const_cast<unsigned char*>(info->handle));
-        parsed.key = handle_key(parsed.fsid, *parsed.handle);
+        parsed.key =
+            std::string_view(fsid, sizeof info->fsid + sizeof(struct file_handle) + parsed.handle->handle_bytes);
         if (header->info_type != FAN_EVENT_INFO_TYPE_FID && header->info_type != FAN_EVENT_INFO_TYPE_DFID)
             parsed.name = reinterpret_cast<const char*>(parsed.handle->f_handle + parsed.handle->handle_bytes);
         switch (header->info_type) {
@@ -195,8 +200,13 @@ void FanotifyWatcher::handle(const struct fanotify_event_metadata& event) {
     if ((event.mask & FAN_RENAME) && renamed_from.valid() && renamed_to.valid())
         handle_rename(renamed_from, renamed_to, is_dir);
     if (!entry.valid()) return;
-    std::optional<std::string> path = entry_path(entry);
-    if (!path) return;  // its directory is gone; the directory's deletion is reported by name
+    const std::string* dir = directory_path(entry);
+    if (!dir) return;  // its directory is gone; the directory's deletion is reported by name
+    // Most events of the file system are outside the tree: dropped here, without a copy.
+    // Directory entries of directories are not: they keep the handle cache true.
+    bool directory_entry = is_dir && (event.mask & (FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO));
+    if (!directory_entry && !near_tree(*dir)) return;
+    std::optional<std::string> path = entry.names_directory_itself() ? *dir : join_path(*dir, entry.name);
     if (event.mask & (FAN_DELETE | FAN_MOVED_FROM)) {
         if (is_dir) directories_.erase_tree(*path);
         if (auto relative = inside(*path)) {
@@ -248,21 +258,26 @@ void FanotifyWatcher::handle_rename(const Entry& from, const Entry& to, bool is_
         emit_changed_file(*new_relative, true);
 }
 
-std::optional<std::string> FanotifyWatcher::directory_path(const Entry& entry) {
-    if (const std::string* known = directories_.find(entry.key)) return *known;
-    auto mount = mount_fds_.find(entry.fsid);
-    if (mount == mount_fds_.end()) return std::nullopt;
+const std::string* FanotifyWatcher::directory_path(const Entry& entry) {
+    if (const std::string* known = directories_.find(entry.key)) return known;
+    auto mount = mount_fds_.find(std::string(entry.fsid));
+    if (mount == mount_fds_.end()) return nullptr;
     UniqueFd dir(open_by_handle_at(mount->second.get(), entry.handle, O_PATH | O_CLOEXEC));
-    if (!dir.valid()) return std::nullopt;  // deleted meanwhile (ESTALE)
+    if (!dir.valid()) return nullptr;  // deleted meanwhile (ESTALE)
     std::optional<std::string> path = descriptor_path(dir.get());
-    if (path) directories_.insert(entry.key, *path);
-    return path;
+    if (!path) return nullptr;
+    directories_.insert(entry.key, *path);
+    return directories_.find(entry.key);
 }
 
 std::optional<std::string> FanotifyWatcher::entry_path(const Entry& entry) {
-    std::optional<std::string> dir = directory_path(entry);
-    if (!dir || entry.name.empty() || entry.name == ".") return dir;
-    return join_path(*dir, entry.name);
+    const std::string* dir = directory_path(entry);
+    if (!dir) return std::nullopt;
+    return entry.names_directory_itself() ? *dir : join_path(*dir, entry.name);
+}
+
+bool FanotifyWatcher::near_tree(const std::string& dir) const {
+    return dir == root_ || is_ancestor(root_, dir) || is_ancestor(dir, root_);
 }
 
 std::optional<std::string> FanotifyWatcher::inside(const std::string& path) const {

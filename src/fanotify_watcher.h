@@ -43,8 +43,11 @@ private:
     void mark_file_system(const std::string& absolute, bool required);
     void handle(const struct fanotify_event_metadata& event);
     void handle_rename(const Entry& from, const Entry& to, bool is_dir);
-    // The directory's path relative to "/" (DirHandleCache's form); nullopt if it is gone.
-    std::optional<std::string> directory_path(const Entry& entry);
+    // The directory's path relative to "/" (DirHandleCache's form), valid until the
+    // cache changes; null if it is gone.
+    const std::string* directory_path(const Entry& entry);
+    // Can an entry of this directory be the tree or in it? (It or an ancestor of it.)
+    bool near_tree(const std::string& dir) const;
     // The path relative to the watch dir of a path relative to "/"; nullopt if outside.
     std::optional<std::string> inside(const std::string& path) const;
     std::optional<std::string> entry_path(const Entry& entry);  // directory + name

@@ -76,6 +76,12 @@ void SyncCoordinator::drain_inbox() {
             log_debug("event: '%s'%s", printable(event.path).c_str(), event.recursive ? " (and below)" : "");
         queue_.add(event.path, event.recursive, event.size_class, now);
     }
+    // More paths than a batch lists become a whole-tree sync anyway: say so now, which
+    // also bounds the queue's memory (and work) during a storm of changes.
+    if (queue_.size() > settings_.max_batch_paths && !queue_.covers_whole_tree()) {
+        log_info("more than %zu paths queued: the next sync is of the whole tree", settings_.max_batch_paths);
+        queue_.add("", true, SizeClass::Normal, now);
+    }
     dispatch();
 }
 

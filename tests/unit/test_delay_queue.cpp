@@ -151,3 +151,14 @@ TEST_CASE("a rename into a recursively pending directory is covered by it") {
     q.rename("old", "new/old", t0 + 100ms);
     CHECK(q.take_due(t0 + 1000ms) == std::vector<QueuedPath>{{"new", true}});
 }
+
+TEST_CASE("the whole tree entry covers every path and keeps the earliest time") {
+    DelayQueue q(kDelays);
+    q.add("a/b", false, SizeClass::Normal, t0);
+    CHECK_FALSE(q.covers_whole_tree());
+    q.add("", true, SizeClass::Normal, t0 + 500ms);
+    CHECK(q.covers_whole_tree());
+    q.add("c", false, SizeClass::Normal, t0 + 600ms);
+    CHECK(q.size() == 1);
+    CHECK(q.next_due() == t0 + 1000ms);
+}
