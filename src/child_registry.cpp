@@ -21,10 +21,11 @@ bool ChildRegistry::empty() {
     return groups_.empty();
 }
 
-void ChildRegistry::kill_all(int signal) {
+std::vector<pid_t> ChildRegistry::kill_all(int signal) {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
     for (pid_t pgid : groups_) ::kill(-pgid, signal);
+    return {groups_.begin(), groups_.end()};
 }
 
 }  // namespace clsync

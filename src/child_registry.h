@@ -6,6 +6,7 @@
 
 #include <mutex>
 #include <set>
+#include <vector>
 
 namespace clsync {
 
@@ -15,8 +16,9 @@ public:
     // has begun; the caller must then stop the child itself.
     bool add(pid_t pgid);
     void remove(pid_t pgid);
-    // Refuses new children and sends `signal` to every registered process group.
-    void kill_all(int signal);
+    // Refuses new children and sends `signal` to every registered process group;
+    // returns the groups signalled.
+    std::vector<pid_t> kill_all(int signal);
     bool empty();
 
 private:

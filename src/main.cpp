@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 #include <system_error>
+#include <vector>
 
 #include "child_registry.h"
 #include "config.h"
@@ -220,13 +221,22 @@ void watch_sigquit(int fd, SyncCoordinator& coordinator) {
         &coordinator);
 }
 
-// Asks running rsyncs to stop (they remove their temp files), then insists.
+// Asks running rsyncs to stop (they remove their temp files), then insists. Waits
+// for their whole process groups: rsync's own children (the receiver) outlive it
+// for a moment, and must not be left behind.
 void stop_children(ChildRegistry& children) {
-    children.kill_all(SIGTERM);
-    for (int waited_ms = 0; !children.empty() && waited_ms < 5000; waited_ms += 50) g_usleep(50 * 1000);
-    if (!children.empty()) {
+    std::vector<pid_t> groups = children.kill_all(SIGTERM);
+    auto any_left = [&children, &groups] {
+        if (!children.empty()) return true;
+        for (pid_t group : groups)
+            if (kill(-group, 0) == 0) return true;
+        return false;
+    };
+    for (int waited_ms = 0; any_left() && waited_ms < 5000; waited_ms += 50) g_usleep(50 * 1000);
+    if (any_left()) {
         log_warning("rsync did not stop within 5 s of SIGTERM: killing it");
-        children.kill_all(SIGKILL);
+        for (pid_t group : children.kill_all(SIGKILL)) groups.push_back(group);
+        for (pid_t group : groups) kill(-group, SIGKILL);
     }
 }
 
