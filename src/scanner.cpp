@@ -3,6 +3,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <climits>
@@ -16,37 +19,60 @@
 namespace clsync {
 namespace {
 
-struct DirCloser {
-    void operator()(DIR* d) const { closedir(d); }
+// getdents64 returns these; glibc only declares them with _GNU_SOURCE's dirent64.
+struct LinuxDirent64 {
+    ino64_t d_ino;
+    off64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
 };
 
-// Names of the subdirectories of the open directory `fd` (it reads through a dup);
-// regular files are passed to `on_file` on the way.
-std::vector<std::string> list_subdirectories(int fd, const std::string& path, const FileVisitor& on_file) {
+// File systems whose directories count their subdirectories in st_nlink (2 + n), so
+// that a directory with st_nlink == 2 has none and need not be read (the "leaf
+// optimization" of find and fts, with their list of file systems where it holds).
+bool counts_subdirectories(int dir_fd) {
+    constexpr long kExt4 = 0xEF53, kXfs = 0x58465342, kTmpfs = 0x01021994;
+    struct statfs fs;
+    if (fstatfs(dir_fd, &fs) != 0) return false;
+    return fs.f_type == kExt4 || fs.f_type == kXfs || fs.f_type == kTmpfs;
+}
+
+// Names of the subdirectories of the open directory `fd`, read with getdents64 (no
+// stat per entry where the file system reports types; none at all for a leaf, when
+// `leaf_check` says st_nlink can be trusted here); regular files go to `on_file`.
+std::vector<std::string> list_subdirectories(int fd, const std::string& path, const FileVisitor& on_file,
+                                             const struct stat& dir_stat, bool leaf_check) {
     std::vector<std::string> subdirs;
-    int listing_fd = dup(fd);
-    if (listing_fd < 0) return subdirs;
-    std::unique_ptr<DIR, DirCloser> dir(fdopendir(listing_fd));
-    if (!dir) {
-        close(listing_fd);
-        return subdirs;
-    }
-    errno = 0;
-    while (struct dirent* entry = readdir(dir.get())) {
-        const char* name = entry->d_name;
-        if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
-        unsigned char type = entry->d_type;
-        if (type == DT_UNKNOWN) {
-            struct stat st;
-            if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-            type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+    if (leaf_check && !on_file && dir_stat.st_nlink == 2) return subdirs;
+    std::size_t expected = leaf_check && dir_stat.st_nlink > 2 ? dir_stat.st_nlink - 2 : SIZE_MAX;
+    alignas(LinuxDirent64) char buffer[32 * 1024];
+    for (;;) {
+        long length = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+        if (length < 0) {
+            log_warning("reading directory '%s': %s", path.c_str(), strerror(errno));
+            break;
         }
-        if (type == DT_DIR)
-            subdirs.emplace_back(name);
-        else if (type == DT_REG && on_file)
-            on_file(fd, name);
+        if (length == 0) break;
+        for (long at = 0; at < length;) {
+            const auto* entry = reinterpret_cast<const LinuxDirent64*>(buffer + at);
+            at += entry->d_reclen;
+            const char* name = entry->d_name;
+            if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+            unsigned char type = entry->d_type;
+            if (type == DT_UNKNOWN) {
+                struct stat st;
+                if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+                type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+            }
+            if (type == DT_DIR)
+                subdirs.emplace_back(name);
+            else if (type == DT_REG && on_file)
+                on_file(fd, name);
+        }
+        // Every subdirectory found: the rest of a big directory holds only files.
+        if (!on_file && subdirs.size() >= expected) break;
     }
-    if (errno != 0) log_warning("reading directory '%s': %s", path.c_str(), strerror(errno));
     return subdirs;
 }
 
@@ -82,6 +108,9 @@ void walk_directories(const std::string& root, const std::string& start,
         std::shared_ptr<UniqueFd> parent;  // null: open from the root
     };
     std::vector<Pending> stack{{start, nullptr}};
+    bool root_stat_seen = false;  // the first directory's file system decides the leaf check
+    dev_t root_dev = 0;
+    bool leaf_check_on_root_fs = false;
     while (!stack.empty()) {
         Pending item = std::move(stack.back());
         stack.pop_back();
@@ -102,7 +131,15 @@ void walk_directories(const std::string& root, const std::string& start,
             continue;
         }
         if (!visit(item.path, fd->get())) continue;
-        for (std::string& name : list_subdirectories(fd->get(), item.path, on_file))
+        struct stat st;
+        if (fstat(fd->get(), &st) != 0) continue;
+        if (!root_stat_seen) {
+            root_stat_seen = true;
+            root_dev = st.st_dev;
+            leaf_check_on_root_fs = counts_subdirectories(fd->get());
+        }
+        bool leaf_check = leaf_check_on_root_fs && st.st_dev == root_dev;  // not across mounts
+        for (std::string& name : list_subdirectories(fd->get(), item.path, on_file, st, leaf_check))
             stack.push_back({join_path(item.path, name), fd});
     }
 }
