@@ -15,8 +15,9 @@ namespace clsync {
 
 class DirHandleCache {
 public:
-    // Bounds memory on a busy file system: past this many entries the cache starts over.
-    static constexpr std::size_t kMaxEntries = 1u << 20;
+    // Bounds memory (about 10 MiB) on a busy file system: past this many entries the
+    // cache starts over, and directories are looked up again as their events come.
+    static constexpr std::size_t kMaxEntries = 1u << 16;
 
     // The path of the directory with this handle; valid until the cache changes.
     const std::string* find(std::string_view handle) const;

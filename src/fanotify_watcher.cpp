@@ -206,10 +206,10 @@ void FanotifyWatcher::handle(const struct fanotify_event_metadata& event) {
     // Directory entries of directories are not: they keep the handle cache true.
     bool directory_entry = is_dir && (event.mask & (FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO));
     if (!directory_entry && !near_tree(*dir)) return;
-    std::optional<std::string> path = entry.names_directory_itself() ? *dir : join_path(*dir, entry.name);
+    const std::string path = entry.names_directory_itself() ? *dir : join_path(*dir, entry.name);
     if (event.mask & (FAN_DELETE | FAN_MOVED_FROM)) {
-        if (is_dir) directories_.erase_tree(*path);
-        if (auto relative = inside(*path)) {
+        if (is_dir) directories_.erase_tree(path);
+        if (auto relative = inside(path)) {
             if (is_dir) unsyncable_.remove_tree(*relative);
             emit(*relative, true);
         }
@@ -217,9 +217,9 @@ void FanotifyWatcher::handle(const struct fanotify_event_metadata& event) {
     if (event.mask & (FAN_CREATE | FAN_MOVED_TO)) {
         // A new directory needs no walk: everything created in it raises its own event.
         // One moved in (kernels without FAN_RENAME) brings unseen contents.
-        if (is_dir && (event.mask & FAN_MOVED_TO)) directories_.erase_tree(*path);
-        if (is_dir && object.valid()) directories_.insert(object.key, *path);
-        if (auto relative = inside(*path)) {
+        if (is_dir && (event.mask & FAN_MOVED_TO)) directories_.erase_tree(path);
+        if (is_dir && object.valid()) directories_.insert(object.key, path);
+        if (auto relative = inside(path)) {
             if (is_dir)
                 emit(*relative, (event.mask & FAN_MOVED_TO) != 0);
             else
@@ -227,7 +227,7 @@ void FanotifyWatcher::handle(const struct fanotify_event_metadata& event) {
         }
     }
     if (event.mask & (FAN_MODIFY | FAN_CLOSE_WRITE | FAN_ATTRIB)) {
-        if (auto relative = inside(*path)) {
+        if (auto relative = inside(path)) {
             if (is_dir)
                 emit(*relative, false);
             else
