@@ -62,18 +62,23 @@ void DelayQueue::rename(const std::string& from, const std::string& to, TimePoin
     }
 }
 
-void DelayQueue::requeue(std::vector<QueuedPath> paths, TimePoint first_seen) {
+void DelayQueue::requeue(std::vector<QueuedPath> paths, TimePoint first_seen, bool only_renamed) {
+    std::vector<bool> renamed(paths.size(), false);
     for (const Rename& r : renames_) {
-        std::vector<QueuedPath> moved_out;
-        for (QueuedPath& p : paths) {
-            if (p.path == r.from || is_ancestor(r.from, p.path))
+        std::size_t count = paths.size();
+        for (std::size_t i = 0; i < count; ++i) {
+            QueuedPath& p = paths[i];
+            if (p.path == r.from || is_ancestor(r.from, p.path)) {
                 p.path = r.to + p.path.substr(r.from.size());
-            else if (p.recursive && is_ancestor(p.path, r.from))
-                moved_out.push_back({r.to, true});  // part of it now lives elsewhere
+                renamed[i] = true;
+            } else if (p.recursive && is_ancestor(p.path, r.from)) {
+                paths.push_back({r.to, true});  // part of it now lives elsewhere
+                renamed.push_back(true);
+            }
         }
-        paths.insert(paths.end(), moved_out.begin(), moved_out.end());
     }
-    for (const QueuedPath& p : paths) add(p.path, p.recursive, SizeClass::Normal, first_seen);
+    for (std::size_t i = 0; i < paths.size(); ++i)
+        if (!only_renamed || renamed[i]) add(paths[i].path, paths[i].recursive, SizeClass::Normal, first_seen);
 }
 
 std::vector<Rename> DelayQueue::take_renames() { return std::exchange(renames_, {}); }

@@ -56,9 +56,12 @@ public:
 
     void rename(const std::string& from, const std::string& to, TimePoint now);
 
-    // Puts back the paths of a batch that did not sync cleanly. They are names from
-    // before the renames still pending here, so they follow those renames first.
-    void requeue(std::vector<QueuedPath> paths, TimePoint first_seen);
+    // Puts back the paths of a batch. They are names from before the renames still
+    // pending here, so they follow those renames first. With `only_renamed`, only the
+    // paths such a rename moved (or moved a part of) come back: the batch synced the
+    // rest, but a path renamed during the run may have been gone when rsync looked, and
+    // the replay of its rename would carry that gap along.
+    void requeue(std::vector<QueuedPath> paths, TimePoint first_seen, bool only_renamed = false);
 
     // When the earliest window closes; nullopt when empty.
     std::optional<TimePoint> next_due() const;

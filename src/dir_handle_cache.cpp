@@ -1,7 +1,5 @@
 #include "dir_handle_cache.h"
 
-#include <vector>
-
 #include "path_tree.h"
 
 namespace clsync {
@@ -40,16 +38,6 @@ void DirHandleCache::insert(std::string_view handle, const std::string& path) {
 
 void DirHandleCache::erase_tree(const std::string& path) {
     erase_subtree(by_path_, path, true, [this](const auto& entry) { erase_handle(entry.second); });
-}
-
-void DirHandleCache::rename_tree(const std::string& from, const std::string& to) {
-    std::vector<std::pair<std::string, std::string>> moved;  // handle, new path
-    erase_subtree(by_path_, from, true, [&](const auto& entry) {
-        moved.emplace_back(entry.second, to + entry.first.substr(from.size()));
-        erase_handle(entry.second);
-    });
-    erase_tree(to);  // what the rename replaced
-    for (auto& [handle, path] : moved) insert(handle, path);
 }
 
 void DirHandleCache::clear() {

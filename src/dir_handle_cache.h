@@ -24,8 +24,6 @@ public:
     void insert(std::string_view handle, const std::string& path);
     // The directory at `path` and everything below it were deleted.
     void erase_tree(const std::string& path);
-    // The directory at `from` and everything below it are now at `to`.
-    void rename_tree(const std::string& from, const std::string& to);
     void clear();
     std::size_t size() const { return by_handle_.size(); }
 

@@ -240,10 +240,15 @@ void FanotifyWatcher::handle_rename(const Entry& from, const Entry& to, bool is_
     std::optional<std::string> old_path = entry_path(from);
     std::optional<std::string> new_path = entry_path(to);
     if (is_dir) {
-        if (old_path && new_path)
-            directories_.rename_tree(*old_path, *new_path);
-        else
+        // Forget both subtrees; their directories are looked up again as their events
+        // come. (Moving the cached paths along would be wrong for RENAME_EXCHANGE, which
+        // reports like two renames a -> b, b -> a.)
+        if (old_path && new_path) {
+            directories_.erase_tree(*old_path);
+            directories_.erase_tree(*new_path);
+        } else {
             directories_.clear();  // cannot tell which cached paths moved
+        }
     }
     std::optional<std::string> old_relative = old_path ? inside(*old_path) : std::nullopt;
     std::optional<std::string> new_relative = new_path ? inside(*new_path) : std::nullopt;

@@ -150,12 +150,14 @@ void InotifyWatcher::handle_moved_to(const std::string& path, bool is_dir, std::
     pending_move_.reset();
     if (is_dir) {
         rename_watches(from, path);
-        unsyncable_.remove_tree(from);  // the walk below finds them again at their new depth
+        unsyncable_.remove_tree(from);  // the walks below find them again
         // Walk it under its new name: a subdirectory created just before the rename was
         // looked for under a name that no longer existed when its IN_CREATE was read.
         // Already watched directories keep their wd (inotify_add_watch returns it), and
-        // directories it finds that way are reported by the walk itself.
+        // the walk binds each to the path it has now. The old name is walked too: after
+        // a RENAME_EXCHANGE (reported like two renames) another watched tree is there.
         watch_tree(path);
+        watch_tree(from);
     }
     emit_rename(std::move(from), path);
 }
@@ -229,12 +231,10 @@ void InotifyWatcher::bind_watch(int wd, const std::string& path) {
         path_wds_.erase(entry);
     }
     // The path was watched through another wd: that directory was replaced (a rename
-    // over it), so the old watch is stale; its IN_IGNORED must not unbind this one.
+    // over it; its IN_IGNORED follows and finds nothing to unbind) or moved elsewhere
+    // (RENAME_EXCHANGE: the walk of its new name binds it again). Not removed here.
     auto old_wd = path_wds_.find(path);
-    if (old_wd != path_wds_.end() && old_wd->second != wd) {
-        inotify_rm_watch(inotify_fd_.get(), old_wd->second);
-        wd_paths_.erase(old_wd->second);
-    }
+    if (old_wd != path_wds_.end() && old_wd->second != wd) wd_paths_.erase(old_wd->second);
     auto entry = path_wds_.insert_or_assign(path, wd).first;
     wd_paths_[wd] = &entry->first;
 }

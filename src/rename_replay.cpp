@@ -60,12 +60,10 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
         // replay saves.
         for (const std::string& parent : {parent_of(r.from), parent_of(r.to)})
             if (!parent.empty()) result.paths.push_back({parent, false});
-        if (applied) {
+        if (applied)
             ++result.applied;
-        } else {
-            ++result.fell_back;
+        else
             result.paths.push_back({r.to, true});
-        }
     }
     for (const std::string& old_name : old_names)
         if (!local || differs(source, destination, old_name)) result.paths.push_back({old_name, true});

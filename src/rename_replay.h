@@ -21,7 +21,6 @@ namespace clsync {
 struct ReplayedRenames {
     std::vector<QueuedPath> paths;  // for the rsync run, as described above
     unsigned applied = 0;
-    unsigned fell_back = 0;
 };
 
 // `source` and `destination` are absolute directories; with `local` false (a remote

@@ -162,16 +162,18 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
         std::string what = batch.full_tree ? "the whole tree" : count(batch.paths.size(), "path");
         if (result.renames_applied) what += " (" + count(result.renames_applied, "rename") + " replayed)";
         log_info("synced %s in %.3f s%s", what.c_str(), seconds_since(started),
-                 result.exit_code != 0 ? " (the source changed meanwhile: syncing those paths again)" : "");
-        // Files that vanished during the run may have been renamed: that rename is
-        // replayed at the destination, which has not got them. Syncing the batch's paths
-        // again, under their new names, fills them in.
-        if (result.exit_code != 0) requeue(batch, result, now);
+                 result.exit_code != 0 ? " (the source changed meanwhile: those paths are queued again)" : "");
+        // Paths renamed while rsync ran may have been gone when it looked: the replay of
+        // the rename would carry that gap to the new name. Those paths are synced again
+        // under their new names; after a racy run (files vanished) every path is, except
+        // after a whole-tree run (a busy big tree would be synced whole over and over).
+        bool racy = result.exit_code != 0;
+        requeue(batch, result, now, !racy || batch.full_tree);
     } else if (result.outcome == RsyncOutcome::Retry && ++consecutive_retries_ <= kMaxQuickRetries) {
         // Not a failure of the destination: run it again after one window, with the
         // changes that caused it folded in.
         requeue(batch, result, now);
-        log_info("the source changed while rsync listed it (deletions were skipped): syncing those paths again");
+        log_info("the source changed while rsync listed it (deletions were skipped): those paths are queued again");
     } else {
         // Retries that keep repeating are not the source changing: back off like a failure.
         ++consecutive_failures_;
@@ -187,11 +189,11 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
     dispatch();
 }
 
-void SyncCoordinator::requeue(const Batch& batch, const SyncResult& result, TimePoint first_seen) {
+void SyncCoordinator::requeue(const Batch& batch, const SyncResult& result, TimePoint first_seen, bool only_renamed) {
     std::vector<QueuedPath> paths = batch.paths;
     if (batch.full_tree) paths.push_back({"", true});
     paths.insert(paths.end(), result.rename_paths.begin(), result.rename_paths.end());
-    queue_.requeue(std::move(paths), first_seen);
+    queue_.requeue(std::move(paths), first_seen, only_renamed);
 }
 
 void SyncCoordinator::check_exit_conditions() {

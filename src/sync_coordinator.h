@@ -63,7 +63,7 @@ private:
     void start_batch(Batch batch, TimePoint now);
     void on_batch_done(const Batch& batch, const SyncResult& result, TimePoint started);
     // Puts a batch's paths back, as first seen at `first_seen` (backdate to make them due).
-    void requeue(const Batch& batch, const SyncResult& result, TimePoint first_seen);
+    void requeue(const Batch& batch, const SyncResult& result, TimePoint first_seen, bool only_renamed = false);
     void arm_timer(TimePoint when);
     void check_exit_conditions();
 

@@ -11,7 +11,6 @@
 
 #include "log.h"
 #include "mount_table.h"
-#include "unsyncable_dirs.h"
 
 namespace clsync {
 namespace {

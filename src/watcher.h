@@ -4,10 +4,9 @@
 // lookup, and the overflow -> rescan scheduling with back-off.
 //
 // Threads: start() runs on the caller's thread; afterwards every member except
-// stop_fd_ and the status counters is owned by the watcher thread.
+// stop_fd_ is owned by the watcher thread (backends' status counters are atomic).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <set>
 #include <stdexcept>

@@ -12,7 +12,7 @@ replayed_more_than() { [ "$(replayed_batches)" -gt "$1" ]; }
 # No batch in flight: every "syncing" line has its end (synced, failed or retried).
 batches_idle() {
     [ "$(grep -c ' info: syncing ' "$LOG" || true)" -eq \
-      "$(grep -cE ' info: synced | sync to .* failed|syncing those paths again' "$LOG" || true)" ]
+      "$(grep -cE ' info: synced | sync to .* failed|deletions were skipped' "$LOG" || true)" ]
 }
 # settled DESCRIPTION: destination equals source and no batch is running.
 settled() { wait_converged "$1"; wait_for "no batch in flight ($1)" batches_idle; }

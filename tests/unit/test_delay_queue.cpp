@@ -162,3 +162,21 @@ TEST_CASE("the whole tree entry covers every path and keeps the earliest time") 
     CHECK(q.size() == 1);
     CHECK(q.next_due() == t0 + 1000ms);
 }
+
+TEST_CASE("requeued paths follow the renames that happened since they were taken") {
+    DelayQueue q(kDelays);
+    q.rename("a", "b", t0);
+    q.requeue({{"a/f", false}, {"x", true}}, t0);
+    q.rename("x/moved", "y", t0);
+    auto taken = q.take_due(t0 + 1000ms);
+    CHECK(taken == std::vector<QueuedPath>{{"b/f", false}, {"x", true}, {"y", true}});
+}
+
+TEST_CASE("after a clean run only the paths renamed since come back") {
+    DelayQueue q(kDelays);
+    q.rename("a", "b", t0);
+    q.requeue({{"a/f", false}, {"c", false}, {"", true}}, t0, true);
+    // "" covered a part of "a": all of "b" comes back (and covers "b/f"); "c" does not.
+    CHECK(q.take_due(t0 + 1000ms) == std::vector<QueuedPath>{{"b", true}});
+    CHECK(q.take_renames() == std::vector<Rename>{{"a", "b"}});
+}
