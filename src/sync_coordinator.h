@@ -30,7 +30,10 @@ namespace clsync {
 struct CoordinatorSettings {
     DelayQueue::Delays delays;
     Millis delay_sync{0};
-    std::size_t max_batch_paths = 20000;
+    // Above this many paths a whole-tree run is faster: rsync checks every file of a
+    // listed directory against every rule (bench/RESULTS.md: 10k paths took 17 s, the
+    // whole 200k-file tree 2-13 s).
+    std::size_t max_batch_paths = 4000;
     unsigned max_iterations = 0;
     bool exit_on_no_events = false;
     bool only_initialsync = false;
