@@ -76,6 +76,7 @@ void InotifyWatcher::read_events() {
         if (length < 0) {
             if (errno == EINTR) continue;
             if (errno != EAGAIN) log_error("watcher: read: %s", strerror(errno));
+            watched_ = wd_paths_.size();  // for status(), read by the main thread
             return;
         }
         for (char* p = buffer; p < buffer + length;) {
