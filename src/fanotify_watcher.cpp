@@ -113,9 +113,8 @@ void FanotifyWatcher::watch_whole_tree() {
 }
 
 void FanotifyWatcher::mark_file_system(const std::string& absolute, bool required) {
-    event_mask_ = kChangeMask | (reports_renames_ ? FAN_RENAME : FAN_MOVED_FROM | FAN_MOVED_TO);
-    int rc =
-        fanotify_mark(fanotify_fd_.get(), FAN_MARK_ADD | FAN_MARK_FILESYSTEM, event_mask_, AT_FDCWD, absolute.c_str());
+    std::uint64_t mask = kChangeMask | (reports_renames_ ? FAN_RENAME : FAN_MOVED_FROM | FAN_MOVED_TO);
+    int rc = fanotify_mark(fanotify_fd_.get(), FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, absolute.c_str());
     if (rc != 0 && errno == EINVAL && reports_renames_) {
         // Before Linux 5.17 there is no FAN_RENAME: moves are reported as two halves.
         log_info("fanotify: this kernel has no FAN_RENAME; renames are synced as deletion and copy");
@@ -179,16 +178,16 @@ void FanotifyWatcher::handle(const struct fanotify_event_metadata& event) {
         switch (header->info_type) {
             case FAN_EVENT_INFO_TYPE_DFID_NAME:
             case FAN_EVENT_INFO_TYPE_DFID:
-                entry = std::move(parsed);
+                entry = parsed;
                 break;
             case FAN_EVENT_INFO_TYPE_OLD_DFID_NAME:
-                renamed_from = std::move(parsed);
+                renamed_from = parsed;
                 break;
             case FAN_EVENT_INFO_TYPE_NEW_DFID_NAME:
-                renamed_to = std::move(parsed);
+                renamed_to = parsed;
                 break;
             case FAN_EVENT_INFO_TYPE_FID:
-                object = std::move(parsed);
+                object = parsed;
                 break;
             default:
                 break;

@@ -53,7 +53,6 @@ private:
     std::optional<std::string> entry_path(const Entry& entry);  // directory + name
 
     UniqueFd fanotify_fd_;
-    std::uint64_t event_mask_ = 0;
     bool reports_renames_ = true;                // FAN_RENAME (5.17+)
     std::map<std::string, UniqueFd> mount_fds_;  // fsid bytes -> a directory on that file system
     DirHandleCache directories_;
