@@ -12,6 +12,8 @@ struct Batch {
     std::vector<QueuedPath> paths;  // sorted; empty when full_tree
     bool full_tree = false;         // sync the whole tree (initial sync, rescan, huge batch)
     std::vector<Rename> renames;    // replayed at the destination first, in this order
+    bool initial_sync = false;      // the first whole-tree run (handlers see CLSYNC_STATUS=initsync)
+    unsigned iteration = 0;         // sync runs completed before this one
 };
 
 // Builds a batch from entries taken from the queue. Above `max_paths` entries a

@@ -34,6 +34,9 @@ void DelayQueue::add(const std::string& path, bool recursive, SizeClass size_cla
 
     auto [it, inserted] = entries_.try_emplace(path, Entry{now, recursive, size_class});
     if (!inserted) {
+        // Events arrive in time order; an earlier `now` is a backdated add (SIGUSR2,
+        // requeued failures) that must not wait for the later event's window.
+        it->second.first_seen = std::min(it->second.first_seen, now);
         it->second.recursive |= recursive;
         it->second.size_class = std::max(it->second.size_class, size_class);
     }

@@ -51,6 +51,8 @@ public:
     };
 
     explicit DelayQueue(Delays delays) : delays_(delays) {}
+    // New windows apply to entries already queued, too (SIGHUP).
+    void set_delays(Delays delays) { delays_ = delays; }
 
     void add(const std::string& path, bool recursive, SizeClass size_class, TimePoint now);
 

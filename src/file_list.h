@@ -16,7 +16,14 @@ namespace clsync {
 
 // Include rules for `paths` ("" is skipped: rsync always syncs the top directory): each path, every ancestor directory
 // of it (so rsync descends there, and --delete sees the parent), and for recursive entries everything below.
-std::string rsync_include_rules(const std::vector<QueuedPath>& paths);
+// With `separator` '\n' (list files for rsync --include-from without --from0), a
+// newline in a name is written as '?', which matches it (and at worst a sibling).
+std::string rsync_include_rules(const std::vector<QueuedPath>& paths, char separator = '\0');
+
+// `paths` without those in (or below) the `unsyncable` directories or too deep for
+// rsync: they are excluded from every run, and their include rules could be longer
+// than rsync accepts.
+std::vector<QueuedPath> without_unsyncable(std::vector<QueuedPath> paths, const std::vector<std::string>& unsyncable);
 
 // Splits a NUL-separated list back into its items (for tests and handlers).
 std::vector<std::string> split_nul_list(const std::string& list);
@@ -33,6 +40,6 @@ int path_depth(const std::string& path);
 std::string rsync_depth_limit_pattern();
 
 // A path as an anchored rsync pattern, escaped for rsync's wildcard matcher.
-std::string rsync_pattern(const std::string& path, const char* suffix);
+std::string rsync_pattern(const std::string& path, const char* suffix, char separator = '\0');
 
 }  // namespace clsync

@@ -183,6 +183,7 @@ void InotifyWatcher::watch_tree(const std::string& start) {
 
 bool InotifyWatcher::add_watch(const std::string& path, int dir_fd) {
     if (excluded_mounts().count(path)) return false;  // --one-file-system
+    if (!directory_included(path)) return false;      // -R
     if (path_depth(path) == kMaxSyncDepth)
         log_warning("'%s' is %d levels deep: rsync cannot sync it or below it (watched, not synced)",
                     printable(path).c_str(), kMaxSyncDepth);

@@ -1,18 +1,36 @@
 #include "log.h"
 
 #include <sys/time.h>
+#include <syslog.h>
 
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <string>
 
 namespace clsync {
 namespace {
 
 std::atomic<LogLevel> g_level{LogLevel::Info};
 std::mutex g_write_mutex;  // keeps lines from different threads whole
+// Set once at start-up, before any thread logs.
+LogOutput g_output = LogOutput::Stderr;
+std::string g_name = "clsync";
+
+int syslog_priority(LogLevel level) {
+    switch (level) {
+        case LogLevel::Error:
+            return LOG_ERR;
+        case LogLevel::Warning:
+            return LOG_WARNING;
+        case LogLevel::Debug:
+            return LOG_DEBUG;
+        default:
+            return LOG_INFO;
+    }
+}
 
 const char* level_tag(LogLevel level) {
     switch (level) {
@@ -34,6 +52,10 @@ void log_line(LogLevel level, const char* fmt, va_list args) {
     if (!log_enabled(level)) return;
     char message[4096];
     vsnprintf(message, sizeof message, fmt, args);
+    if (g_output == LogOutput::Syslog) {
+        syslog(syslog_priority(level), "%s", message);
+        return;
+    }
 
     struct timeval now;
     gettimeofday(&now, nullptr);
@@ -43,13 +65,22 @@ void log_line(LogLevel level, const char* fmt, va_list args) {
     strftime(stamp, sizeof stamp, "%H:%M:%S", &local);
 
     std::lock_guard<std::mutex> lock(g_write_mutex);
-    fprintf(stderr, "%s.%03ld clsync %s: %s\n", stamp, static_cast<long>(now.tv_usec / 1000), level_tag(level),
+    FILE* out = g_output == LogOutput::Stdout ? stdout : stderr;
+    fprintf(out, "%s.%03ld %s %s: %s\n", stamp, static_cast<long>(now.tv_usec / 1000), g_name.c_str(), level_tag(level),
             message);
+    fflush(out);
 }
 
 }  // namespace
 
 void log_set_level(LogLevel level) { g_level = level; }
+
+void log_set_output(LogOutput output, const std::string& label) {
+    g_output = output;
+    g_name = label.empty() || label == "nolabel" ? "clsync" : "clsync[" + label + "]";
+    if (output == LogOutput::Syslog)
+        openlog(g_name.c_str(), LOG_PID, LOG_DAEMON);  // keeps the pointer: g_name lives on
+}
 
 std::string printable(const std::string& name) {
     std::string out;

@@ -1,201 +1,497 @@
 #include "options.h"
 
 #include <getopt.h>
+#include <glib.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+
+#include "substitute.h"
 
 namespace clsync {
 namespace {
 
-[[noreturn]] void bad_value(const char* option, const char* value, const char* expected) {
+[[noreturn]] void bad_value(const char* option, const std::string& value, const char* expected) {
     throw OptionError(std::string("option --") + option + ": invalid value '" + value + "' (expected " + expected +
                       ")");
 }
 
-void set_mode(Options& o, const char* v) {
-    static const char* const known[] = {"rsyncdirect", "librsync", "rsyncshell", "shell", "direct", "simple"};
-    for (const char* m : known)
-        if (std::strcmp(v, m) == 0) {
-            o.mode = v;
+void set_mode(Options& o, const std::string& v) {
+    for (Mode m : {Mode::RsyncDirect, Mode::RsyncShell, Mode::Shell, Mode::Direct, Mode::Simple, Mode::Librsync})
+        if (v == mode_name(m)) {
+            o.mode = m;
             return;
         }
-    bad_value("mode", v, "rsyncdirect, librsync, rsyncshell, shell, direct or simple");
+    bad_value("mode", v, "rsyncdirect, rsyncshell, shell, direct, simple or librsync");
 }
 
-void set_monitor(Options& o, const char* v) {
-    if (std::strcmp(v, "inotify") == 0)
+void set_monitor(Options& o, const std::string& v) {
+    if (v == "inotify")
         o.monitor = Monitor::Inotify;
-    else if (std::strcmp(v, "fanotify") == 0)
+    else if (v == "fanotify")
         o.monitor = Monitor::Fanotify;
-    else if (std::strcmp(v, "auto") == 0)
+    else if (v == "auto")
         o.monitor = Monitor::Auto;
     else
         bad_value("monitor", v, "inotify, fanotify or auto");
 }
 
-void set_threading(Options& o, const char* v) {
+void set_output(Options& o, const std::string& v) {
+    if (v == "stderr")
+        o.output = LogOutput::Stderr;
+    else if (v == "stdout")
+        o.output = LogOutput::Stdout;
+    else if (v == "syslog")
+        o.output = LogOutput::Syslog;
+    else
+        bad_value("output", v, "stderr, stdout or syslog");
+}
+
+void set_threading(Options& o, const std::string& v) {
     // The original clsync took off/safe/full; map them onto a worker count.
-    if (std::strcmp(v, "off") == 0)
+    if (v == "off")
         o.threads = 1;
-    else if (std::strcmp(v, "safe") == 0 || std::strcmp(v, "full") == 0)
+    else if (v == "safe" || v == "full")
         o.threads = 2;
     else
         o.threads = parse_count("threading", v, 1);
     if (o.threads > 64) bad_value("threading", v, "at most 64 workers");
 }
 
+void set_debug(Options& o, const std::string& v) {
+    unsigned level = parse_count("debug", v, 0);
+    if (level > 0)
+        o.log_level = LogLevel::Debug;
+    else if (o.log_level == LogLevel::Debug)
+        o.log_level = LogLevel::Info;
+}
+
+// "23,24" adds 23 and 24; a 0 in the list drops what was there (as in the original).
+void set_ignore_exitcode(Options& o, const std::string& v) {
+    if (v.empty()) {
+        o.ignore_exitcodes.clear();
+        return;
+    }
+    gchar** parts = g_strsplit(v.c_str(), ",", -1);
+    std::vector<int> codes;
+    bool drop = false;
+    for (gchar** p = parts; *p; ++p) {
+        std::string item = g_strstrip(*p);
+        unsigned code = parse_count("ignore-exitcode", item, 0);
+        if (code > 255) {
+            g_strfreev(parts);
+            bad_value("ignore-exitcode", v, "exit codes from 1 to 255, separated by commas");
+        }
+        if (code == 0)
+            drop = true;
+        else
+            codes.push_back(static_cast<int>(code));
+    }
+    g_strfreev(parts);
+    if (drop) o.ignore_exitcodes.clear();
+    o.ignore_exitcodes.insert(o.ignore_exitcodes.end(), codes.begin(), codes.end());
+}
+
+// Fields of struct stat, as the original names them; "*" is all of them.
+void set_modification_signature(Options& o, const std::string& v) {
+    static const char* const fields[] = {"dev",  "ino",   "mode",  "nlink", "uid",     "gid",   "rdev",
+                                         "size", "atime", "mtime", "ctime", "blksize", "blocks"};
+    if (v != "*" && !v.empty()) {
+        gchar** parts = g_strsplit(v.c_str(), ",", -1);
+        for (gchar** p = parts; *p; ++p) {
+            bool known = false;
+            for (const char* field : fields) known = known || std::strcmp(g_strstrip(*p), field) == 0;
+            if (!known) {
+                std::string part = *p;
+                g_strfreev(parts);
+                throw OptionError("option --modification-signature: unknown stat field '" + part +
+                                  "' (expected '*' or fields of: dev, ino, mode, nlink, uid, gid, rdev, size, atime, "
+                                  "mtime, ctime, blksize, blocks)");
+            }
+        }
+        g_strfreev(parts);
+    }
+    o.modification_signature = v;
+}
+
+#define FLAG(name, field) [](Options& o, const std::string& v) { o.field = parse_bool(name, v); }
+#define TEXT(field) [](Options& o, const std::string& v) { o.field = v; }
+
 const std::vector<OptionSpec> kOptions = {
+    // What to sync, and how.
     {"watch-dir", 'W', ArgKind::Required, "DIR", nullptr, "directory tree to watch and mirror (required)",
-     [](Options& o, const char* v) { o.watch_dir = v; }},
-    {"destination-dir", 'D', ArgKind::Required, "DEST", nullptr, "destination directory (rsync syntax)",
-     [](Options& o, const char* v) { o.destinations.emplace_back(v); }},
-    {"mode", 'M', ArgKind::Required, "MODE", "rsyncdirect", "sync mode; only rsyncdirect is implemented yet", set_mode},
-    {"sync-handler", 'S', ArgKind::Required, "PATH", "rsync", "rsync binary used by rsyncdirect",
-     [](Options& o, const char* v) { o.sync_handler = v; }},
+     TEXT(watch_dir)},
+    {"destination-dir", 'D', ArgKind::Required, "DEST", nullptr,
+     "destination: a directory, or host:path for rsync over ssh",
+     [](Options& o, const std::string& v) {
+         if (v.empty())
+             o.destinations.clear();
+         else
+             o.destinations.push_back(v);
+     },
+     true},
+    {"mode", 'M', ArgKind::Required, "MODE", "rsyncdirect",
+     "how to sync: rsyncdirect, rsyncshell, shell, direct or simple", set_mode},
+    {"sync-handler", 'S', ArgKind::Required, "PATH", "rsync",
+     "rsync binary (rsyncdirect) or handler program (other modes)", TEXT(sync_handler)},
+    {"rules-file", 'R', ArgKind::Required, "FILE", nullptr, "filter rules: [+-][fdswmW*]regex per line",
+     TEXT(rules_file)},
+    {"lists-dir", 'L', ArgKind::Required, "DIR", nullptr,
+     "where list files for handlers are written (default: a private temporary directory)", TEXT(lists_dir)},
+    {"dont-unlink-lists", 'U', ArgKind::Optional, nullptr, nullptr, "keep list files after the handler ran",
+     FLAG("dont-unlink-lists", dont_unlink_lists)},
+    {"synclist-simplify", 0, ArgKind::Optional, nullptr, nullptr,
+     "shell mode: list files hold bare paths, not \"sync LABEL MASK PATH\" lines",
+     FLAG("synclist-simplify", synclist_simplify)},
+    // Timing.
     {"delay-collect", 't', ArgKind::Required, "SECONDS", "1", "batching window for ordinary files (fractions allowed)",
-     [](Options& o, const char* v) { o.delay_collect = parse_seconds("delay-collect", v); }},
+     [](Options& o, const std::string& v) { o.delay_collect = parse_seconds("delay-collect", v); }},
     {"delay-collect-bigfile", 'T', ArgKind::Required, "SECONDS", "30", "batching window for big files",
-     [](Options& o, const char* v) { o.delay_collect_bigfile = parse_seconds("delay-collect-bigfile", v); }},
+     [](Options& o, const std::string& v) { o.delay_collect_bigfile = parse_seconds("delay-collect-bigfile", v); }},
     {"threshold-bigfile", 'B', ArgKind::Required, "SIZE", "128M",
      "size (suffixes K, M, G, T) from which a file is big; 0 disables",
-     [](Options& o, const char* v) { o.threshold_bigfile = parse_size("threshold-bigfile", v); }},
+     [](Options& o, const std::string& v) { o.threshold_bigfile = parse_size("threshold-bigfile", v); }},
     {"delay-sync", 'w', ArgKind::Required, "SECONDS", "0", "minimum gap between two syncs of a destination",
-     [](Options& o, const char* v) { o.delay_sync = parse_seconds("delay-sync", v); }},
-    {"threading", 'p', ArgKind::Required, "N", "2", "number of sync workers (off = 1)", set_threading},
+     [](Options& o, const std::string& v) { o.delay_sync = parse_seconds("delay-sync", v); }},
+    {"timeout-sync", 'k', ArgKind::Required, "SECONDS", "86400",
+     "kill a sync run (its whole process group) after this long and retry it; 0: no limit",
+     [](Options& o, const std::string& v) { o.timeout_sync = parse_seconds("timeout-sync", v); }},
+    {"threading", 'p', ArgKind::Required, "N", "2", "number of sync workers (off = 1, safe and full = 2)",
+     set_threading},
+    // Failures.
+    {"retries", 'r', ArgKind::Required, "N", "0",
+     "failed runs of one batch before giving up (exit 75, or drop it with --ignore-failures); 0: retry forever",
+     [](Options& o, const std::string& v) { o.retries = parse_count("retries", v, 0); }},
+    {"ignore-failures", 0, ArgKind::Optional, nullptr, nullptr,
+     "after --retries failed runs, log the batch as dropped and go on instead of exiting",
+     FLAG("ignore-failures", ignore_failures)},
+    {"ignore-exitcode", 'x', ArgKind::Required, "CODE[,CODE]", nullptr,
+     "handler exit codes that count as success (0 clears the list)", set_ignore_exitcode, true},
+    // Watching.
     {"monitor", 0, ArgKind::Required, "BACKEND", "inotify",
      "kernel interface: inotify (a watch per directory), fanotify (one mark per file system; root, Linux 5.9) "
      "or auto (fanotify where it works)",
      set_monitor},
-    {"one-file-system", 0, ArgKind::None, nullptr, nullptr,
+    {"one-file-system", 0, ArgKind::Optional, nullptr, nullptr,
      "do not cross into other mounts (their mount point directories are synced empty)",
-     [](Options& o, const char*) { o.one_file_system = true; }},
-    {"exclude-mount-points", 'X', ArgKind::None, nullptr, nullptr,
+     [](Options& o, const std::string& v) { o.one_file_system = parse_bool("one-file-system", v); }},
+    {"exclude-mount-points", 'X', ArgKind::Optional, nullptr, nullptr,
      "like --one-file-system, and leave out the mount point directories too",
-     [](Options& o, const char*) { o.exclude_mount_points = o.one_file_system = true; }},
-    {"exit-on-no-events", 0, ArgKind::None, nullptr, nullptr,
-     "exit once the initial sync and all events queued so far are synced",
-     [](Options& o, const char*) { o.exit_on_no_events = true; }},
-    {"max-iterations", 0, ArgKind::Required, "N", "0", "exit after N sync batches (0: never)",
-     [](Options& o, const char* v) { o.max_iterations = parse_count("max-iterations", v, 0); }},
-    {"skip-initialsync", 0, ArgKind::None, nullptr, nullptr, "do not sync the whole tree at start",
-     [](Options& o, const char*) { o.skip_initialsync = true; }},
-    {"only-initialsync", 0, ArgKind::None, nullptr, nullptr, "sync the whole tree once and exit",
-     [](Options& o, const char*) { o.only_initialsync = true; }},
-    {"debug", 'd', ArgKind::None, nullptr, nullptr, "log debugging detail",
-     [](Options& o, const char*) { o.log_level = LogLevel::Debug; }},
-    {"verbose", 'v', ArgKind::None, nullptr, nullptr, "log every synced path",
-     [](Options& o, const char*) {
-         if (o.log_level < LogLevel::Verbose) o.log_level = LogLevel::Verbose;
+     [](Options& o, const std::string& v) {
+         o.exclude_mount_points = parse_bool("exclude-mount-points", v);
+         if (o.exclude_mount_points) o.one_file_system = true;
      }},
-    {"quiet", 'q', ArgKind::None, nullptr, nullptr, "log errors only",
-     [](Options& o, const char*) { o.log_level = LogLevel::Error; }},
+    {"modification-signature", 0, ArgKind::Required, "FIELDS", nullptr,
+     "accepted for compatibility: every event is synced (rsync skips unchanged files itself)",
+     set_modification_signature},
+    // Start and exit.
+    {"skip-initialsync", 0, ArgKind::Optional, nullptr, nullptr, "do not sync the whole tree at start",
+     FLAG("skip-initialsync", skip_initialsync)},
+    {"only-initialsync", 0, ArgKind::Optional, nullptr, nullptr, "sync the whole tree once and exit",
+     FLAG("only-initialsync", only_initialsync)},
+    {"full-initialsync", 'F', ArgKind::Optional, nullptr, nullptr, "ignore the rules file during the initial sync",
+     FLAG("full-initialsync", full_initialsync)},
+    {"exit-on-no-events", 0, ArgKind::Optional, nullptr, nullptr,
+     "exit once the initial sync and all events queued so far are synced",
+     FLAG("exit-on-no-events", exit_on_no_events)},
+    {"max-iterations", 0, ArgKind::Required, "N", "0", "exit after N sync runs (0: never)",
+     [](Options& o, const std::string& v) { o.max_iterations = parse_count("max-iterations", v, 0); }},
+    {"sync-on-quit", 0, ArgKind::Optional, nullptr, nullptr, "on SIGQUIT, sync what is queued before exiting",
+     FLAG("sync-on-quit", sync_on_quit)},
+    {"pre-exit-hook", 0, ArgKind::Required, "PROGRAM", nullptr,
+     "run \"PROGRAM LABEL\" before the last sync when exiting", TEXT(pre_exit_hook)},
+    {"exit-hook", 0, ArgKind::Required, "PROGRAM", nullptr, "run \"PROGRAM LABEL\" when exiting", TEXT(exit_hook)},
+    {"standby-file", 0, ArgKind::Required, "FILE", nullptr, "hold every sync while FILE exists", TEXT(standby_file)},
+    // Configuration.
+    {"config-file", 'H', ArgKind::Required, "FILE", nullptr,
+     "config file (default: ~/.clsync.conf, /etc/clsync/clsync.conf, /etc/clsync.conf; /NULL/: none)",
+     TEXT(config_file)},
+    {"config-block", 'K', ArgKind::Required, "NAME", "default", "config block to use",
+     [](Options& o, const std::string& v) {
+         o.config_block = v;
+         o.config_block_given = true;
+     }},
+    {"config-block-inherits", 0, ArgKind::Required, "NAME", nullptr,
+     "config file only: the block whose settings this block inherits", [](Options&, const std::string&) {}},
+    {"label", 'l', ArgKind::Required, "LABEL", "nolabel", "instance name, for logs, handlers and %label%", TEXT(label)},
+    // Running as a daemon.
+    {"background", 'b', ArgKind::Optional, nullptr, nullptr, "detach and run in the background",
+     FLAG("background", background)},
+    {"pid-file", 'z', ArgKind::Required, "FILE", nullptr, "write the process id to FILE (removed at exit)",
+     TEXT(pid_file)},
+    {"status-file", 0, ArgKind::Required, "FILE", nullptr, "keep the current state (starting, running, ...) in FILE",
+     TEXT(status_file)},
+    {"uid", 'u', ArgKind::Required, "USER", nullptr, "switch to this user (name or number) after start-up", TEXT(uid)},
+    {"gid", 'g', ArgKind::Required, "GROUP", nullptr, "switch to this group (name or number) after start-up",
+     TEXT(gid)},
+    {"chroot", 0, ArgKind::Required, "DIR", nullptr,
+     "chroot to DIR first thing (-W, -D, -S, -R and -L are paths inside it)", TEXT(chroot_dir)},
+    // Logging.
+    {"output", 'Y', ArgKind::Required, "WHERE", "stderr", "log to stderr, stdout or syslog", set_output},
+    {"debug", 'd', ArgKind::Optional, "LEVEL", nullptr, "log debugging detail (-d0 turns it off)", set_debug},
+    {"verbose", 'v', ArgKind::Optional, nullptr, nullptr, "log every synced path",
+     [](Options& o, const std::string& v) {
+         if (parse_bool("verbose", v) && o.log_level < LogLevel::Verbose) o.log_level = LogLevel::Verbose;
+     }},
+    {"quiet", 'q', ArgKind::Optional, nullptr, nullptr, "log errors only",
+     [](Options& o, const std::string& v) {
+         if (parse_bool("quiet", v)) o.log_level = LogLevel::Error;
+     }},
     {"help", 'h', ArgKind::None, nullptr, nullptr, "print this help and exit",
-     [](Options& o, const char*) { o.show_help = true; }},
+     [](Options& o, const std::string&) { o.show_help = true; }},
     {"version", 'V', ArgKind::None, nullptr, nullptr, "print the version and exit",
-     [](Options& o, const char*) { o.show_version = true; }},
+     [](Options& o, const std::string&) { o.show_version = true; }},
+};
+
+#undef FLAG
+#undef TEXT
+
+struct Unsupported {
+    const char* name;
+    const char* reason;
+};
+
+// The original's options that are not here. Refused rather than ignored: a config
+// that relies on one of them would silently lose what it asked for.
+const Unsupported kUnsupported[] = {
+    {"socket", "the control socket is not implemented"},
+    {"socket-own", "the control socket is not implemented"},
+    {"socket-mod", "the control socket is not implemented"},
+    {"custom-signals", "signals are fixed (see SIGNALS in clsync(1))"},
+    {"dump-dir", "SIGUSR1 logs the state instead of dumping it"},
+    {"cancel-syscalls", "there is nothing to cancel: sizes come from the events"},
+    {"rsync-inclimit", "rsync gets its list on stdin; long lists become whole-tree runs"},
+    {"rsync-prefer-include", "rsync lists are always include lists"},
+    {"have-recursive-sync", "new directories are listed with their contents"},
+    {"exit-on-sync-skip", "events are never skipped (overflows trigger a rescan)"},
+    {"fts-experimental-optimization", "the tree walk does not use fts"},
+    {"auto-add-rules-w", "rules are taken as written"},
+    {"splitting", "privilege separation is not implemented; use --uid/--gid"},
+    {"secure-splitting", "privilege separation is not implemented; use --uid/--gid"},
+    {"check-execvp-arguments", "privilege separation is not implemented"},
+    {"add-permitted-hook-files", "privilege separation is not implemented"},
+    {"seccomp-filter", "seccomp filtering is not implemented"},
+    {"permit-mprotect", "seccomp filtering is not implemented"},
+    {"shm-mprotect", "privilege separation is not implemented"},
+    {"privileged-uid", "privilege separation is not implemented"},
+    {"privileged-gid", "privilege separation is not implemented"},
+    {"sync-handler-uid", "handlers run with --uid/--gid"},
+    {"sync-handler-gid", "handlers run with --uid/--gid"},
+    {"preserve-capabilities", "capabilities are not managed"},
+    {"inherit-capabilities", "capabilities are not managed"},
+    {"pivot-root", "use --chroot"},
+    {"mountpoints", "mount namespaces are not managed"},
+    {"detach-network", "namespaces are not managed"},
+    {"detach-ipc", "namespaces are not managed"},
+    {"detach-miscellanea", "namespaces are not managed"},
+    {"forbid-devices", "device access is not managed"},
+    {"cgroup-group-name", "cgroups are not managed"},
+    {"cluster-iface", "the cluster notifier is not implemented yet"},
+    {"cluster-ip", "the cluster notifier is not implemented yet"},
+    {"cluster-port", "the cluster notifier is not implemented yet"},
 };
 
 void check_combination(const Options& o) {
     if (o.show_help || o.show_version) return;
     if (o.watch_dir.empty()) throw OptionError("option --watch-dir (-W) is required");
-    if (o.mode != "rsyncdirect")
-        throw OptionError("option --mode: mode '" + o.mode + "' is not implemented yet (use rsyncdirect)");
-    if (o.destinations.empty()) throw OptionError("option --destination-dir (-D) is required in mode rsyncdirect");
+    if (o.mode == Mode::Librsync)
+        throw OptionError("option --mode: mode 'librsync' is not implemented yet (use rsyncdirect)");
+    bool rsync_direct = o.mode == Mode::RsyncDirect;
+    if (rsync_direct && o.destinations.empty())
+        throw OptionError("option --destination-dir (-D) is required in mode rsyncdirect");
+    if (rsync_direct && !o.handler_args.empty())
+        throw OptionError(
+            "arguments after -- are not taken in mode rsyncdirect (clsync builds rsync's arguments; use "
+            "-M rsyncshell for an rsync command of your own)");
+    if (!rsync_direct && o.sync_handler.empty())
+        throw OptionError(std::string("option --sync-handler (-S) is required in mode ") + mode_name(o.mode));
     if (o.destinations.size() > 1) throw OptionError("option --destination-dir: only one destination is supported yet");
     if (o.skip_initialsync && o.only_initialsync)
         throw OptionError("options --skip-initialsync and --only-initialsync exclude each other");
 }
 
+// The table's short options for getopt: "+:" stops at the first non-option and
+// reports missing values; "b::" takes an optional attached value ("-b1").
+std::string short_option_spec() {
+    std::string spec = "+:";
+    for (const OptionSpec& option : kOptions) {
+        if (!option.short_name) continue;
+        spec += option.short_name;
+        if (option.arg == ArgKind::Required) spec += ':';
+        if (option.arg == ArgKind::Optional) spec += "::";
+    }
+    return spec;
+}
+
+std::vector<struct option> long_option_array() {
+    std::vector<struct option> array;
+    for (const OptionSpec& option : kOptions) {
+        int has_arg = option.arg == ArgKind::Required   ? required_argument
+                      : option.arg == ArgKind::Optional ? optional_argument
+                                                        : no_argument;
+        array.push_back({option.long_name, has_arg, nullptr, option.short_name});
+    }
+    array.push_back({nullptr, 0, nullptr, 0});
+    return array;
+}
+
+// The merged raw values: per option, in order, with their origin.
+using RawValues = std::map<std::string, std::vector<Setting>>;
+
+RawValues merge(const std::vector<Setting>& file_settings, const CommandLine& line) {
+    RawValues raw;
+    for (const Setting& s : file_settings) raw[s.spec->long_name].push_back(s);
+    std::map<std::string, bool> replaced;
+    for (const Setting& s : line.settings) {
+        auto& values = raw[s.spec->long_name];
+        // The command line wins: a single-valued option keeps only the last value
+        // anyway; a list given on the command line replaces the file's list.
+        if (!replaced[s.spec->long_name]) {
+            values.clear();
+            replaced[s.spec->long_name] = true;
+        }
+        values.push_back(s);
+    }
+    return raw;
+}
+
+// %name% of an option: its last value, itself expanded; or its default.
+class Expander {
+public:
+    explicit Expander(const RawValues& raw) : raw_(raw) {}
+
+    std::string expand(const Setting& setting) {
+        return substitute(setting.value, [this, &setting](const std::string& name, std::string& out) {
+            return lookup(name, setting, out);
+        });
+    }
+
+private:
+    bool lookup(const std::string& name, const Setting& from, std::string& out) {
+        const OptionSpec* spec = find_option(name);
+        if (!spec || spec->arg == ArgKind::None) return false;
+        auto it = raw_.find(name);
+        if (it == raw_.end() || it->second.empty()) {
+            if (!spec->default_text) return false;
+            out = spec->default_text;
+            return true;
+        }
+        if (++depth_ > 16) {
+            std::string message =
+                "option --" + std::string(from.spec->long_name) + ": %" + name + "% refers back to itself";
+            if (from.origin.empty()) throw OptionError(message);
+            throw ConfigError(from.origin + ": " + message);
+        }
+        out = expand(it->second.back());
+        --depth_;
+        return true;
+    }
+
+    const RawValues& raw_;
+    int depth_ = 0;
+};
+
 }  // namespace
+
+const char* mode_name(Mode mode) {
+    switch (mode) {
+        case Mode::RsyncDirect:
+            return "rsyncdirect";
+        case Mode::RsyncShell:
+            return "rsyncshell";
+        case Mode::Shell:
+            return "shell";
+        case Mode::Direct:
+            return "direct";
+        case Mode::Simple:
+            return "simple";
+        case Mode::Librsync:
+            return "librsync";
+    }
+    return "?";
+}
 
 const std::vector<OptionSpec>& option_table() { return kOptions; }
 
-Millis parse_seconds(const char* option, const char* value) {
+const OptionSpec* find_option(const std::string& long_name) {
+    for (const OptionSpec& spec : kOptions)
+        if (long_name == spec.long_name) return &spec;
+    return nullptr;
+}
+
+const char* unsupported_original_option(const std::string& long_name) {
+    for (const Unsupported& u : kUnsupported)
+        if (long_name == u.name) return u.reason;
+    return nullptr;
+}
+
+Millis parse_seconds(const char* option, const std::string& value) {
     errno = 0;
     char* end = nullptr;
-    double seconds = std::strtod(value, &end);
-    if (errno != 0 || end == value || *end != '\0' || !std::isfinite(seconds) || seconds < 0 || seconds > 86400.0 * 365)
+    double seconds = std::strtod(value.c_str(), &end);
+    if (errno != 0 || end == value.c_str() || *end != '\0' || !std::isfinite(seconds) || seconds < 0 ||
+        seconds > 86400.0 * 365)
         bad_value(option, value, "a number of seconds such as 1 or 0.2");
     return Millis(static_cast<long long>(std::llround(seconds * 1000)));
 }
 
-std::uint64_t parse_size(const char* option, const char* value) {
+std::uint64_t parse_size(const char* option, const std::string& value) {
+    static const char* const expected = "a size in bytes, optionally with K, M, G or T";
     errno = 0;
     char* end = nullptr;
-    if (*value == '-') bad_value(option, value, "a size in bytes, optionally with K, M, G or T");
-    unsigned long long number = std::strtoull(value, &end, 10);
-    if (errno != 0 || end == value) bad_value(option, value, "a size in bytes, optionally with K, M, G or T");
+    if (value.empty() || value[0] == '-') bad_value(option, value, expected);
+    unsigned long long number = std::strtoull(value.c_str(), &end, 10);
+    if (errno != 0 || end == value.c_str()) bad_value(option, value, expected);
+    static const char suffixes[] = "KMGT";
     unsigned shift = 0;
-    switch (*end) {
-        case '\0':
-            break;
-        case 'K':
-        case 'k':
-            shift = 10;
-            ++end;
-            break;
-        case 'M':
-        case 'm':
-            shift = 20;
-            ++end;
-            break;
-        case 'G':
-        case 'g':
-            shift = 30;
-            ++end;
-            break;
-        case 'T':
-        case 't':
-            shift = 40;
-            ++end;
-            break;
-        default:
-            bad_value(option, value, "a size in bytes, optionally with K, M, G or T");
+    if (*end) {
+        const char* suffix = std::strchr(suffixes, g_ascii_toupper(*end));
+        if (!suffix) bad_value(option, value, expected);
+        shift = 10 * static_cast<unsigned>(suffix - suffixes + 1);
+        ++end;
     }
-    if (*end != '\0' || (shift && number > (~0ull >> shift)))
-        bad_value(option, value, "a size in bytes, optionally with K, M, G or T");
+    if (*end != '\0' || (shift && number > (~0ull >> shift))) bad_value(option, value, expected);
     return number << shift;
 }
 
-unsigned parse_count(const char* option, const char* value, unsigned min) {
+unsigned parse_count(const char* option, const std::string& value, unsigned min) {
     errno = 0;
     char* end = nullptr;
-    long long number = std::strtoll(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0' || number < static_cast<long long>(min) || number > 1000000)
+    long long number = std::strtoll(value.c_str(), &end, 10);
+    if (errno != 0 || end == value.c_str() || *end != '\0' || number < static_cast<long long>(min) || number > 1000000)
         bad_value(option, value, min == 0 ? "a whole number >= 0" : "a whole number >= 1");
     return static_cast<unsigned>(number);
 }
 
-Options parse_command_line(int argc, char* const argv[]) {
-    std::string short_spec = "+:";  // '+': stop at the first non-option; ':': report missing arguments
-    std::vector<struct option> long_options;
-    for (const OptionSpec& spec : kOptions) {
-        int has_arg = spec.arg == ArgKind::Required ? required_argument : no_argument;
-        long_options.push_back({spec.long_name, has_arg, nullptr, spec.short_name ? spec.short_name : 0});
-        if (spec.short_name) {
-            short_spec += spec.short_name;
-            if (has_arg == required_argument) short_spec += ':';
-        }
-    }
-    long_options.push_back({nullptr, 0, nullptr, 0});
+bool parse_bool(const char* option, const std::string& value) {
+    for (const char* yes : {"1", "yes", "true", "on"})
+        if (g_ascii_strcasecmp(value.c_str(), yes) == 0) return true;
+    for (const char* no : {"0", "no", "false", "off", ""})
+        if (g_ascii_strcasecmp(value.c_str(), no) == 0) return false;
+    bad_value(option, value, "1 or 0");
+}
 
-    Options options;
+CommandLine read_command_line(int argc, char* const argv[]) {
+    static const std::string short_spec = short_option_spec();
+    static const std::vector<struct option> long_options = long_option_array();
+    CommandLine line;
     optind = 0;  // full reinitialisation, so the parser can run more than once (tests)
     opterr = 0;
     for (;;) {
         int long_index = -1;
         int c = getopt_long(argc, argv, short_spec.c_str(), long_options.data(), &long_index);
         if (c == -1) break;
-        if (c == '?') {
+        if (c == '?' || c == ':') {
             std::string name = optopt ? std::string("-") + static_cast<char>(optopt) : argv[optind - 1];
+            auto equals = name.find('=');
+            if (equals != std::string::npos) name.resize(equals);
+            if (c == ':') throw OptionError("option '" + name + "' needs a value");
+            const char* reason = name.size() > 2 ? unsupported_original_option(name.substr(2)) : nullptr;
+            if (reason) throw OptionError("option '" + name + "' of clsync 0.4 is not supported: " + reason);
             throw OptionError("unknown option '" + name + "'");
-        }
-        if (c == ':') {
-            std::string name = optopt ? std::string("-") + static_cast<char>(optopt) : argv[optind - 1];
-            throw OptionError("option '" + name + "' needs a value");
         }
         const OptionSpec* spec = nullptr;
         if (long_index >= 0)
@@ -204,15 +500,52 @@ Options parse_command_line(int argc, char* const argv[]) {
             for (const OptionSpec& s : kOptions)
                 if (s.short_name == c) spec = &s;
         if (!spec) throw OptionError("unknown option");
-        spec->apply(options, optarg);
+        line.settings.push_back({spec, optarg ? optarg : spec->arg == ArgKind::Optional ? "1" : "", ""});
     }
+    line.has_handler_args = optind > 0 && optind <= argc && std::strcmp(argv[optind - 1], "--") == 0;
     for (int i = optind; i < argc; ++i) {
-        if (i == optind && std::strcmp(argv[i - 1], "--") != 0)
+        if (!line.has_handler_args)
             throw OptionError(std::string("unexpected argument '") + argv[i] + "' (handler arguments go after --)");
-        options.handler_args.emplace_back(argv[i]);
+        line.handler_args.emplace_back(argv[i]);
     }
+    return line;
+}
+
+const std::string* command_line_value(const CommandLine& line, const char* long_name) {
+    const std::string* value = nullptr;
+    for (const Setting& s : line.settings)
+        if (std::strcmp(s.spec->long_name, long_name) == 0) value = &s.value;
+    return value;
+}
+
+Options resolve_options(const std::vector<Setting>& file_settings, const std::vector<std::string>* file_handler_args,
+                        const CommandLine& line) {
+    RawValues raw = merge(file_settings, line);
+    Expander expander(raw);
+    Options options;
+    // Table order, so that a later option may refine an earlier one (-X sets -x too).
+    for (const OptionSpec& spec : kOptions) {
+        auto it = raw.find(spec.long_name);
+        if (it == raw.end()) continue;
+        for (const Setting& setting : it->second) {
+            try {
+                spec.apply(options, expander.expand(setting));
+            } catch (const OptionError& e) {
+                if (setting.origin.empty()) throw;
+                throw ConfigError(setting.origin + ": " + e.what());
+            }
+        }
+    }
+    const std::vector<std::string>& args =
+        line.has_handler_args || !file_handler_args ? line.handler_args : *file_handler_args;
+    for (const std::string& arg : args)
+        options.handler_args.push_back(expander.expand({find_option("sync-handler"), arg, ""}));
     check_combination(options);
     return options;
+}
+
+Options parse_command_line(int argc, char* const argv[]) {
+    return resolve_options({}, nullptr, read_command_line(argc, argv));
 }
 
 std::string help_text(const char* program) {
@@ -224,6 +557,7 @@ std::string help_text(const char* program) {
         left += spec.short_name ? std::string("-") + spec.short_name + ", " : std::string("    ");
         left += std::string("--") + spec.long_name;
         if (spec.arg == ArgKind::Required) left += std::string(" ") + spec.arg_name;
+        if (spec.arg == ArgKind::Optional) left += std::string("[=") + (spec.arg_name ? spec.arg_name : "1|0") + "]";
         if (left.size() < 34)
             left.resize(34, ' ');
         else
@@ -233,8 +567,9 @@ std::string help_text(const char* program) {
         text += "\n";
     }
     text +=
-        "\nExit codes: 0 ok, 64 usage error, 66 watch dir unusable, 69 rsync missing or too old,\n"
-        "70 internal error, 71 system error. See clsync(1).\n";
+        "\nExit codes: 0 ok, 64 usage error, 66 watch dir unusable, 69 handler missing or unusable,\n"
+        "70 internal error, 71 system error, 75 sync failed --retries times, 78 config or rules file\n"
+        "error. See clsync(1).\n";
     return text;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "child_process.h"
+#include "excluded_paths.h"
 #include "file_list.h"
 #include "log.h"
 #include "path_tree.h"
@@ -17,11 +18,6 @@
 
 namespace clsync {
 namespace {
-
-std::string trimmed(const std::string& text) {
-    auto end = text.find_last_not_of(" \n\t");
-    return end == std::string::npos ? std::string() : text.substr(0, end + 1);
-}
 
 bool is_multilinked_file(const struct stat& st) { return S_ISREG(st.st_mode) && st.st_nlink > 1; }
 
@@ -39,7 +35,7 @@ bool has_multilinked_file(const std::string& root, const std::vector<QueuedPath>
         bool found = false;
         walk_directories(
             root, p.path, [&found](const std::string&, int) { return !found; }, {},
-            [&found](int dir_fd, const char* name) {
+            [&found](const std::string&, int dir_fd, const char* name) {
                 struct stat file;
                 if (!found && fstatat(dir_fd, name, &file, AT_SYMLINK_NOFOLLOW) == 0) found = is_multilinked_file(file);
             });
@@ -49,20 +45,6 @@ bool has_multilinked_file(const std::string& root, const std::vector<QueuedPath>
 }
 
 }  // namespace
-
-// Paths inside directories rsync cannot sync (excluded from the run) are left out of
-// the list too: their include rules could be longer than rsync accepts.
-std::vector<QueuedPath> without_unsyncable(std::vector<QueuedPath> paths, const std::vector<std::string>& unsyncable) {
-    paths.erase(std::remove_if(paths.begin(), paths.end(),
-                               [&unsyncable](const QueuedPath& p) {
-                                   if (path_depth(p.path) >= kMaxSyncDepth) return true;
-                                   for (const std::string& dir : unsyncable)
-                                       if (p.path == dir || is_ancestor(dir, p.path)) return true;
-                                   return false;
-                               }),
-                paths.end());
-    return paths;
-}
 
 SyncResult RsyncRunner::run(const Batch& batch) const {
     ReplayedRenames replayed =
@@ -93,26 +75,34 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     std::vector<QueuedPath> paths = batch.paths;
     paths.insert(paths.end(), rename_paths.begin(), rename_paths.end());
     paths = without_unsyncable(std::move(paths), unsyncable);
-    std::string rules;
     bool whole_tree = batch.full_tree || has_multilinked_file(settings_.source, paths);
     if (whole_tree && !batch.full_tree) log_debug("batch has a hard-linked file: syncing the whole tree");
+    // What the rules exclude below the run's directories: "- " rules before the includes.
+    std::string rules;
+    if (settings_.rules && !(batch.initial_sync && settings_.full_initialsync)) {
+        std::vector<QueuedPath> roots = whole_tree ? std::vector<QueuedPath>{{"", true}} : paths;
+        rules = rsync_exclude_rules(find_excluded(settings_.source, roots, *settings_.rules->get()), '\0', true);
+    }
     if (!whole_tree) {
-        rules = rsync_include_rules(paths);
+        rules += rsync_include_rules(paths);
         // Every listed path had an event: copy it even if size and time look unchanged
         // (two writes within one timestamp tick).
         argv.insert(argv.end(), {"--ignore-times", "--from0", "--include-from=-", "--exclude=*"});
+    } else if (!rules.empty()) {
+        argv.insert(argv.end(), {"--from0", "--include-from=-"});
     }
     argv.insert(argv.end(), {"--", settings_.source + '/', settings_.destination + '/'});
 
-    ChildOutcome child = run_child(argv, rules, children_);
+    ChildSpec spec{std::move(argv), std::move(rules), {}, {}, settings_.timeout};
+    ChildOutcome child = run_child(spec, children_);
     SyncResult result;
     result.exit_code = child.exit_code;
-    if (!child.started)
-        result.message = "cannot run " + settings_.rsync_binary + ": " + child.error;
-    else
-        result.message = trimmed(child.stderr_text);
-    if (child.term_signal) result.message += " (rsync killed by signal " + std::to_string(child.term_signal) + ")";
-    if (child.started) result.outcome = classify_rsync_run(child.exit_code, child.stderr_text);
+    result.message = trimmed(child.stderr_text);
+    if (!child.started || child.exit_code != 0) result.message += " (rsync: " + describe_exit(child) + ")";
+    if (!child.started || child.timed_out) return result;
+    result.outcome = is_ignored_exit_code(settings_.ignored_exit_codes, child.exit_code)
+                         ? RsyncOutcome::Complete
+                         : classify_rsync_run(child.exit_code, child.stderr_text);
     return result;
 }
 

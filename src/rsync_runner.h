@@ -8,12 +8,13 @@
 
 #include <string>
 
-#include "batcher.h"
 #include "child_registry.h"
-#include "rsync_errors.h"
+#include "clock.h"
+#include "sync_runner.h"
 
 namespace clsync {
 
+class Rules;
 class UnsyncableDirs;
 
 struct RsyncSettings {
@@ -23,24 +24,18 @@ struct RsyncSettings {
     bool local_destination = true;  // renames can be replayed there
     bool one_file_system = false;
     bool exclude_mount_points = false;
+    Millis timeout{0};                    // -k; 0: none
+    const Rules* rules = nullptr;         // -R: what runs leave alone
+    bool full_initialsync = false;        // -F: the initial sync ignores the rules
+    std::vector<int> ignored_exit_codes;  // -x
 };
 
-struct SyncResult {
-    RsyncOutcome outcome = RsyncOutcome::Failed;
-    int exit_code = -1;   // rsync's exit status; -1 if it did not exit normally
-    std::string message;  // rsync's stderr (trimmed) or why it could not run
-    // What the batch's renames added to the run (see rename_replay.h); a failed run
-    // puts them back into the queue, because the renames are not replayed twice.
-    std::vector<QueuedPath> rename_paths;
-    unsigned renames_applied = 0;
-};
-
-class RsyncRunner {
+class RsyncRunner : public SyncRunner {
 public:
     RsyncRunner(RsyncSettings settings, ChildRegistry& children, const UnsyncableDirs& unsyncable)
         : settings_(std::move(settings)), children_(children), unsyncable_(unsyncable) {}
 
-    SyncResult run(const Batch& batch) const;
+    SyncResult run(const Batch& batch) const override;
 
 private:
     SyncResult run_rsync(const Batch& batch, const std::vector<QueuedPath>& rename_paths) const;

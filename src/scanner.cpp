@@ -40,7 +40,7 @@ bool counts_subdirectories(int dir_fd) {
 
 // Names of the subdirectories of the open directory `fd`, read with getdents64 (no
 // stat per entry where the file system reports types; none at all for a leaf, when
-// `leaf_check` says st_nlink can be trusted here); regular files go to `on_file`.
+// `leaf_check` says st_nlink can be trusted here); everything else goes to `on_file`.
 std::vector<std::string> list_subdirectories(int fd, const std::string& path, const FileVisitor& on_file,
                                              const struct stat& dir_stat, bool leaf_check) {
     std::vector<std::string> subdirs;
@@ -67,8 +67,8 @@ std::vector<std::string> list_subdirectories(int fd, const std::string& path, co
             }
             if (type == DT_DIR)
                 subdirs.emplace_back(name);
-            else if (type == DT_REG && on_file)
-                on_file(fd, name);
+            else if (on_file)
+                on_file(path, fd, name);
         }
         // Every subdirectory found: the rest of a big directory holds only files.
         if (!on_file && subdirs.size() >= expected) break;

@@ -9,16 +9,17 @@
 
 namespace clsync {
 
-// Called with a directory's fd and the name of a regular file in it.
-using FileVisitor = std::function<void(int dir_fd, const char* name)>;
+// Called with a directory's fd and the name of an entry in it that is not a directory.
+using FileVisitor = std::function<void(const std::string& dir_path, int dir_fd, const char* name)>;
 
 // Calls visit(relative_path, dir_fd) for `start` (relative to `root`, "" = root) and
 // every directory below it, parents before children. dir_fd is the directory opened
 // with O_NOFOLLOW, valid during the call. If visit returns false, that directory's
 // children are skipped. A directory that cannot be read (EACCES) is logged and passed
 // to `unreadable`; one that vanished or was replaced meanwhile is skipped silently
-// (its parent's events cover it). Symlinks are never followed. Regular files (by
-// d_type, no lstat unless the file system does not report types) go to `on_file`.
+// (its parent's events cover it). Symlinks are never followed. Other entries (files,
+// symlinks, devices; by d_type, no lstat unless the file system does not report
+// types) go to `on_file`.
 void walk_directories(const std::string& root, const std::string& start,
                       const std::function<bool(const std::string& path, int dir_fd)>& visit,
                       const std::function<void(const std::string& path)>& unreadable = {},

@@ -1,7 +1,11 @@
 #include "sync_coordinator.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 
+#include "exit_codes.h"
 #include "log.h"
 
 namespace clsync {
@@ -11,6 +15,8 @@ constexpr Millis kMaxBackoff{60000};
 // A run whose listing raced with changes is repeated at once this many times in a row;
 // after that it counts as failed (something in the tree keeps rsync from listing it).
 constexpr unsigned kMaxQuickRetries = 5;
+// How often a held sync (--standby-file) looks whether it may go on.
+constexpr Millis kStandbyPoll{1000};
 
 Millis failure_backoff(unsigned failures) {
     Millis backoff{500};
@@ -32,7 +38,7 @@ double seconds_since(TimePoint start) { return std::chrono::duration<double>(Clo
 
 }  // namespace
 
-SyncCoordinator::SyncCoordinator(CoordinatorSettings settings, const RsyncRunner& runner, WorkerPool& pool,
+SyncCoordinator::SyncCoordinator(CoordinatorSettings settings, const SyncRunner& runner, WorkerPool& pool,
                                  std::function<void(int)> finish)
     : settings_(std::move(settings)),
       runner_(runner),
@@ -65,13 +71,23 @@ void SyncCoordinator::drain_inbox() {
     }
     if (stopping_) return;
     TimePoint now = Clock::now();
+    std::shared_ptr<const RuleSet> rules = settings_.rules ? settings_.rules->get() : nullptr;
+    const RuleSet* filter = rules && !rules->empty() ? rules.get() : nullptr;
     for (PathEvent& event : events) {
         if (event.is_rename()) {
             log_debug("event: '%s' renamed to '%s'", printable(event.renamed_from).c_str(),
                       printable(event.path).c_str());
-            queue_.rename(event.renamed_from, event.path, now);
+            bool from = included(filter, event.renamed_from), to = included(filter, event.path);
+            if (from && to) {
+                queue_.rename(event.renamed_from, event.path, now);
+                continue;
+            }
+            // Moved out of (or into) what the rules include: a deletion (or a copy).
+            if (from) queue_.add(event.renamed_from, true, SizeClass::Normal, now);
+            if (to) queue_.add(event.path, true, SizeClass::Normal, now);
             continue;
         }
+        if (!included(filter, event.path)) continue;
         if (log_enabled(LogLevel::Debug))
             log_debug("event: '%s'%s", printable(event.path).c_str(), event.recursive ? " (and below)" : "");
         queue_.add(event.path, event.recursive, event.size_class, now);
@@ -83,6 +99,15 @@ void SyncCoordinator::drain_inbox() {
         queue_.add("", true, SizeClass::Normal, now);
     }
     dispatch();
+}
+
+bool SyncCoordinator::included(const RuleSet* rules, const std::string& path) const {
+    if (!rules) return true;
+    return rules->path_included(path, [this, &path] {
+        struct stat st;
+        std::string absolute = settings_.watch_dir + '/' + path;
+        return lstat(absolute.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    });
 }
 
 void SyncCoordinator::start(bool initial_sync) {
@@ -103,6 +128,28 @@ void SyncCoordinator::finish_queued_then_exit() {
     dispatch();
 }
 
+void SyncCoordinator::update_timing(DelayQueue::Delays delays, Millis delay_sync, unsigned retries,
+                                    bool ignore_failures) {
+    settings_.delays = delays;
+    settings_.delay_sync = delay_sync;
+    settings_.retries = retries;
+    settings_.ignore_failures = ignore_failures;
+    queue_.set_delays(delays);
+    dispatch();
+}
+
+void SyncCoordinator::finish_running_then_exit() {
+    quitting_ = true;
+    dispatch();
+}
+
+SyncCoordinator::State SyncCoordinator::state() const {
+    const char* word = initial_running_                           ? "initsync"
+                       : consecutive_failures_ && !batch_running_ ? "synchandler error"
+                                                                  : "running";
+    return {word, queue_.size(), batch_running_ ? 1u : 0u, iterations_, consecutive_failures_};
+}
+
 void SyncCoordinator::log_status() const {
     log_info("status: %zu paths queued, %s, %u batches synced, %u consecutive failures", queue_.size(),
              batch_running_ ? "a batch is running" : "idle", iterations_, consecutive_failures_);
@@ -116,18 +163,27 @@ void SyncCoordinator::stop() {
 
 void SyncCoordinator::dispatch() {
     if (stopping_ || batch_running_) return;  // the running batch's end dispatches again
+    if (quitting_) {
+        if (!queue_.empty()) log_info("%zu queued paths are left for the next start's initial sync", queue_.size());
+        return finish_(kExitOk);
+    }
     if (queue_.empty()) return check_exit_conditions();
     TimePoint now = Clock::now();
     if (now < next_sync_allowed_) return arm_timer(next_sync_allowed_);
     TimePoint due = finishing_ ? now : *queue_.next_due();
     if (due > now) return arm_timer(due);
+    if (on_standby()) return arm_timer(now + kStandbyPoll);
     Batch batch = make_batch(queue_.take_due(finishing_ ? TimePoint::max() : now), settings_.max_batch_paths);
     batch.renames = queue_.take_renames();
+    batch.initial_sync = batch.full_tree && !whole_tree_synced_;
+    batch.iteration = iterations_;
     start_batch(std::move(batch), now);
 }
 
 void SyncCoordinator::start_batch(Batch batch, TimePoint now) {
     batch_running_ = true;
+    initial_running_ = batch.initial_sync;
+    if (settings_.on_change) settings_.on_change();
     next_sync_allowed_ = now + settings_.delay_sync;
     std::string renames = batch.renames.empty() ? std::string() : " after " + count(batch.renames.size(), "rename");
     if (batch.full_tree)
@@ -152,6 +208,7 @@ void SyncCoordinator::start_batch(Batch batch, TimePoint now) {
 void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result, TimePoint started) {
     if (stopping_) return;
     batch_running_ = false;
+    initial_running_ = false;
     TimePoint now = Clock::now();
     if (result.outcome != RsyncOutcome::Retry) consecutive_retries_ = 0;
     if (result.outcome == RsyncOutcome::Complete) {
@@ -174,19 +231,48 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
         // changes that caused it folded in.
         requeue(batch, result, now);
         log_info("the source changed while rsync listed it (deletions were skipped): those paths are queued again");
-    } else {
-        // Retries that keep repeating are not the source changing: back off like a failure.
-        ++consecutive_failures_;
-        Millis backoff = failure_backoff(consecutive_failures_);
-        next_sync_allowed_ = std::max(next_sync_allowed_, now + backoff);
-        // Not dropped: the paths go back into the queue, folded with newer events.
-        requeue(batch, result, now - settings_.delays.normal);
-        log_warning("sync to %s failed (rsync exit code %d): %s; retrying in %.1f s", settings_.destination.c_str(),
-                    result.exit_code, abridged(result.message).c_str(), std::chrono::duration<double>(backoff).count());
+    } else if (!handle_failure(batch, result, now)) {
+        return;
     }
+    if (settings_.on_change) settings_.on_change();
     if (settings_.max_iterations && iterations_ >= settings_.max_iterations) return finish_(0);
     if (settings_.only_initialsync && whole_tree_synced_) return finish_(0);
     dispatch();
+}
+
+// Returns false when clsync is to exit (--retries exhausted).
+bool SyncCoordinator::handle_failure(const Batch& batch, const SyncResult& result, TimePoint now) {
+    // Retries that keep repeating are not the source changing: back off like a failure.
+    ++consecutive_failures_;
+    std::string what = abridged(result.message);
+    if (settings_.retries && consecutive_failures_ >= settings_.retries) {
+        std::string paths = batch.full_tree ? "the whole tree" : count(batch.paths.size(), "path");
+        if (!settings_.ignore_failures) {
+            log_error("sync to %s failed %u times in a row: %s; exiting (--retries %u)", settings_.destination.c_str(),
+                      consecutive_failures_, what.c_str(), settings_.retries);
+            finish_(kExitTempFail);
+            return false;
+        }
+        // --ignore-failures: given up on explicitly, and said so with every path.
+        log_error("sync to %s failed %u times in a row: %s; dropping %s (--ignore-failures)",
+                  settings_.destination.c_str(), consecutive_failures_, what.c_str(), paths.c_str());
+        for (const QueuedPath& p : batch.paths) log_error("  dropped: %s", printable(p.path).c_str());
+        consecutive_failures_ = 0;
+        return true;
+    }
+    Millis backoff = failure_backoff(consecutive_failures_);
+    next_sync_allowed_ = std::max(next_sync_allowed_, now + backoff);
+    // Not dropped: the paths go back into the queue, folded with newer events.
+    requeue(batch, result, now - settings_.delays.normal);
+    log_warning("sync to %s failed: %s; retrying in %.1f s", settings_.destination.c_str(), what.c_str(),
+                std::chrono::duration<double>(backoff).count());
+    return true;
+}
+
+bool SyncCoordinator::on_standby() const {
+    if (settings_.standby_file.empty() || access(settings_.standby_file.c_str(), F_OK) != 0) return false;
+    log_debug("standby file %s exists: holding the sync", settings_.standby_file.c_str());
+    return true;
 }
 
 void SyncCoordinator::requeue(const Batch& batch, const SyncResult& result, TimePoint first_seen, bool only_renamed) {

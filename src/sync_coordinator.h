@@ -22,7 +22,8 @@
 #include "clock.h"
 #include "delay_queue.h"
 #include "path_event.h"
-#include "rsync_runner.h"
+#include "rules.h"
+#include "sync_runner.h"
 #include "worker_pool.h"
 
 namespace clsync {
@@ -35,6 +36,12 @@ struct CoordinatorSettings {
     // whole 200k-file tree 2-13 s).
     std::size_t max_batch_paths = 4000;
     unsigned max_iterations = 0;
+    unsigned retries = 0;             // failed runs of one batch before giving up; 0: never
+    bool ignore_failures = false;     // giving up drops the batch instead of exiting
+    std::string standby_file;         // no run starts while it exists
+    const Rules* rules = nullptr;     // -R: events of excluded paths are dropped
+    std::string watch_dir;            // to tell files from directories for the rules
+    std::function<void()> on_change;  // after a batch starts or ends (--status-file)
     bool exit_on_no_events = false;
     bool only_initialsync = false;
     std::string destination;  // for messages
@@ -43,7 +50,7 @@ struct CoordinatorSettings {
 class SyncCoordinator : public EventSink {
 public:
     // `finish(exit_code)` is called on the main thread when an exit condition is met.
-    SyncCoordinator(CoordinatorSettings settings, const RsyncRunner& runner, WorkerPool& pool,
+    SyncCoordinator(CoordinatorSettings settings, const SyncRunner& runner, WorkerPool& pool,
                     std::function<void(int)> finish);
     ~SyncCoordinator() override;
 
@@ -57,21 +64,38 @@ public:
     void stop();
     // Syncs everything queued without waiting for windows, then exits (SIGQUIT).
     void finish_queued_then_exit();
+    // Starts nothing more; exits once the running batch is done (SIGQUIT).
+    void finish_running_then_exit();
+    // Takes new windows, -w spacing and failure policy (SIGHUP); pending paths stay.
+    void update_timing(DelayQueue::Delays delays, Millis delay_sync, unsigned retries, bool ignore_failures);
+    struct State {
+        const char* word;  // the original's status words: initsync, running, synchandler error
+        std::size_t pending;
+        unsigned running;
+        unsigned iterations;
+        unsigned failures;
+    };
+    State state() const;
+    bool whole_tree_synced() const { return whole_tree_synced_; }
     // Logs what is queued and running (SIGUSR1).
     void log_status() const;
 
 private:
     void drain_inbox();
+    // Whether the rules let `path` (an event's: its type unknown) be synced.
+    bool included(const RuleSet* rules, const std::string& path) const;
     void dispatch();
     void start_batch(Batch batch, TimePoint now);
     void on_batch_done(const Batch& batch, const SyncResult& result, TimePoint started);
     // Puts a batch's paths back, as first seen at `first_seen` (backdate to make them due).
+    bool handle_failure(const Batch& batch, const SyncResult& result, TimePoint now);
+    bool on_standby() const;
     void requeue(const Batch& batch, const SyncResult& result, TimePoint first_seen, bool only_renamed = false);
     void arm_timer(TimePoint when);
     void check_exit_conditions();
 
     CoordinatorSettings settings_;
-    const RsyncRunner& runner_;
+    const SyncRunner& runner_;
     WorkerPool& pool_;
     std::function<void(int)> finish_;
 
@@ -81,6 +105,7 @@ private:
 
     DelayQueue queue_;
     bool batch_running_ = false;
+    bool initial_running_ = false;
     TimePoint next_sync_allowed_{};  // -w spacing and failure back-off
     unsigned consecutive_failures_ = 0;
     unsigned consecutive_retries_ = 0;
@@ -88,6 +113,7 @@ private:
     bool whole_tree_synced_ = false;
     bool stopping_ = false;
     bool finishing_ = false;  // SIGQUIT: no more waiting for windows
+    bool quitting_ = false;   // SIGQUIT: no more batches
     guint timer_id_ = 0;
     TimePoint timer_due_{};
 };

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "mount_table.h"
+#include "rules.h"
 
 namespace clsync {
 namespace {
@@ -28,7 +29,8 @@ Watcher::~Watcher() = default;
 
 void Watcher::start() {
     stop_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!stop_fd_.valid()) throw std::system_error(errno, std::generic_category(), "eventfd");
+    rescan_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!stop_fd_.valid() || !rescan_fd_.valid()) throw std::system_error(errno, std::generic_category(), "eventfd");
     open_kernel_interface();
     read_mounts();
     watch_whole_tree();
@@ -43,16 +45,30 @@ void Watcher::stop() {
     thread_.join();
 }
 
+void Watcher::request_rescan() {
+    std::uint64_t one = 1;
+    if (write(rescan_fd_.get(), &one, sizeof one) < 0) log_error("waking the watcher: %s", strerror(errno));
+}
+
+bool Watcher::directory_included(const std::string& path) const {
+    return !settings_.rules || path.empty() || settings_.rules->get()->dir_included(path);
+}
+
 void Watcher::run() {
     for (;;) {
-        struct pollfd fds[2] = {{kernel_fd(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
-        int ready = poll(fds, 2, poll_timeout_ms());
+        struct pollfd fds[3] = {{kernel_fd(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}, {rescan_fd_.get(), POLLIN, 0}};
+        int ready = poll(fds, 3, poll_timeout_ms());
         if (ready < 0) {
             if (errno == EINTR) continue;
             log_error("watcher: poll: %s", strerror(errno));
             return;
         }
         if (fds[1].revents) return;
+        std::uint64_t requests;
+        if (fds[2].revents && read(rescan_fd_.get(), &requests, sizeof requests) > 0) {
+            rescan_pending_ = true;
+            rescan_at_ = Clock::now();
+        }
         if (fds[0].revents)
             read_events();
         else

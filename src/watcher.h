@@ -20,12 +20,14 @@
 
 namespace clsync {
 
+class Rules;
 class UnsyncableDirs;
 
 struct WatcherSettings {
     std::string root;                 // absolute, canonical watch dir
     std::uint64_t threshold_bigfile;  // 0: no big files
     bool one_file_system = false;     // do not cross into other mounts
+    const Rules* rules = nullptr;     // -R: excluded directories are not watched
 };
 
 // The backend cannot work here (no privilege, old kernel, unsupported file system);
@@ -48,6 +50,9 @@ public:
     // Stops and joins the watcher thread. Idempotent. Backends call it in their
     // destructor, before their own members go.
     void stop();
+
+    // Walks the tree again and reports it all changed (the rules changed). Thread safe.
+    void request_rescan();
 
     virtual const char* backend() const = 0;
     // One line for the status log (SIGUSR1). Thread safe.
@@ -79,6 +84,8 @@ protected:
     // Mount points strictly below the root (relative paths) that a walk must not enter
     // with --one-file-system; read from /proc/self/mountinfo at start and each rescan.
     const std::set<std::string>& excluded_mounts() const { return excluded_mounts_; }
+    // Whether the rules let the watcher enter directory `path`.
+    bool directory_included(const std::string& path) const;
     // Every mount point strictly below the root, whatever the options (fanotify marks each).
     const std::set<std::string>& mounts_below_root() const { return mounts_below_root_; }
 
@@ -94,7 +101,8 @@ private:
     bool wait_for_stop(int timeout_ms) const;  // true if stop() was called
     void read_mounts();
 
-    UniqueFd stop_fd_;  // eventfd: written by stop()
+    UniqueFd stop_fd_;    // eventfd: written by stop()
+    UniqueFd rescan_fd_;  // eventfd: written by request_rescan()
     std::thread thread_;
     std::vector<PathEvent> outbox_;
     std::set<std::string> mounts_below_root_;

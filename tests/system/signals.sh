@@ -1,9 +1,9 @@
 #!/bin/bash
-# HUP and USR1 do not stop the daemon; USR2 resyncs the whole tree; QUIT syncs what is
-# queued without waiting for the window, then exits 0.
+# HUP and USR1 do not stop the daemon; USR2 resyncs the whole tree; QUIT with
+# --sync-on-quit syncs what is queued without waiting for the window, then exits 0.
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
 
-start_daemon -t 60     # a window long enough that only QUIT can explain a sync
+start_daemon -t 60 --sync-on-quit    # a window long enough that only QUIT can explain a sync
 kill -HUP "$DAEMON_PID"
 kill -USR1 "$DAEMON_PID"
 wait_for "status logged" grep -q "status:" "$LOG"

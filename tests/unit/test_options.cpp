@@ -21,7 +21,7 @@ TEST_CASE("-W and -D alone give the documented defaults") {
     Options o = parse({"-W", "/src", "-D", "/dst"});
     CHECK(o.watch_dir == "/src");
     CHECK(o.destinations == std::vector<std::string>{"/dst"});
-    CHECK(o.mode == "rsyncdirect");
+    CHECK(o.mode == Mode::RsyncDirect);
     CHECK(o.delay_collect == 1000ms);
     CHECK(o.delay_collect_bigfile == 30000ms);
     CHECK(o.threshold_bigfile == 128ull << 20);
@@ -61,7 +61,9 @@ TEST_CASE("required options and exclusive combinations are checked") {
 }
 
 TEST_CASE("arguments after -- go to the handler; stray arguments are refused") {
-    CHECK(parse({"-W", "s", "-D", "d", "--", "x", "y"}).handler_args == std::vector<std::string>{"x", "y"});
+    CHECK(parse({"-W", "s", "-M", "shell", "-S", "h", "--", "x", "%label%"}).handler_args ==
+          std::vector<std::string>{"x", "nolabel"});
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--", "x"}), Catch::Contains("not taken in mode rsyncdirect"));
     REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "stray"}), Catch::Contains("unexpected argument 'stray'"));
 }
 
@@ -69,4 +71,21 @@ TEST_CASE("help lists every option of the table") {
     std::string help = help_text("clsync");
     for (const OptionSpec& spec : option_table())
         CHECK(help.find(std::string("--") + spec.long_name) != std::string::npos);
+}
+
+TEST_CASE("handler modes need -S, not -D; flags take an optional 1 or 0") {
+    Options o = parse({"-W", "s", "-M", "direct", "-S", "cp", "-b0", "--background=1", "-U", "-d0", "-x", "23,24"});
+    CHECK(o.mode == Mode::Direct);
+    CHECK(o.destinations.empty());
+    CHECK(o.background);
+    CHECK(o.dont_unlink_lists);
+    CHECK(o.ignore_exitcodes == std::vector<int>{23, 24});
+    CHECK(parse({"-W", "s", "-M", "shell", "-S", "h", "-x", "23", "-x", "0,24"}).ignore_exitcodes ==
+          std::vector<int>{24});
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-M", "shell"}), Catch::Contains("--sync-handler"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-M", "librsync", "-D", "d"}), Catch::Contains("not implemented"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--background=maybe"}), Catch::Contains("--background"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--splitting=process"}),
+                        Catch::Contains("clsync 0.4") && Catch::Contains("not supported"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--modification-signature=uid,bogus"}), Catch::Contains("bogus"));
 }

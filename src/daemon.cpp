@@ -1,0 +1,146 @@
+#include "daemon.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "child_process.h"
+#include "exit_codes.h"
+#include "log.h"
+
+namespace clsync {
+namespace {
+
+bool write_all(int fd, const std::string& text) {
+    std::size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+// A name or a number; -1 if neither.
+long lookup_id(const std::string& name, bool group) {
+    char* end = nullptr;
+    long number = std::strtol(name.c_str(), &end, 10);
+    if (!name.empty() && *end == '\0') return number;
+    if (group) {
+        struct group* g = getgrnam(name.c_str());
+        return g ? static_cast<long>(g->gr_gid) : -1;
+    }
+    struct passwd* p = getpwnam(name.c_str());
+    return p ? static_cast<long>(p->pw_uid) : -1;
+}
+
+}  // namespace
+
+void Detacher::detach() {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) throw StartupError{kExitOsErr, std::string("pipe: ") + strerror(errno)};
+    pid_t pid = fork();
+    if (pid < 0) throw StartupError{kExitOsErr, std::string("fork: ") + strerror(errno)};
+    if (pid > 0) {
+        close(fds[1]);
+        unsigned char code = kExitSoftware;  // the child died before it could say
+        while (read(fds[0], &code, 1) < 0 && errno == EINTR) {
+        }
+        _exit(code);
+    }
+    close(fds[0]);
+    pipe_.reset(fds[1]);
+    setsid();
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        close(null);
+    }
+}
+
+void Detacher::report(int code) {
+    if (!pipe_.valid()) return;
+    auto byte = static_cast<unsigned char>(code);
+    if (::write(pipe_.get(), &byte, 1) < 0) log_warning("telling the parent process: %s", strerror(errno));
+    pipe_.reset();
+}
+
+PidFile::PidFile(const std::string& path) : path_(path) {
+    fd_.reset(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd_.valid()) throw StartupError{kExitCantCreate, "pid file " + path + ": " + strerror(errno)};
+    char old[32] = {};
+    ssize_t n = pread(fd_.get(), old, sizeof old - 1, 0);
+    long old_pid = n > 0 ? std::strtol(old, nullptr, 10) : 0;
+    if (flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+        fd_.reset();
+        path_.clear();  // not ours: never removed by us
+        throw StartupError{kExitCantCreate,
+                           "pid file " + path + " is held by a running clsync (pid " + std::to_string(old_pid) + ")"};
+    }
+    if (old_pid > 0) log_info("pid file %s: taking over from pid %ld, which is gone", path.c_str(), old_pid);
+    write_pid();
+}
+
+void PidFile::write_pid() {
+    std::string text = std::to_string(getpid()) + "\n";
+    if (ftruncate(fd_.get(), 0) != 0 || pwrite(fd_.get(), text.data(), text.size(), 0) < 0)
+        throw StartupError{kExitCantCreate, "pid file " + path_ + ": " + strerror(errno)};
+}
+
+PidFile::~PidFile() {
+    if (!path_.empty() && fd_.valid()) unlink(path_.c_str());
+}
+
+void StatusFile::write(const char* state, std::size_t pending, unsigned running, unsigned iterations,
+                       unsigned failures) const {
+    std::string text = std::string(state) + "\npending " + std::to_string(pending) + "\nrunning " +
+                       std::to_string(running) + "\niterations " + std::to_string(iterations) + "\nfailures " +
+                       std::to_string(failures) + "\n";
+    std::string temporary = path_ + ".tmp";
+    UniqueFd fd(open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd.valid() || !write_all(fd.get(), text) || rename(temporary.c_str(), path_.c_str()) != 0)
+        log_warning("status file %s: %s", path_.c_str(), strerror(errno));
+}
+
+void enter_chroot(const std::string& dir) {
+    if (chroot(dir.c_str()) != 0 || chdir("/") != 0)
+        throw StartupError{kExitOsErr, "--chroot " + dir + ": " + strerror(errno)};
+}
+
+void drop_privileges(const std::string& user, const std::string& group) {
+    if (!group.empty()) {
+        long gid = lookup_id(group, true);
+        if (gid < 0) throw StartupError{kExitUsage, "--gid: no group '" + group + "'"};
+        gid_t g = static_cast<gid_t>(gid);
+        if (setgroups(1, &g) != 0 || setgid(g) != 0)
+            throw StartupError{kExitOsErr, "--gid " + group + ": " + strerror(errno)};
+    }
+    if (!user.empty()) {
+        long uid = lookup_id(user, false);
+        if (uid < 0) throw StartupError{kExitUsage, "--uid: no user '" + user + "'"};
+        if (setuid(static_cast<uid_t>(uid)) != 0)
+            throw StartupError{kExitOsErr, "--uid " + user + ": " + strerror(errno)};
+    }
+}
+
+void run_hook(const char* what, const std::string& program, const std::string& label, Millis timeout,
+              ChildRegistry& children) {
+    log_info("running the %s: %s %s", what, program.c_str(), label.c_str());
+    ChildSpec spec;
+    spec.argv = {program, label};
+    spec.timeout = timeout;
+    ChildOutcome outcome = run_child(spec, children);
+    if (!outcome.started || outcome.exit_code != 0)
+        log_warning("%s %s: %s%s%s", what, program.c_str(), describe_exit(outcome).c_str(),
+                    outcome.stderr_text.empty() ? "" : ": ", outcome.stderr_text.c_str());
+}
+
+}  // namespace clsync

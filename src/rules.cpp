@@ -1,0 +1,149 @@
+#include "rules.h"
+
+#include <glib.h>
+
+#include "options.h"
+
+namespace clsync {
+namespace {
+
+unsigned actions_of(char type) {
+    switch (type) {
+        case 'f':
+            return kSyncFile;
+        case 's':
+            return kSyncDir;
+        case 'w':
+            return kWalk;
+        case 'm':
+            return kMonitor;
+        case 'd':
+            return kDirectory;
+        case 'W':
+            return kWalk | kMonitor;
+        case '*':
+            return kSyncFile | kDirectory;
+        default:
+            return 0;
+    }
+}
+
+std::string regex_error(int code, const regex_t* regex) {
+    char message[256];
+    regerror(code, regex, message, sizeof message);
+    return message;
+}
+
+// A back-reference counts groups: such a regex cannot share an alternation.
+bool has_back_reference(const std::string& regex) {
+    for (std::size_t i = 0; i + 1 < regex.size(); ++i)
+        if (regex[i] == '\\') {
+            if (g_ascii_isdigit(regex[i + 1])) return true;
+            ++i;
+        }
+    return false;
+}
+
+struct ParsedRule {
+    bool include;
+    unsigned actions;
+    std::string regex;
+    bool alone;  // may not be merged
+};
+
+}  // namespace
+
+RuleSet RuleSet::parse(const std::string& text, const std::string& name) {
+    std::vector<ParsedRule> rules;
+    std::size_t pos = 0;
+    for (int line_number = 1; pos < text.size(); ++line_number) {
+        auto end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        std::string line = text.substr(pos, end - pos);
+        pos = end + 1;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty() || line[0] == '#') continue;
+        std::string where = name + ":" + std::to_string(line_number) + ": ";
+        if (line[0] != '+' && line[0] != '-')
+            throw ConfigError(where + "rule '" + line + "' must start with + (include) or - (exclude)");
+        unsigned actions = line.size() > 1 ? actions_of(line[1]) : 0;
+        if (!actions)
+            throw ConfigError(where + "rule '" + line +
+                              "': the second character must be a type: f, d, s, w, m, W or *");
+        ParsedRule rule{line[0] == '+', actions, line.substr(2), has_back_reference(line.substr(2))};
+        if (!rule.regex.empty()) {
+            Regex check;
+            int code = regcomp(&check.compiled, rule.regex.c_str(), REG_EXTENDED | REG_NOSUB);
+            if (code != 0) {
+                std::string message = regex_error(code, &check.compiled);
+                throw ConfigError(where + "rule '" + line + "': bad regex: " + message);
+            }
+        }
+        rules.push_back(std::move(rule));
+    }
+
+    RuleSet set;
+    set.rule_count_ = rules.size();
+    for (std::size_t i = 0; i < rules.size();) {
+        // The run of rules this group covers: same sign and type, each mergeable.
+        std::size_t j = i + 1;
+        bool matches_all = rules[i].regex.empty();
+        while (!rules[i].alone && j < rules.size() && !rules[j].alone && rules[j].include == rules[i].include &&
+               rules[j].actions == rules[i].actions) {
+            matches_all = matches_all || rules[j].regex.empty();
+            ++j;
+        }
+        Group group{rules[i].include, rules[i].actions, nullptr};
+        if (!matches_all) {
+            std::string pattern = rules[i].regex;
+            if (j > i + 1) {
+                pattern.clear();
+                for (std::size_t k = i; k < j; ++k) pattern += (k > i ? "|(" : "(") + rules[k].regex + ")";
+            }
+            group.regex = std::make_shared<Regex>();
+            int code = regcomp(&group.regex->compiled, pattern.c_str(), REG_EXTENDED | REG_NOSUB);
+            if (code != 0)
+                throw ConfigError(name + ": rules from line " + std::to_string(i + 1) +
+                                  " cannot be combined: " + regex_error(code, &group.regex->compiled));
+        }
+        if (!group.include && (group.actions & kSyncFile)) set.excludes_files_ = true;
+        set.groups_.push_back(std::move(group));
+        i = j;
+    }
+    return set;
+}
+
+RuleSet RuleSet::load(const std::string& path) {
+    gchar* contents = nullptr;
+    GError* error = nullptr;
+    if (!g_file_get_contents(path.c_str(), &contents, nullptr, &error)) {
+        std::string message = "rules file " + path + ": " + error->message;
+        g_error_free(error);
+        throw ConfigError(message);
+    }
+    std::string text = contents;
+    g_free(contents);
+    return parse(text, path);
+}
+
+bool RuleSet::allows(const std::string& path, unsigned actions) const {
+    unsigned undecided = actions;
+    for (const Group& group : groups_) {
+        unsigned decides = group.actions & undecided;
+        if (!decides) continue;
+        if (group.regex && regexec(&group.regex->compiled, path.c_str(), 0, nullptr, 0) != 0) continue;
+        if (!group.include) return false;
+        undecided &= ~decides;
+        if (!undecided) return true;
+    }
+    return true;
+}
+
+bool RuleSet::ancestors_included(const std::string& path) const {
+    if (!dir_included("")) return false;
+    for (auto slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1))
+        if (!dir_included(path.substr(0, slash))) return false;
+    return true;
+}
+
+}  // namespace clsync

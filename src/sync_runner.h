@@ -1,0 +1,36 @@
+// What the coordinator hands its batches to: rsync run by clsync itself
+// (rsync_runner.h) or an administrator's handler program (handler_runner.h).
+// run() is called on worker threads; implementations are thread safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "batcher.h"
+#include "rsync_errors.h"
+
+namespace clsync {
+
+struct SyncResult {
+    RsyncOutcome outcome = RsyncOutcome::Failed;
+    int exit_code = -1;   // the child's exit status; -1 if it did not exit normally
+    std::string message;  // the child's stderr (trimmed) or why it could not run
+    // What the batch's renames added to the run (see rename_replay.h); a failed run
+    // puts them back into the queue, because the renames are not replayed twice.
+    std::vector<QueuedPath> rename_paths;
+    unsigned renames_applied = 0;
+};
+
+class SyncRunner {
+public:
+    virtual ~SyncRunner() = default;
+    virtual SyncResult run(const Batch& batch) const = 0;
+};
+
+// Whether `exit_code` is one the administrator declared a success (-x).
+bool is_ignored_exit_code(const std::vector<int>& ignored, int exit_code);
+
+// `text` without trailing blanks and newlines.
+std::string trimmed(const std::string& text);
+
+}  // namespace clsync
