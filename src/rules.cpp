@@ -2,6 +2,10 @@
 
 #include <glib.h>
 
+#include <algorithm>
+#include <cstring>
+#include <set>
+
 #include "options.h"
 
 namespace clsync {
@@ -44,12 +48,44 @@ bool has_back_reference(const std::string& regex) {
     return false;
 }
 
+// The literal text every match must start with: what follows a leading '^' up to
+// the first special character; a literal followed by a quantifier may be absent.
+std::string literal_prefix(const std::string& regex) {
+    // "^a|b" matches "b" anywhere: an alternation anywhere gives no prefix.
+    if (regex.empty() || regex[0] != '^' || regex.find('|') != std::string::npos) return {};
+    std::string prefix;
+    for (std::size_t i = 1; i < regex.size(); ++i) {
+        char c = regex[i];
+        if (c == '*' || c == '?' || c == '{') {
+            if (!prefix.empty()) prefix.pop_back();
+            break;
+        }
+        if (std::strchr(".[]()|+^$\\", c)) {
+            if (c == '+') break;  // the literal before it is there at least once: keep it
+            if (c == '\\' && i + 1 < regex.size() && std::strchr(".[]()|*+?{}^$\\/", regex[i + 1]) &&
+                !(i + 2 < regex.size() && std::strchr("*?{", regex[i + 2]))) {
+                prefix += regex[++i];  // an escaped special character is a literal
+                continue;
+            }
+            break;
+        }
+        if (i + 1 < regex.size() && std::strchr("*?{", regex[i + 1])) break;  // optional
+        prefix += c;
+    }
+    return prefix;
+}
+
 struct ParsedRule {
     bool include;
     unsigned actions;
     std::string regex;
+    std::string prefix;
     bool alone;  // may not be merged
 };
+
+// Merging many regexes into one alternation makes regcomp slow (superlinear); the
+// groups stay small.
+constexpr std::size_t kMaxGroupRules = 64;
 
 }  // namespace
 
@@ -70,7 +106,9 @@ RuleSet RuleSet::parse(const std::string& text, const std::string& name) {
         if (!actions)
             throw ConfigError(where + "rule '" + line +
                               "': the second character must be a type: f, d, s, w, m, W or *");
-        ParsedRule rule{line[0] == '+', actions, line.substr(2), has_back_reference(line.substr(2))};
+        std::string regex = line.substr(2);
+        std::string prefix = literal_prefix(regex);
+        ParsedRule rule{line[0] == '+', actions, regex, prefix, !prefix.empty() || has_back_reference(regex)};
         if (!rule.regex.empty()) {
             Regex check;
             int code = regcomp(&check.compiled, rule.regex.c_str(), REG_EXTENDED | REG_NOSUB);
@@ -88,12 +126,12 @@ RuleSet RuleSet::parse(const std::string& text, const std::string& name) {
         // The run of rules this group covers: same sign and type, each mergeable.
         std::size_t j = i + 1;
         bool matches_all = rules[i].regex.empty();
-        while (!rules[i].alone && j < rules.size() && !rules[j].alone && rules[j].include == rules[i].include &&
-               rules[j].actions == rules[i].actions) {
+        while (!rules[i].alone && j < rules.size() && j - i < kMaxGroupRules && !rules[j].alone &&
+               rules[j].include == rules[i].include && rules[j].actions == rules[i].actions) {
             matches_all = matches_all || rules[j].regex.empty();
             ++j;
         }
-        Group group{rules[i].include, rules[i].actions, nullptr};
+        Group group{rules[i].include, rules[i].actions, nullptr, rules[i].prefix};
         if (!matches_all) {
             std::string pattern = rules[i].regex;
             if (j > i + 1) {
@@ -110,7 +148,33 @@ RuleSet RuleSet::parse(const std::string& text, const std::string& name) {
         set.groups_.push_back(std::move(group));
         i = j;
     }
+    set.index_prefixes();
     return set;
+}
+
+void RuleSet::index_prefixes() {
+    std::set<std::size_t> lengths;
+    for (std::size_t i = 0; i < groups_.size(); ++i) {
+        if (groups_[i].prefix.empty()) {
+            unprefixed_.push_back(i);
+            continue;
+        }
+        by_prefix_[groups_[i].prefix].push_back(i);
+        lengths.insert(groups_[i].prefix.size());
+    }
+    prefix_lengths_.assign(lengths.begin(), lengths.end());
+}
+
+std::vector<std::size_t> RuleSet::candidates(const std::string& path) const {
+    std::vector<std::size_t> found = unprefixed_;
+    std::size_t unprefixed_end = found.size();
+    for (std::size_t length : prefix_lengths_) {
+        if (length > path.size()) break;
+        auto it = by_prefix_.find(path.substr(0, length));
+        if (it != by_prefix_.end()) found.insert(found.end(), it->second.begin(), it->second.end());
+    }
+    if (found.size() > unprefixed_end) std::sort(found.begin(), found.end());
+    return found;
 }
 
 RuleSet RuleSet::load(const std::string& path) {
@@ -128,7 +192,8 @@ RuleSet RuleSet::load(const std::string& path) {
 
 bool RuleSet::allows(const std::string& path, unsigned actions) const {
     unsigned undecided = actions;
-    for (const Group& group : groups_) {
+    for (std::size_t index : candidates(path)) {
+        const Group& group = groups_[index];
         unsigned decides = group.actions & undecided;
         if (!decides) continue;
         if (group.regex && regexec(&group.regex->compiled, path.c_str(), 0, nullptr, 0) != 0) continue;

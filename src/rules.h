@@ -7,9 +7,10 @@
 // watch dir itself is "". A directory is included only if it may be synced, walked
 // and monitored: clsync cannot sync a directory's contents without walking it.
 //
-// Consecutive rules of the same sign and type are matched as one alternation, so
-// that thousands of rules cost few regexec calls. Pure and immutable after parsing;
-// thread safe.
+// Thousands of rules stay cheap: a rule anchored with a literal start ("^var/log/")
+// is only tried on paths that start with that literal (found by one hash lookup per
+// prefix length), and runs of unanchored rules of the same sign and type are
+// matched as one alternation. Pure and immutable after parsing; thread safe.
 #pragma once
 
 #include <regex.h>
@@ -17,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace clsync {
@@ -41,6 +43,7 @@ public:
     RuleSet& operator=(RuleSet&&) = default;
 
     bool empty() const { return groups_.empty(); }
+    std::size_t group_count() const { return groups_.size(); }
     std::size_t rule_count() const { return rule_count_; }
     // Whether every action in `actions` is allowed for `path`.
     bool allows(const std::string& path, unsigned actions) const;
@@ -62,10 +65,17 @@ private:
         bool include;
         unsigned actions;
         std::shared_ptr<Regex> regex;  // null: matches everything (empty regex)
+        std::string prefix;            // a path must start with it to match
     };
     bool ancestors_included(const std::string& path) const;
+    void index_prefixes();
+    // The groups that can match `path`, in rule order.
+    std::vector<std::size_t> candidates(const std::string& path) const;
 
     std::vector<Group> groups_;
+    std::unordered_map<std::string, std::vector<std::size_t>> by_prefix_;  // group indexes, ascending
+    std::vector<std::size_t> prefix_lengths_;                              // ascending, distinct
+    std::vector<std::size_t> unprefixed_;                                  // ascending
     std::size_t rule_count_ = 0;
     bool excludes_files_ = false;
 };

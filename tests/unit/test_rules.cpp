@@ -80,3 +80,28 @@ TEST_CASE("rule errors name the file, the line and the problem") {
     REQUIRE_THROWS_WITH(RuleSet::parse("\n-f^(unclosed\n", "rules.txt"),
                         Catch::Contains("rules.txt:2") && Catch::Contains("bad regex"));
 }
+
+TEST_CASE("anchored literal prefixes only narrow the rules tried, never change the answer") {
+    RuleSet rules = RuleSet::parse(
+        "-f^var/log/\n-f^a+b$\n-f^xy?z$\n-f^p\\.q$\n-f^alt|other$\n-f^(g)h$\n-f^k[0-9]$\n-d^cache\n+*\n", "r");
+    CHECK_FALSE(rules.file_included("var/log/syslog"));
+    CHECK(rules.file_included("var/lib/x"));
+    CHECK_FALSE(rules.file_included("aaab"));
+    CHECK_FALSE(rules.file_included("xz"));
+    CHECK_FALSE(rules.file_included("xyz"));
+    CHECK_FALSE(rules.file_included("p.q"));
+    CHECK(rules.file_included("pxq"));
+    CHECK_FALSE(rules.file_included("in/the/other"));  // the alternation matches anywhere
+    CHECK_FALSE(rules.file_included("gh"));
+    CHECK_FALSE(rules.file_included("k7"));
+    CHECK(rules.file_included("k"));
+    CHECK_FALSE(rules.dir_included("cache2"));
+    CHECK(rules.dir_included("cach"));
+}
+
+TEST_CASE("order is kept between prefixed and unprefixed rules") {
+    RuleSet rules = RuleSet::parse("+f\\.keep$\n-f^tmp/\n+f^tmp/x\n-f\n", "r");
+    CHECK(rules.file_included("tmp/a.keep"));
+    CHECK_FALSE(rules.file_included("tmp/x"));  // -f^tmp/ comes first
+    CHECK_FALSE(rules.file_included("other"));
+}
