@@ -49,8 +49,8 @@ public:
         else
             fcntl(in_.get(), F_SETFL, fcntl(in_.get(), F_GETFL) | O_NONBLOCK);
         fcntl(err_.get(), F_SETFL, fcntl(err_.get(), F_GETFL) | O_NONBLOCK);
-        // Without a pidfd (kernel < 5.3), the end of stderr stands for the end of the child.
-        while (err_.valid() || in_.valid()) {
+        // Until the child exits; without a pidfd (kernel < 5.3), until it closes its pipes.
+        while (exited.valid() || err_.valid() || in_.valid()) {
             struct pollfd fds[3] = {{err_.get(), POLLIN, 0}, {in_.get(), POLLOUT, 0}, {exited.get(), POLLIN, 0}};
             if (poll(fds, 3, wait_ms()) < 0) {
                 if (errno == EINTR) continue;

@@ -356,6 +356,18 @@ std::unique_ptr<SyncRunner> make_runner(const Options& options, const std::strin
     return std::make_unique<HandlerRunner>(std::move(settings), children, *lists, unsyncable);
 }
 
+// Those of `files` that lie inside the watch dir, relative to it.
+std::vector<std::string> own_paths_in(const std::string& watch_dir, const std::vector<std::string>& files) {
+    std::vector<std::string> inside;
+    for (const std::string& file : files) {
+        if (file.empty() || file == ".tmp") continue;
+        std::string absolute = resolve_local_path(file);
+        if (absolute.compare(0, watch_dir.size() + 1, watch_dir + '/') == 0)
+            inside.push_back(absolute.substr(watch_dir.size() + 1));
+    }
+    return inside;
+}
+
 // The exit hooks run at the end of a normal exit, not after a failure or a stop by
 // TERM/INT; the exit hook only if the tree was synced whole once (as the original).
 struct ExitHooks {
@@ -412,6 +424,8 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     settings.standby_file = options.standby_file;
     settings.rules = &rules;
     settings.watch_dir = watch_dir;
+    settings.own_paths = own_paths_in(
+        watch_dir, {options.status_file, options.status_file + ".tmp", options.pid_file, options.lists_dir});
     settings.destination = options.mode == Mode::RsyncDirect ? destination : "handler " + options.sync_handler;
     settings.on_change = [&daemon_ptr] {
         if (daemon_ptr) daemon_ptr->write_status();

@@ -7,6 +7,7 @@
 
 #include "exit_codes.h"
 #include "log.h"
+#include "path_tree.h"
 
 namespace clsync {
 namespace {
@@ -73,11 +74,13 @@ void SyncCoordinator::drain_inbox() {
     TimePoint now = Clock::now();
     std::shared_ptr<const RuleSet> rules = settings_.rules ? settings_.rules->get() : nullptr;
     const RuleSet* filter = rules && !rules->empty() ? rules.get() : nullptr;
+    bool filtering = filter || !settings_.own_paths.empty();
     for (PathEvent& event : events) {
         if (event.is_rename()) {
             log_debug("event: '%s' renamed to '%s'", printable(event.renamed_from).c_str(),
                       printable(event.path).c_str());
-            bool from = included(filter, event.renamed_from), to = included(filter, event.path);
+            bool from = !filtering || included(filter, event.renamed_from);
+            bool to = !filtering || included(filter, event.path);
             if (from && to) {
                 queue_.rename(event.renamed_from, event.path, now);
                 continue;
@@ -87,7 +90,7 @@ void SyncCoordinator::drain_inbox() {
             if (to) queue_.add(event.path, true, SizeClass::Normal, now);
             continue;
         }
-        if (!included(filter, event.path)) continue;
+        if (filtering && !included(filter, event.path)) continue;
         if (log_enabled(LogLevel::Debug))
             log_debug("event: '%s'%s", printable(event.path).c_str(), event.recursive ? " (and below)" : "");
         queue_.add(event.path, event.recursive, event.size_class, now);
@@ -102,6 +105,8 @@ void SyncCoordinator::drain_inbox() {
 }
 
 bool SyncCoordinator::included(const RuleSet* rules, const std::string& path) const {
+    for (const std::string& own : settings_.own_paths)
+        if (path == own || is_ancestor(own, path)) return false;
     if (!rules) return true;
     return rules->path_included(path, [this, &path] {
         struct stat st;

@@ -36,11 +36,15 @@ struct CoordinatorSettings {
     // whole 200k-file tree 2-13 s).
     std::size_t max_batch_paths = 4000;
     unsigned max_iterations = 0;
-    unsigned retries = 0;             // failed runs of one batch before giving up; 0: never
-    bool ignore_failures = false;     // giving up drops the batch instead of exiting
-    std::string standby_file;         // no run starts while it exists
-    const Rules* rules = nullptr;     // -R: events of excluded paths are dropped
-    std::string watch_dir;            // to tell files from directories for the rules
+    unsigned retries = 0;          // failed runs of one batch before giving up; 0: never
+    bool ignore_failures = false;  // giving up drops the batch instead of exiting
+    std::string standby_file;      // no run starts while it exists
+    const Rules* rules = nullptr;  // -R: events of excluded paths are dropped
+    std::string watch_dir;         // to tell files from directories for the rules
+    // clsync's own files inside the watch dir (status file, pid file, lists dir): their
+    // changes raise no sync, which would change them again (they are synced with the
+    // rest of the tree by whole-tree runs).
+    std::vector<std::string> own_paths;
     std::function<void()> on_change;  // after a batch starts or ends (--status-file)
     bool exit_on_no_events = false;
     bool only_initialsync = false;
