@@ -213,6 +213,8 @@ Options read_options(int argc, char* const argv[]) {
     ConfigBlock config;
     if (!config_path.empty())
         config = load_config_block(config_path, block ? *block : "default", block != nullptr);
+    else if (block && command_line_value(line, "config-file"))
+        throw ConfigError("-K " + *block + ": -H /NULL/ reads no config file");
     else if (block)
         throw ConfigError("-K " + *block +
                           ": no config file to read it from (none of ~/.clsync.conf, "
