@@ -98,7 +98,7 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     SyncResult result;
     result.exit_code = child.exit_code;
     result.message = trimmed(child.stderr_text);
-    if (!child.started || child.exit_code != 0) result.message += " (rsync: " + describe_exit(child) + ")";
+    if (!child.started || child.exit_code < 0) result.message += " (rsync " + describe_exit(child) + ")";
     if (!child.started || child.timed_out) return result;
     result.outcome = is_ignored_exit_code(settings_.ignored_exit_codes, child.exit_code)
                          ? RsyncOutcome::Complete

@@ -269,8 +269,8 @@ bool SyncCoordinator::handle_failure(const Batch& batch, const SyncResult& resul
     next_sync_allowed_ = std::max(next_sync_allowed_, now + backoff);
     // Not dropped: the paths go back into the queue, folded with newer events.
     requeue(batch, result, now - settings_.delays.normal);
-    log_warning("sync to %s failed: %s; retrying in %.1f s", settings_.destination.c_str(), what.c_str(),
-                std::chrono::duration<double>(backoff).count());
+    log_warning("sync to %s failed (exit code %d): %s; retrying in %.1f s", settings_.destination.c_str(),
+                result.exit_code, what.c_str(), std::chrono::duration<double>(backoff).count());
     return true;
 }
 

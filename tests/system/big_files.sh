@@ -1,9 +1,9 @@
 #!/bin/bash
 # Files at or above -B wait for the big-file window (-T) while ordinary files are
-# synced after -t; the big file is queued, not lost (SIGQUIT syncs it at once).
+# synced after -t; the big file is queued, not lost (SIGQUIT with --sync-on-quit syncs it at once).
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
 
-start_daemon -B 1M -T 600
+start_daemon -B 1M -T 600 --sync-on-quit
 head -c 2097152 /dev/urandom > "$SRC/big"
 echo small > "$SRC/small"
 wait_for "small file synced" cmp -s "$SRC/small" "$DST/small"
