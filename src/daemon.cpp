@@ -96,7 +96,9 @@ void PidFile::write_pid() {
 }
 
 PidFile::~PidFile() {
-    if (!path_.empty() && fd_.valid()) unlink(path_.c_str());
+    // After -u the directory may not let us remove it: the next start takes it over.
+    if (!path_.empty() && fd_.valid() && unlink(path_.c_str()) != 0 && errno != ENOENT)
+        log_warning("cannot remove pid file %s: %s (the next start takes it over)", path_.c_str(), strerror(errno));
 }
 
 void StatusFile::write(const char* state, std::size_t pending, unsigned running, unsigned iterations,

@@ -132,7 +132,15 @@ void raise_open_file_limit() {
 // Starts the watcher the options ask for. --monitor=auto tries fanotify first.
 std::unique_ptr<Watcher> start_watcher(const Options& options, const WatcherSettings& settings, EventSink& sink,
                                        UnsyncableDirs& unsyncable) {
-    if (options.monitor != Monitor::Inotify) {
+    // fanotify turns directory handles into paths with open_by_handle_at, which needs
+    // CAP_DAC_READ_SEARCH: gone once -u has switched user.
+    bool drops_privileges = !options.uid.empty();
+    if (options.monitor == Monitor::Fanotify && drops_privileges)
+        throw StartupError{kExitUsage,
+                           "--monitor=fanotify cannot be used with --uid: after the switch it could not "
+                           "resolve directory handles (needs CAP_DAC_READ_SEARCH); use inotify"};
+    if (options.monitor == Monitor::Auto && drops_privileges) log_info("--monitor=auto with --uid: using inotify");
+    if (options.monitor != Monitor::Inotify && !drops_privileges) {
         auto watcher = std::make_unique<FanotifyWatcher>(settings, sink, unsyncable);
         try {
             watcher->start();

@@ -81,7 +81,14 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     std::string rules;
     if (settings_.rules && !(batch.initial_sync && settings_.full_initialsync)) {
         std::vector<QueuedPath> roots = whole_tree ? std::vector<QueuedPath>{{"", true}} : paths;
-        rules = rsync_exclude_rules(find_excluded(settings_.source, roots, *settings_.rules->get()), '\0', true);
+        auto rule_set = settings_.rules->get();
+        std::vector<ExcludedPath> excluded = find_excluded(settings_.source, roots, *rule_set);
+        // What the rules exclude is left alone at the destination, also where the source
+        // has nothing of that name (rsync --delete would remove it otherwise).
+        if (settings_.local_destination)
+            for (ExcludedPath& e : find_excluded(settings_.destination, roots, *rule_set))
+                excluded.push_back(std::move(e));
+        rules = rsync_exclude_rules(excluded, '\0', true);
     }
     if (!whole_tree) {
         rules += rsync_include_rules(paths);

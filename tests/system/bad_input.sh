@@ -33,5 +33,26 @@ chmod +x "$WORK/old-rsync"
 expect 69 "is rsync 3.1.3; clsync needs rsync 3.2.4 or later" -W "$SRC" -D "$DST" -S "$WORK/old-rsync"
 expect 0 "Usage:" --help
 expect 0 "clsync [0-9]" -V
+# Rules files: a mistake names FILE:LINE.
+printf '%s\n' '-d^cache$' '+*' 'xbad' > "$WORK/bad.rules"
+expect 78 "$WORK/bad.rules:3:" -W "$SRC" -D "$DST" -R "$WORK/bad.rules"
+printf '%s\n' '-f(' > "$WORK/bad-regex.rules"
+expect 78 "$WORK/bad-regex.rules:1: .*bad regex" -W "$SRC" -D "$DST" -R "$WORK/bad-regex.rules"
+# Handler modes: a lists dir others can read, a missing or nonexistent handler,
+# handler arguments in mode rsyncdirect.
+mkdir -m 0755 "$WORK/lists"
+expect 77 "lists dir '$WORK/lists' is accessible by group or others" -W "$SRC" -M rsyncshell -S /bin/true -L "$WORK/lists"
+expect 64 "(-S) is required in mode shell" -W "$SRC" -M shell
+expect 69 "sync handler '/nonexistent' not found" -W "$SRC" -M shell -S /nonexistent
+expect 64 "not taken in mode rsyncdirect" -W "$SRC" -D "$DST" -- x
+expect 64 "option '--splitting' of clsync 0.4 is not supported" -W "$SRC" -D "$DST" --splitting=process
+# Configuration files: a block that is not there, an unknown key (FILE:LINE), a missing file.
+printf '[mirror]\nwatch-dir = %s\ndestination-dir = %s\n' "$SRC" "$DST" > "$WORK/good.conf"
+expect 78 "no block \[nosuchblock\]" -H "$WORK/good.conf" -K nosuchblock
+printf '[default]\nwatch-dir = %s\nfrobnicate = 1\n' "$SRC" > "$WORK/unknown-key.conf"
+expect 78 "$WORK/unknown-key.conf:3: unknown key 'frobnicate'" -H "$WORK/unknown-key.conf" -D "$DST"
+expect 78 "$WORK/missing.conf" -W "$SRC" -D "$DST" -H "$WORK/missing.conf"
+# fanotify cannot resolve directory handles once -u has dropped root's capabilities.
+expect 64 "cannot be used with --uid" -W "$SRC" -D "$DST" --monitor=fanotify -u nobody
 [ -z "$(ls -A "$DST")" ] || fail "a refused start wrote to the destination"
 echo "bad_input: ok"
