@@ -82,4 +82,30 @@ expect 78 "$HOME/.clsync.conf:2" -W "$SRC" -D "$DST"
 rm -rf "$DST" && mkdir "$DST"
 timeout 60 "$CLSYNC" -H /NULL/ -W "$SRC" -D "$DST" --only-initialsync >"$LOG" 2>&1 || fail "-H /NULL/ -W -D did not work"
 trees_equal || fail "-H /NULL/: the tree was not synced"
+
+# SIGHUP re-reads the file: a shorter window applies at once; a broken file is
+# reported and the configuration in force is kept.
+cat > "$CONF" <<CONF
+[live]
+watch-dir = $SRC
+destination-dir = $DST
+delay-collect = 300
+CONF
+"$CLSYNC" -H "$CONF" -K live -d >"$LOG" 2>&1 &
+DAEMON_PID=$!
+wait_for "initial sync" grep -q "synced the whole tree" "$LOG"
+printf '[live]
+watch-dir = %s
+destination-dir = %s
+delay-collect = 0.2
+frobnicate = 1
+' "$SRC" "$DST" > "$CONF"
+kill -HUP "$DAEMON_PID"
+wait_for "broken config reported" grep -q "$CONF:5: unknown key 'frobnicate' in block \[live\]; keeping the configuration in force" "$LOG"
+sed -i '/frobnicate/d' "$CONF"
+kill -HUP "$DAEMON_PID"
+echo reloaded > "$SRC/after-hup"
+# With the old 300 s window this could not arrive within the deadline.
+DEADLINE=60 wait_for "change synced with the reloaded 0.2 s window" cmp -s "$SRC/after-hup" "$DST/after-hup"
+stop_daemon
 echo "config_file: ok"
