@@ -179,17 +179,22 @@ ConfigBlock parse_config_block(const std::string& text, const std::string& name,
     return result;
 }
 
-ConfigBlock load_config_block(const std::string& path, const std::string& block, bool block_required) {
+std::string read_config_text(const std::string& path, const char* what) {
     gchar* contents = nullptr;
+    gsize length = 0;
     GError* error = nullptr;
-    if (!g_file_get_contents(path.c_str(), &contents, nullptr, &error)) {
-        std::string message = "config file " + path + ": " + error->message;
+    if (!g_file_get_contents(path.c_str(), &contents, &length, &error)) {
+        std::string message = std::string(what) + " " + path + ": " + error->message;
         g_error_free(error);
         throw ConfigError(message);
     }
-    std::string text = contents;
+    std::string text(contents, length);
     g_free(contents);
-    return parse_config_block(text, path, block, block_required);
+    return text;
+}
+
+ConfigBlock load_config_block(const std::string& path, const std::string& block, bool block_required) {
+    return parse_config_block(read_config_text(path, "config file"), path, block, block_required);
 }
 
 std::string find_config_file(const std::string* given) {
@@ -206,9 +211,9 @@ std::string find_config_file(const std::string* given) {
 
 // The command line, over the config file's block. Exits with the documented code on
 // a bad command line (64) or a bad config file (78).
-Options read_options(int argc, char* const argv[]) {
+Options read_options(int argc, char* const argv[], const std::string* config_file) {
     CommandLine line = read_command_line(argc, argv);
-    std::string config_path = find_config_file(command_line_value(line, "config-file"));
+    std::string config_path = config_file ? *config_file : find_config_file(command_line_value(line, "config-file"));
     const std::string* block = command_line_value(line, "config-block");
     ConfigBlock config;
     if (!config_path.empty())

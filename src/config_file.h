@@ -26,12 +26,16 @@ ConfigBlock load_config_block(const std::string& path, const std::string& block,
 ConfigBlock parse_config_block(const std::string& text, const std::string& name, const std::string& block,
                                bool block_required);
 
+// The contents of a config or rules file (`what` names it in the ConfigError).
+std::string read_config_text(const std::string& path, const char* what);
+
 // The config file to read: -H's value ("/NULL/": none), else the first existing file of
 // ~/.clsync.conf, /etc/clsync/clsync.conf, /etc/clsync.conf; "" when there is none.
 std::string find_config_file(const std::string* given);
 
 // The options in force: the command line over the config file's block (-H, -K).
+// `config_file` (SIGHUP: the file read at start, "" for none) skips the search.
 // Throws OptionError (exit 64) or ConfigError (exit 78).
-Options read_options(int argc, char* const argv[]);
+Options read_options(int argc, char* const argv[], const std::string* config_file = nullptr);
 
 }  // namespace clsync

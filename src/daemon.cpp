@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,17 +18,6 @@
 
 namespace clsync {
 namespace {
-
-bool write_all(int fd, const std::string& text) {
-    std::size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return false;
-        done += static_cast<std::size_t>(n);
-    }
-    return true;
-}
 
 // A name or a number; -1 if neither.
 long lookup_id(const std::string& name, bool group) {
@@ -74,16 +64,25 @@ void Detacher::report(int code) {
 }
 
 PidFile::PidFile(const std::string& path) : path_(path) {
-    fd_.reset(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
-    if (!fd_.valid()) throw StartupError{kExitCantCreate, "pid file " + path + ": " + strerror(errno)};
-    char old[32] = {};
-    ssize_t n = pread(fd_.get(), old, sizeof old - 1, 0);
-    long old_pid = n > 0 ? std::strtol(old, nullptr, 10) : 0;
-    if (flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
-        fd_.reset();
-        path_.clear();  // not ours: never removed by us
-        throw StartupError{kExitCantCreate,
-                           "pid file " + path + " is held by a running clsync (pid " + std::to_string(old_pid) + ")"};
+    long old_pid = 0;
+    // The lock must be on the file the path names: an exiting owner unlinks it between
+    // our open and our flock, and the lock would then be on a file nobody can see.
+    for (;;) {
+        fd_.reset(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+        if (!fd_.valid()) throw StartupError{kExitCantCreate, "pid file " + path + ": " + strerror(errno)};
+        char old[32] = {};
+        ssize_t n = pread(fd_.get(), old, sizeof old - 1, 0);
+        old_pid = n > 0 ? std::strtol(old, nullptr, 10) : 0;
+        if (flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+            fd_.reset();
+            path_.clear();  // not ours: never removed by us
+            throw StartupError{kExitCantCreate, "pid file " + path + " is held by a running clsync (pid " +
+                                                    std::to_string(old_pid) + ")"};
+        }
+        struct stat locked, named;
+        if (fstat(fd_.get(), &locked) == 0 && stat(path.c_str(), &named) == 0 && locked.st_ino == named.st_ino &&
+            locked.st_dev == named.st_dev)
+            break;
     }
     if (old_pid > 0) log_info("pid file %s: taking over from pid %ld, which is gone", path.c_str(), old_pid);
     write_pid();
@@ -101,15 +100,21 @@ PidFile::~PidFile() {
         log_warning("cannot remove pid file %s: %s (the next start takes it over)", path_.c_str(), strerror(errno));
 }
 
+StatusFile::StatusFile(std::string path, const Identity& owner) : path_(std::move(path)) {
+    fd_.reset(open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd_.valid()) throw StartupError{kExitCantCreate, "status file " + path_ + ": " + strerror(errno)};
+    if (owner.set && fchown(fd_.get(), owner.uid, owner.gid) != 0)
+        throw StartupError{kExitCantCreate, "status file " + path_ + ": " + strerror(errno)};
+}
+
 void StatusFile::write(const char* state, std::size_t pending, unsigned running, unsigned iterations,
                        unsigned failures) const {
     std::string text = std::string(state) + "\npending " + std::to_string(pending) + "\nrunning " +
                        std::to_string(running) + "\niterations " + std::to_string(iterations) + "\nfailures " +
                        std::to_string(failures) + "\n";
-    std::string temporary = path_ + ".tmp";
-    UniqueFd fd(open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
-    if (!fd.valid() || !write_all(fd.get(), text) || rename(temporary.c_str(), path_.c_str()) != 0)
-        log_warning("status file %s: %s", path_.c_str(), strerror(errno));
+    ssize_t n = pwrite(fd_.get(), text.data(), text.size(), 0);
+    if (n != static_cast<ssize_t>(text.size()) || ftruncate(fd_.get(), static_cast<off_t>(text.size())) != 0)
+        log_warning("status file %s: %s", path_.c_str(), n < 0 ? strerror(errno) : "short write");
 }
 
 void enter_chroot(const std::string& dir) {
@@ -117,20 +122,34 @@ void enter_chroot(const std::string& dir) {
         throw StartupError{kExitOsErr, "--chroot " + dir + ": " + strerror(errno)};
 }
 
-void drop_privileges(const std::string& user, const std::string& group) {
-    if (!group.empty()) {
-        long gid = lookup_id(group, true);
-        if (gid < 0) throw StartupError{kExitUsage, "--gid: no group '" + group + "'"};
-        gid_t g = static_cast<gid_t>(gid);
-        if (setgroups(1, &g) != 0 || setgid(g) != 0)
-            throw StartupError{kExitOsErr, "--gid " + group + ": " + strerror(errno)};
-    }
+Identity resolve_identity(const std::string& user, const std::string& group) {
+    Identity identity;
+    if (user.empty() && group.empty()) return identity;
+    identity.set = true;
+    identity.uid = geteuid();
+    identity.gid = getegid();
     if (!user.empty()) {
         long uid = lookup_id(user, false);
         if (uid < 0) throw StartupError{kExitUsage, "--uid: no user '" + user + "'"};
-        if (setuid(static_cast<uid_t>(uid)) != 0)
-            throw StartupError{kExitOsErr, "--uid " + user + ": " + strerror(errno)};
+        identity.uid = static_cast<uid_t>(uid);
+        // Without -g: the user's own group, not root's.
+        struct passwd* p = getpwuid(identity.uid);
+        if (p) identity.gid = p->pw_gid;
     }
+    if (!group.empty()) {
+        long gid = lookup_id(group, true);
+        if (gid < 0) throw StartupError{kExitUsage, "--gid: no group '" + group + "'"};
+        identity.gid = static_cast<gid_t>(gid);
+    }
+    return identity;
+}
+
+void drop_privileges(const Identity& identity) {
+    if (!identity.set) return;
+    if (setgroups(1, &identity.gid) != 0 || setgid(identity.gid) != 0)
+        throw StartupError{kExitOsErr, "switching to group " + std::to_string(identity.gid) + ": " + strerror(errno)};
+    if (setuid(identity.uid) != 0)
+        throw StartupError{kExitOsErr, "switching to user " + std::to_string(identity.uid) + ": " + strerror(errno)};
 }
 
 void run_hook(const char* what, const std::string& program, const std::string& label, Millis timeout,

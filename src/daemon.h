@@ -2,6 +2,8 @@
 // (--status-file), privilege dropping (-u, -g, --chroot) and the exit hooks.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "clock.h"
@@ -45,21 +47,35 @@ private:
     UniqueFd fd_;
 };
 
+// Who -u/-g make clsync; resolved before --chroot (the user database is outside it).
+struct Identity {
+    bool set = false;
+    uid_t uid = 0;
+    gid_t gid = 0;  // -g, or the user's primary group
+};
+
+// Throws StartupError (exit 64) for an unknown user or group.
+Identity resolve_identity(const std::string& user, const std::string& group);
+
 // --status-file: a state word of the original clsync on the first line, then
-// "pending N", "running N", "iterations N", "failures N". Replaced atomically.
+// "pending N", "running N", "iterations N", "failures N". Opened once, before
+// privileges are dropped, and rewritten in place with one write: a reader sees the
+// old or the new text (or, for a moment, the new one with the old one's tail).
 class StatusFile {
 public:
-    explicit StatusFile(std::string path) : path_(std::move(path)) {}
+    // Throws StartupError (exit 73); the file is handed to `owner` when set.
+    StatusFile(std::string path, const Identity& owner);
     void write(const char* state, std::size_t pending, unsigned running, unsigned iterations, unsigned failures) const;
 
 private:
     std::string path_;
+    UniqueFd fd_;
 };
 
 // --chroot: enters `dir` (before anything else is opened). Throws StartupError.
 void enter_chroot(const std::string& dir);
-// -u/-g: becomes `user`/`group` (names or numbers). Throws StartupError.
-void drop_privileges(const std::string& user, const std::string& group);
+// -u/-g: becomes `identity`, with its group as the only one. Throws StartupError.
+void drop_privileges(const Identity& identity);
 
 // --exit-hook / --pre-exit-hook: runs "program label" to its end (within `timeout`).
 void run_hook(const char* what, const std::string& program, const std::string& label, Millis timeout,

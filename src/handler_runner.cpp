@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <set>
 
 #include "child_process.h"
@@ -26,19 +28,16 @@ constexpr std::size_t kMaxArgumentBytes = 64 * 1024;
 using Values = std::vector<std::pair<std::string, std::string>>;
 
 ListedPath look_up(const std::string& root, const std::string& path) {
-    struct stat st;
     std::string absolute = path.empty() ? root : root + '/' + path;
-    if (lstat(absolute.c_str(), &st) != 0) return {path, false, false};
-    return {path, true, S_ISDIR(st.st_mode)};
+    bool exists = access(absolute.c_str(), F_OK) == 0 || errno != ENOENT;
+    return {path, exists, exists && is_directory(root, path)};
 }
-
-// rsync exclude patterns for what no run may touch: directories clsync cannot read.
-std::string rsync_exclude_list(const std::vector<std::string>& unsyncable) {
-    std::string list;
-    for (const std::string& dir : unsyncable) list += rsync_pattern(dir, "/", '\n') + '\n';
-    return list;
+// What no run may touch: directories clsync cannot read.
+std::vector<ExcludedPath> unsyncable_excludes(const std::vector<std::string>& unsyncable) {
+    std::vector<ExcludedPath> excluded;
+    for (const std::string& dir : unsyncable) excluded.push_back({dir, true});
+    return excluded;
 }
-
 }  // namespace
 
 unsigned event_mask(const ListedPath& path) {
@@ -72,18 +71,16 @@ SyncResult HandlerRunner::run(const Batch& batch) const {
 
 SyncResult HandlerRunner::run_rsyncshell(const Batch& batch, const std::vector<QueuedPath>& paths) const {
     std::string includes = batch.full_tree ? "/***\n" : rsync_include_rules(paths, '\n');
-    std::string excludes = rsync_exclude_list(unsyncable_.snapshot());
+    std::vector<ExcludedPath> excluded = unsyncable_excludes(unsyncable_.snapshot());
     if (auto rules = rules_for(batch)) {
         std::vector<QueuedPath> roots = batch.full_tree ? std::vector<QueuedPath>{{"", true}} : paths;
-        excludes += rsync_exclude_rules(find_excluded(settings_.watch_dir, roots, *rules), '\n', false);
+        for (ExcludedPath& e : find_excluded(settings_.watch_dir, roots, *rules)) excluded.push_back(std::move(e));
     }
-    std::string include_path = lists_.write(settings_.label, "include", includes);
-    std::string exclude_path = lists_.write(settings_.label, "exclude", excludes);
-    SyncResult result = run_handler(batch, {"rsynclist", "%label%", "%INCLUDE-LIST-PATH%", "%EXCLUDE-LIST-PATH%"},
-                                    {{"INCLUDE-LIST-PATH", include_path}, {"EXCLUDE-LIST-PATH", exclude_path}});
-    lists_.discard(include_path);
-    lists_.discard(exclude_path);
-    return result;
+    std::string excludes = rsync_exclude_rules(excluded, '\n', false);
+    ListFile include_list = lists_.write(settings_.label, "include", includes);
+    ListFile exclude_list = lists_.write(settings_.label, "exclude", excludes);
+    return run_handler(batch, {"rsynclist", "%label%", "%INCLUDE-LIST-PATH%", "%EXCLUDE-LIST-PATH%"},
+                       {{"INCLUDE-LIST-PATH", include_list.path()}, {"EXCLUDE-LIST-PATH", exclude_list.path()}});
 }
 
 SyncResult HandlerRunner::run_shell(const Batch& batch, const std::vector<QueuedPath>& paths) const {
@@ -92,14 +89,17 @@ SyncResult HandlerRunner::run_shell(const Batch& batch, const std::vector<Queued
                            {{"INCLUDE-LIST", settings_.watch_dir}, {"TYPE", "initialsync"}});
     std::string list;
     for (const ListedPath& p : listed_paths(batch, paths)) {
+        if (p.path.find('\n') != std::string::npos) {
+            // One line per path: such a name would inject lines of its own.
+            log_warning("'%s' has a newline in its name: left out of the shell mode list", printable(p.path).c_str());
+            continue;
+        }
         if (!settings_.synclist_simplify) list += "sync " + settings_.label + ' ' + std::to_string(event_mask(p)) + ' ';
         list += p.path + '\n';
     }
-    std::string list_path = lists_.write(settings_.label, "sync", list);
-    SyncResult result = run_handler(batch, {"synclist", "%label%", "%INCLUDE-LIST-PATH%"},
-                                    {{"INCLUDE-LIST-PATH", list_path}, {"TYPE", "sync"}});
-    lists_.discard(list_path);
-    return result;
+    ListFile list_file = lists_.write(settings_.label, "sync", list);
+    return run_handler(batch, {"synclist", "%label%", "%INCLUDE-LIST-PATH%"},
+                       {{"INCLUDE-LIST-PATH", list_file.path()}, {"TYPE", "sync"}});
 }
 
 SyncResult HandlerRunner::run_direct(const Batch& batch, const std::vector<QueuedPath>& paths) const {

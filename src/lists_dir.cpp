@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 #include "log.h"
 #include "unique_fd.h"
@@ -33,6 +36,9 @@ ListsDir::ListsDir(const std::string& dir, bool keep_files) : dir_(dir), keep_fi
     struct stat st;
     if (lstat(dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         throw ListsDirError("lists dir '" + dir_ + "' is not a directory");
+    // Handlers run in the watch dir: they need the absolute path.
+    char resolved[PATH_MAX];
+    if (realpath(dir_.c_str(), resolved)) dir_ = resolved;
     if (st.st_uid != geteuid())
         throw ListsDirError("lists dir '" + dir_ + "' belongs to uid " + std::to_string(st.st_uid) +
                             ", not to clsync's user: others could change the lists");
@@ -52,19 +58,19 @@ ListsDir::~ListsDir() {
     rmdir(dir_.c_str());
 }
 
-std::string ListsDir::write(const std::string& label, const char* kind, const std::string& content) {
+ListFile::~ListFile() { dir_.discard(path_); }
+
+ListFile ListsDir::write(const std::string& label, const char* kind, const std::string& content) {
     std::string path =
         dir_ + '/' + label + '.' + std::to_string(getpid()) + '.' + std::to_string(++counter_) + '.' + kind + ".list";
     UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd.valid()) throw std::system_error(errno, std::generic_category(), "creating list file " + path);
-    std::size_t written = 0;
-    while (written < content.size()) {
-        ssize_t n = ::write(fd.get(), content.data() + written, content.size() - written);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw std::system_error(errno, std::generic_category(), "writing list file " + path);
-        written += static_cast<std::size_t>(n);
+    if (!write_all(fd.get(), content)) {
+        int error = errno;
+        unlink(path.c_str());
+        throw std::system_error(error, std::generic_category(), "writing list file " + path);
     }
-    return path;
+    return ListFile(*this, path);
 }
 
 void ListsDir::discard(const std::string& path) const {

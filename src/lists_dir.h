@@ -17,6 +17,22 @@ struct ListsDirError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+class ListsDir;
+
+// A list file, removed when it goes out of scope (unless -U keeps list files).
+class ListFile {
+public:
+    ListFile(const ListsDir& dir, std::string path) : dir_(dir), path_(std::move(path)) {}
+    ~ListFile();
+    ListFile(const ListFile&) = delete;
+    ListFile& operator=(const ListFile&) = delete;
+    const std::string& path() const { return path_; }
+
+private:
+    const ListsDir& dir_;
+    std::string path_;
+};
+
 class ListsDir {
 public:
     // `dir` empty: a new private temporary directory. Throws ListsDirError.
@@ -25,9 +41,9 @@ public:
     ListsDir(const ListsDir&) = delete;
     ListsDir& operator=(const ListsDir&) = delete;
 
-    // Writes `content` to a new file named after `label` and `kind`; returns its path.
-    // Throws std::system_error.
-    std::string write(const std::string& label, const char* kind, const std::string& content);
+    // Writes `content` to a new file named after `label` and `kind`. Throws
+    // std::system_error.
+    ListFile write(const std::string& label, const char* kind, const std::string& content);
     // Removes a file written here, unless list files are kept (-U).
     void discard(const std::string& path) const;
 

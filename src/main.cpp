@@ -77,15 +77,17 @@ std::string resolve_local_path(const std::string& path) {
     return std::string(resolved) + rest;
 }
 
+// Whether the absolute `path` is `dir` or below it.
+bool is_within(const std::string& path, const std::string& dir) {
+    return path == dir || dir == "/" || path.compare(0, dir.size() + 1, dir + '/') == 0;
+}
+
 // The destination as rsync will get it: local paths made absolute (and refused when
 // inside the watch dir, which would sync into itself); remote ones unchanged.
 std::string checked_destination(const std::string& watch_dir, const std::string& destination) {
     if (is_remote_destination(destination)) return destination;
     std::string resolved = resolve_local_path(destination);
     while (resolved.size() > 1 && resolved.back() == '/') resolved.pop_back();
-    auto is_within = [](const std::string& path, const std::string& dir) {
-        return path == dir || dir == "/" || path.compare(0, dir.size() + 1, dir + '/') == 0;
-    };
     if (is_within(resolved, watch_dir))
         throw StartupError{kExitUsage, "destination '" + destination + "' is inside the watch dir '" + watch_dir +
                                            "': it would sync into itself"};
@@ -133,12 +135,9 @@ void raise_open_file_limit() {
 std::unique_ptr<Watcher> start_watcher(const Options& options, const WatcherSettings& settings, EventSink& sink,
                                        UnsyncableDirs& unsyncable) {
     // fanotify turns directory handles into paths with open_by_handle_at, which needs
-    // CAP_DAC_READ_SEARCH: gone once -u has switched user.
+    // CAP_DAC_READ_SEARCH: gone once -u has switched user (options.cpp refuses
+    // --monitor=fanotify with -u).
     bool drops_privileges = !options.uid.empty();
-    if (options.monitor == Monitor::Fanotify && drops_privileges)
-        throw StartupError{kExitUsage,
-                           "--monitor=fanotify cannot be used with --uid: after the switch it could not "
-                           "resolve directory handles (needs CAP_DAC_READ_SEARCH); use inotify"};
     if (options.monitor == Monitor::Auto && drops_privileges) log_info("--monitor=auto with --uid: using inotify");
     if (options.monitor != Monitor::Inotify && !drops_privileges) {
         auto watcher = std::make_unique<FanotifyWatcher>(settings, sink, unsyncable);
@@ -191,7 +190,7 @@ void reload(Daemon& daemon) {
     Options next;
     RuleSet rules;
     try {
-        next = read_options(daemon.argc, daemon.argv);
+        next = read_options(daemon.argc, daemon.argv, &daemon.options.config_file);
         if (!next.rules_file.empty()) rules = RuleSet::load(next.rules_file);
     } catch (const std::runtime_error& e) {
         log_error("SIGHUP: %s; keeping the configuration in force", e.what());
@@ -368,10 +367,10 @@ std::unique_ptr<SyncRunner> make_runner(const Options& options, const std::strin
 std::vector<std::string> own_paths_in(const std::string& watch_dir, const std::vector<std::string>& files) {
     std::vector<std::string> inside;
     for (const std::string& file : files) {
-        if (file.empty() || file == ".tmp") continue;
+        if (file.empty()) continue;
         std::string absolute = resolve_local_path(file);
-        if (absolute.compare(0, watch_dir.size() + 1, watch_dir + '/') == 0)
-            inside.push_back(absolute.substr(watch_dir.size() + 1));
+        if (absolute != watch_dir && is_within(absolute, watch_dir))
+            inside.push_back(absolute.substr(watch_dir == "/" ? 1 : watch_dir.size() + 1));
     }
     return inside;
 }
@@ -392,17 +391,20 @@ ExitHooks find_hooks(const Options& options) {
 
 int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     if (options.background) detacher.detach();
+    Identity identity = resolve_identity(options.uid, options.gid);
     if (!options.chroot_dir.empty()) enter_chroot(options.chroot_dir);
     // Before the long start-up walk: a second instance is refused at once.
     std::optional<PidFile> pid_file;
     if (!options.pid_file.empty()) pid_file.emplace(options.pid_file);
-    UniqueFd sigquit_fd = block_sigquit();
-    raise_open_file_limit();
     std::optional<StatusFile> status_file;
     if (!options.status_file.empty()) {
-        status_file.emplace(options.status_file);
+        status_file.emplace(options.status_file, identity);
         status_file->write("starting", 0, 0, 0, 0);
     }
+    // Everything else (watches, lists, handlers, rsync) runs as -u/-g already.
+    drop_privileges(identity);
+    UniqueFd sigquit_fd = block_sigquit();
+    raise_open_file_limit();
     std::string watch_dir = canonical_watch_dir(options.watch_dir);
     std::string destination =
         options.destinations.empty() ? std::string() : checked_destination(watch_dir, options.destinations.front());
@@ -432,8 +434,7 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     settings.standby_file = options.standby_file;
     settings.rules = &rules;
     settings.watch_dir = watch_dir;
-    settings.own_paths = own_paths_in(
-        watch_dir, {options.status_file, options.status_file + ".tmp", options.pid_file, options.lists_dir});
+    settings.own_paths = own_paths_in(watch_dir, {options.status_file, options.pid_file, options.lists_dir});
     settings.destination = options.mode == Mode::RsyncDirect ? destination : "handler " + options.sync_handler;
     settings.on_change = [&daemon_ptr] {
         if (daemon_ptr) daemon_ptr->write_status();
@@ -449,7 +450,6 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
             watch_dir, "", [](const std::string&, int) { return true; },
             [&unsyncable](const std::string& path) { unsyncable.add(path); });
     }
-    if (!options.uid.empty() || !options.gid.empty()) drop_privileges(options.uid, options.gid);
 
     Daemon daemon{main_loop, coordinator, watcher.get(), rules, options, argc, argv, std::move(status_file)};
     daemon_ptr = &daemon;
@@ -460,15 +460,20 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
         if (code != kExitOk || pre_exit_done) return main_loop.quit(code);
         pre_exit_done = true;
         daemon.write_status("preexit");
-        run_hook("pre-exit hook", hooks.pre_exit, options.label, options.timeout_sync, children);
-        // A moment for the watcher to pass on the hook's changes.
-        g_timeout_add(
-            200,
-            [](gpointer c) -> gboolean {
-                static_cast<SyncCoordinator*>(c)->finish_queued_then_exit();
-                return G_SOURCE_REMOVE;
-            },
-            &coordinator);
+        // On a worker, so that TERM still stops clsync (and the hook) meanwhile.
+        pool.submit([&] {
+            run_hook("pre-exit hook", hooks.pre_exit, options.label, options.timeout_sync, children);
+            run_on_main_thread([&coordinator] {
+                // A moment for the watcher to pass on the hook's changes.
+                g_timeout_add(
+                    200,
+                    [](gpointer c) -> gboolean {
+                        static_cast<SyncCoordinator*>(c)->finish_queued_then_exit();
+                        return G_SOURCE_REMOVE;
+                    },
+                    &coordinator);
+            });
+        });
     };
     install_signal_handlers(daemon);
     watch_sigquit(sigquit_fd.get(), daemon);

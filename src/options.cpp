@@ -309,6 +309,10 @@ void check_combination(const Options& o) {
     if (!rsync_direct && o.sync_handler.empty())
         throw OptionError(std::string("option --sync-handler (-S) is required in mode ") + mode_name(o.mode));
     if (o.destinations.size() > 1) throw OptionError("option --destination-dir: only one destination is supported yet");
+    if (o.monitor == Monitor::Fanotify && !o.uid.empty())
+        throw OptionError(
+            "--monitor=fanotify cannot be used with --uid: after the switch it could not resolve "
+            "directory handles (that needs CAP_DAC_READ_SEARCH); use inotify");
     if (o.skip_initialsync && o.only_initialsync)
         throw OptionError("options --skip-initialsync and --only-initialsync exclude each other");
 }
@@ -568,8 +572,8 @@ std::string help_text(const char* program) {
     }
     text +=
         "\nExit codes: 0 ok, 64 usage error, 66 watch dir unusable, 69 handler missing or unusable,\n"
-        "70 internal error, 71 system error, 75 sync failed --retries times, 78 config or rules file\n"
-        "error. See clsync(1).\n";
+        "70 internal error, 71 system error, 73 pid file held or not writable, 75 sync failed --retries\n"
+        "times, 77 lists dir open to others, 78 config or rules file error. See clsync(1).\n";
     return text;
 }
 

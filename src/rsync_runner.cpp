@@ -105,11 +105,12 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     SyncResult result;
     result.exit_code = child.exit_code;
     result.message = trimmed(child.stderr_text);
-    if (!child.started || child.exit_code < 0) result.message += " (rsync " + describe_exit(child) + ")";
+    if (!child.started || child.exit_code < 0 || child.timed_out)
+        result.message += " (rsync " + describe_exit(child) + ")";
     if (!child.started || child.timed_out) return result;
-    result.outcome = is_ignored_exit_code(settings_.ignored_exit_codes, child.exit_code)
-                         ? RsyncOutcome::Complete
-                         : classify_rsync_run(child.exit_code, child.stderr_text);
+    bool accepted = is_ignored_exit_code(settings_.ignored_exit_codes, child.exit_code);  // -x
+    result.outcome = accepted ? RsyncOutcome::Complete : classify_rsync_run(child.exit_code, child.stderr_text);
+    result.source_changed = !accepted && child.exit_code != 0 && result.outcome == RsyncOutcome::Complete;
     return result;
 }
 

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <set>
 
-#include "options.h"
+#include "config_file.h"
 
 namespace clsync {
 namespace {
@@ -76,6 +76,7 @@ std::string literal_prefix(const std::string& regex) {
 }
 
 struct ParsedRule {
+    int line;
     bool include;
     unsigned actions;
     std::string regex;
@@ -108,7 +109,8 @@ RuleSet RuleSet::parse(const std::string& text, const std::string& name) {
                               "': the second character must be a type: f, d, s, w, m, W or *");
         std::string regex = line.substr(2);
         std::string prefix = literal_prefix(regex);
-        ParsedRule rule{line[0] == '+', actions, regex, prefix, !prefix.empty() || has_back_reference(regex)};
+        ParsedRule rule{line_number, line[0] == '+', actions,
+                        regex,       prefix,         !prefix.empty() || has_back_reference(regex)};
         if (!rule.regex.empty()) {
             Regex check;
             int code = regcomp(&check.compiled, rule.regex.c_str(), REG_EXTENDED | REG_NOSUB);
@@ -141,7 +143,7 @@ RuleSet RuleSet::parse(const std::string& text, const std::string& name) {
             group.regex = std::make_shared<Regex>();
             int code = regcomp(&group.regex->compiled, pattern.c_str(), REG_EXTENDED | REG_NOSUB);
             if (code != 0)
-                throw ConfigError(name + ": rules from line " + std::to_string(i + 1) +
+                throw ConfigError(name + ":" + std::to_string(rules[i].line) + ": rules from this line on" +
                                   " cannot be combined: " + regex_error(code, &group.regex->compiled));
         }
         if (!group.include && (group.actions & kSyncFile)) set.excludes_files_ = true;
@@ -177,18 +179,7 @@ std::vector<std::size_t> RuleSet::candidates(const std::string& path) const {
     return found;
 }
 
-RuleSet RuleSet::load(const std::string& path) {
-    gchar* contents = nullptr;
-    GError* error = nullptr;
-    if (!g_file_get_contents(path.c_str(), &contents, nullptr, &error)) {
-        std::string message = "rules file " + path + ": " + error->message;
-        g_error_free(error);
-        throw ConfigError(message);
-    }
-    std::string text = contents;
-    g_free(contents);
-    return parse(text, path);
-}
+RuleSet RuleSet::load(const std::string& path) { return parse(read_config_text(path, "rules file"), path); }
 
 bool RuleSet::allows(const std::string& path, unsigned actions) const {
     unsigned undecided = actions;

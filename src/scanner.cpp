@@ -144,4 +144,10 @@ void walk_directories(const std::string& root, const std::string& start,
     }
 }
 
+bool is_directory(const std::string& root, const std::string& path) {
+    struct stat st;
+    std::string absolute = path.empty() ? root : root + '/' + path;
+    return lstat(absolute.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 }  // namespace clsync

@@ -29,6 +29,9 @@ void walk_directories(const std::string& root, const std::string& start,
 // symlinks, also when the whole path is longer than PATH_MAX.
 UniqueFd open_directory(const std::string& root, const std::string& path);
 
+// Whether `path` below `root` ("" = root) is a directory (not following a symlink).
+bool is_directory(const std::string& root, const std::string& path);
+
 // "a" + "b" -> "a/b"; "" + "b" -> "b".
 std::string join_path(const std::string& dir, const std::string& name);
 

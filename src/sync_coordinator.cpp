@@ -8,6 +8,7 @@
 #include "exit_codes.h"
 #include "log.h"
 #include "path_tree.h"
+#include "scanner.h"
 
 namespace clsync {
 namespace {
@@ -79,7 +80,8 @@ void SyncCoordinator::drain_inbox() {
         if (event.is_rename()) {
             log_debug("event: '%s' renamed to '%s'", printable(event.renamed_from).c_str(),
                       printable(event.path).c_str());
-            bool from = !filtering || included(filter, event.renamed_from);
+            // The old name is gone: what it was, the new name says.
+            bool from = !filtering || included(filter, event.renamed_from, event.path);
             bool to = !filtering || included(filter, event.path);
             if (from && to) {
                 queue_.rename(event.renamed_from, event.path, now);
@@ -104,18 +106,17 @@ void SyncCoordinator::drain_inbox() {
     dispatch();
 }
 
-bool SyncCoordinator::included(const RuleSet* rules, const std::string& path) const {
+bool SyncCoordinator::included(const RuleSet* rules, const std::string& path, const std::string& type_path) const {
     for (const std::string& own : settings_.own_paths)
         if (path == own || is_ancestor(own, path)) return false;
     if (!rules) return true;
-    return rules->path_included(path, [this, &path] {
-        struct stat st;
-        std::string absolute = settings_.watch_dir + '/' + path;
-        return lstat(absolute.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    return rules->path_included(path, [this, &path, &type_path] {
+        return is_directory(settings_.watch_dir, type_path.empty() ? path : type_path);
     });
 }
 
 void SyncCoordinator::start(bool initial_sync) {
+    initial_sync_pending_ = initial_sync;
     if (initial_sync)
         sync_whole_tree_now();
     else
@@ -180,7 +181,7 @@ void SyncCoordinator::dispatch() {
     if (on_standby()) return arm_timer(now + kStandbyPoll);
     Batch batch = make_batch(queue_.take_due(finishing_ ? TimePoint::max() : now), settings_.max_batch_paths);
     batch.renames = queue_.take_renames();
-    batch.initial_sync = batch.full_tree && !whole_tree_synced_;
+    batch.initial_sync = batch.full_tree && initial_sync_pending_;
     batch.iteration = iterations_;
     start_batch(std::move(batch), now);
 }
@@ -204,7 +205,13 @@ void SyncCoordinator::start_batch(Batch batch, TimePoint now) {
     }
 
     pool_.submit([this, batch = std::move(batch), now]() mutable {
-        SyncResult result = runner_.run(batch);
+        SyncResult result;
+        try {
+            result = runner_.run(batch);
+        } catch (const std::exception& e) {
+            // A list file that cannot be written (disk full, say): a failed run, retried.
+            result.message = e.what();
+        }
         run_on_main_thread(
             [this, batch = std::move(batch), result = std::move(result), now] { on_batch_done(batch, result, now); });
     });
@@ -220,17 +227,17 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
         if (consecutive_failures_) log_info("sync to %s works again", settings_.destination.c_str());
         consecutive_failures_ = 0;
         if (batch.full_tree) whole_tree_synced_ = true;
+        if (batch.initial_sync) initial_sync_pending_ = false;
         ++iterations_;
         std::string what = batch.full_tree ? "the whole tree" : count(batch.paths.size(), "path");
         if (result.renames_applied) what += " (" + count(result.renames_applied, "rename") + " replayed)";
         log_info("synced %s in %.3f s%s", what.c_str(), seconds_since(started),
-                 result.exit_code != 0 ? " (the source changed meanwhile: those paths are queued again)" : "");
+                 result.source_changed ? " (the source changed meanwhile: those paths are queued again)" : "");
         // Paths renamed while rsync ran may have been gone when it looked: the replay of
         // the rename would carry that gap to the new name. Those paths are synced again
         // under their new names; after a racy run (files vanished) every path is, except
         // after a whole-tree run (a busy big tree would be synced whole over and over).
-        bool racy = result.exit_code != 0;
-        requeue(batch, result, now, !racy || batch.full_tree);
+        requeue(batch, result, now, !result.source_changed || batch.full_tree);
     } else if (result.outcome == RsyncOutcome::Retry && ++consecutive_retries_ <= kMaxQuickRetries) {
         // Not a failure of the destination: run it again after one window, with the
         // changes that caused it folded in.
@@ -262,6 +269,9 @@ bool SyncCoordinator::handle_failure(const Batch& batch, const SyncResult& resul
         log_error("sync to %s failed %u times in a row: %s; dropping %s (--ignore-failures)",
                   settings_.destination.c_str(), consecutive_failures_, what.c_str(), paths.c_str());
         for (const QueuedPath& p : batch.paths) log_error("  dropped: %s", printable(p.path).c_str());
+        for (const Rename& r : batch.renames)
+            log_error("  dropped: %s -> %s", printable(r.from).c_str(), printable(r.to).c_str());
+        for (const QueuedPath& p : result.rename_paths) log_error("  dropped: %s", printable(p.path).c_str());
         consecutive_failures_ = 0;
         return true;
     }

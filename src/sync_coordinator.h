@@ -86,14 +86,17 @@ public:
 
 private:
     void drain_inbox();
-    // Whether the rules let `path` (an event's: its type unknown) be synced.
-    bool included(const RuleSet* rules, const std::string& path) const;
+    // Whether the rules let `path` (an event's: its type unknown, looked up at
+    // `type_path` if given) be synced.
+    bool included(const RuleSet* rules, const std::string& path, const std::string& type_path = {}) const;
     void dispatch();
     void start_batch(Batch batch, TimePoint now);
     void on_batch_done(const Batch& batch, const SyncResult& result, TimePoint started);
-    // Puts a batch's paths back, as first seen at `first_seen` (backdate to make them due).
+    // Requeues a failed batch with back-off, or gives up (-r); false when clsync exits.
     bool handle_failure(const Batch& batch, const SyncResult& result, TimePoint now);
+    // Whether --standby-file holds every sync now.
     bool on_standby() const;
+    // Puts a batch's paths back, as first seen at `first_seen` (backdate to make them due).
     void requeue(const Batch& batch, const SyncResult& result, TimePoint first_seen, bool only_renamed = false);
     void arm_timer(TimePoint when);
     void check_exit_conditions();
@@ -110,7 +113,8 @@ private:
     DelayQueue queue_;
     bool batch_running_ = false;
     bool initial_running_ = false;
-    TimePoint next_sync_allowed_{};  // -w spacing and failure back-off
+    bool initial_sync_pending_ = false;  // the first whole-tree run asked for by start()
+    TimePoint next_sync_allowed_{};      // -w spacing and failure back-off
     unsigned consecutive_failures_ = 0;
     unsigned consecutive_retries_ = 0;
     unsigned iterations_ = 0;

@@ -15,6 +15,8 @@ struct SyncResult {
     RsyncOutcome outcome = RsyncOutcome::Failed;
     int exit_code = -1;   // the child's exit status; -1 if it did not exit normally
     std::string message;  // the child's stderr (trimmed) or why it could not run
+    // Complete, but files changed under the run (rsync 23/24): its paths are synced again.
+    bool source_changed = false;
     // What the batch's renames added to the run (see rename_replay.h); a failed run
     // puts them back into the queue, because the renames are not replayed twice.
     std::vector<QueuedPath> rename_paths;

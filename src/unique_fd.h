@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <string>
 #include <utility>
 
 namespace clsync {
@@ -30,5 +32,17 @@ public:
 private:
     int fd_ = -1;
 };
+
+// Writes all of `data` to the blocking descriptor `fd`; false (errno set) on failure.
+inline bool write_all(int fd, const std::string& data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
 
 }  // namespace clsync

@@ -124,4 +124,17 @@ write_rules '-d(^|/)cache$' '-f\.tmp$' '+*'
 "$CLSYNC" -W "$SRC" -D "$DST" -R "$RULES" --only-initialsync >"$LOG" 2>&1 || fail "--only-initialsync with rules failed"
 [ -e "$DST/only-here/cache/kept" ] && [ -e "$DST/only-here/stale.tmp" ] ||
     fail "excluded paths that only the destination has were deleted"
+# Renaming an excluded directory itself to an included name: the old name is gone,
+# so its type comes from the new one; the destination's stale copy of the excluded
+# directory must not be renamed into place (it is a copy, not a rename).
+write_rules '-d^cache$' '+*'
+rm -rf "$SRC"/* "$DST"/* && mkdir -p "$SRC/cache/sub" "$DST/cache/stale" && echo new > "$SRC/cache/sub/f"
+echo old > "$DST/cache/stale/g"
+start_daemon -R "$RULES"
+mv "$SRC/cache" "$SRC/uncached"
+wait_for "renamed excluded directory synced" test -e "$DST/uncached/sub/f"
+[ ! -e "$DST/uncached/stale" ] || fail "the excluded directory's stale destination copy was renamed into place"
+wait_for "renamed excluded directory equal" python3 "$TESTS_DIR/treecmp.py" "$SRC/uncached" "$DST/uncached" --quiet
+[ -e "$DST/cache/stale/g" ] || fail "the destination's copy of the excluded directory was touched"
+stop_daemon
 echo "rules: ok"
