@@ -1,0 +1,61 @@
+// The main loop and the signals that steer it: TERM/INT stop, HUP reloads the
+// configuration and the rules, USR1 logs the state, USR2 syncs the whole tree, QUIT
+// stops softly (GLib's unix signal sources do not cover it: a signalfd does).
+// Everything here runs on the main thread.
+#pragma once
+
+#include <glib.h>
+
+#include <optional>
+
+#include "daemon.h"
+#include "exit_codes.h"
+#include "options.h"
+#include "rules.h"
+#include "sync_coordinator.h"
+#include "unique_fd.h"
+#include "watcher.h"
+
+namespace clsync {
+
+// The GLib main loop and the exit code it ends with.
+struct MainLoop {
+    GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
+    int exit_code = kExitOk;
+    ~MainLoop() { g_main_loop_unref(loop); }
+    bool signalled = false;  // stopped by TERM or INT
+    void quit(int code) {
+        exit_code = code;
+        g_main_loop_quit(loop);
+    }
+};
+
+// What the signal handlers act on; `options` are those in force (HUP compares the
+// new ones with them and updates what it applied).
+struct Daemon {
+    MainLoop& main_loop;
+    SyncCoordinator& coordinator;
+    Watcher* watcher;  // null with --only-initialsync
+    Rules& rules;
+    Options options;  // as in force
+    int argc;
+    char** argv;
+    std::optional<StatusFile> status_file;
+
+    void write_status(const char* word = nullptr) const {
+        if (!status_file) return;
+        SyncCoordinator::State state = coordinator.state();
+        status_file->write(word ? word : state.word, state.pending, state.running, state.iterations, state.failures);
+    }
+};
+
+// Blocks SIGQUIT in every thread (call before any starts); returns its signalfd.
+UniqueFd block_sigquit();
+
+// Installs the handlers of TERM, INT, HUP, USR1 and USR2 on the main loop.
+void install_signal_handlers(Daemon& daemon);
+
+// Reads SIGQUIT from `fd` (block_sigquit's) on the main loop.
+void watch_sigquit(int fd, Daemon& daemon);
+
+}  // namespace clsync

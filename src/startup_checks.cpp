@@ -1,0 +1,138 @@
+#include "startup_checks.h"
+
+#include <glib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include "daemon.h"
+#include "exit_codes.h"
+#include "rsync_errors.h"
+
+namespace clsync {
+
+std::string canonical_watch_dir(const std::string& dir) {
+    char resolved[PATH_MAX];
+    if (!realpath(dir.c_str(), resolved))
+        throw StartupError{kExitNoInput, "watch dir '" + dir + "': " + strerror(errno)};
+    struct stat st;
+    if (stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode))
+        throw StartupError{kExitNoInput, "watch dir '" + dir + "' is not a directory"};
+    if (access(resolved, R_OK | X_OK) != 0)
+        throw StartupError{kExitNoInput, "watch dir '" + dir + "' is not readable: " + strerror(errno)};
+    return resolved;
+}
+
+// rsync reads "host:path" and "rsync://..." as remote; everything else is local.
+bool is_remote_destination(const std::string& destination) {
+    auto colon = destination.find(':');
+    return colon != std::string::npos && destination.find('/') > colon;
+}
+
+// The destination's absolute path, resolving symlinks of the part that exists.
+std::string resolve_local_path(const std::string& path) {
+    std::string existing = path, rest;
+    char resolved[PATH_MAX];
+    while (!realpath(existing.c_str(), resolved)) {
+        auto slash = existing.find_last_of('/');
+        if (slash == std::string::npos) {
+            if (!getcwd(resolved, sizeof resolved)) return path;
+            return std::string(resolved) + '/' + existing + rest;
+        }
+        rest = existing.substr(slash) + rest;
+        existing = slash == 0 ? "/" : existing.substr(0, slash);
+    }
+    return std::string(resolved) + rest;
+}
+
+// Whether the absolute `path` is `dir` or below it.
+bool is_within(const std::string& path, const std::string& dir) {
+    return path == dir || dir == "/" || path.compare(0, dir.size() + 1, dir + '/') == 0;
+}
+
+// The destination as rsync will get it: local paths made absolute (and refused when
+// inside the watch dir, which would sync into itself); remote ones unchanged.
+std::string checked_destination(const std::string& watch_dir, const std::string& destination) {
+    if (is_remote_destination(destination)) return destination;
+    std::string resolved = resolve_local_path(destination);
+    while (resolved.size() > 1 && resolved.back() == '/') resolved.pop_back();
+    if (is_within(resolved, watch_dir))
+        throw StartupError{kExitUsage, "destination '" + destination + "' is inside the watch dir '" + watch_dir +
+                                           "': it would sync into itself"};
+    // rsync --delete into a parent of the watch dir would delete everything beside it.
+    if (is_within(watch_dir, resolved))
+        throw StartupError{kExitUsage, "destination '" + destination + "' contains the watch dir '" + watch_dir +
+                                           "': syncing would delete the rest of the destination"};
+    return resolved;
+}
+
+std::string find_rsync(const std::string& configured) {
+    std::string name = configured.empty() ? "rsync" : configured;
+    char* found = g_find_program_in_path(name.c_str());
+    if (!found)
+        throw StartupError{kExitUnavailable,
+                           "rsync binary '" + name + "' not found (install the rsync package or set -S)"};
+    std::string path = found;
+    g_free(found);
+
+    char* output = nullptr;
+    const char* argv[] = {path.c_str(), "--version", nullptr};
+    gboolean ran = g_spawn_sync(nullptr, const_cast<char**>(argv), nullptr, G_SPAWN_STDERR_TO_DEV_NULL, nullptr,
+                                nullptr, &output, nullptr, nullptr, nullptr);
+    std::string version_output = ran && output ? output : "";
+    g_free(output);
+    std::string version;
+    if (!rsync_version_supported(version_output, version))
+        throw StartupError{kExitUnavailable, "'" + path + "' is rsync " +
+                                                 (version.empty() ? "of unknown version" : version) +
+                                                 "; clsync needs rsync 3.2.4 or later"};
+    return path;
+}
+
+// The handler program: a name is looked up in PATH, a path made absolute (handlers
+// run in the watch dir, where a relative path would mean something else).
+std::string find_handler(const std::string& handler) {
+    char* found = nullptr;
+    if (handler.find('/') == std::string::npos) {
+        found = g_find_program_in_path(handler.c_str());
+    } else {
+        char resolved[PATH_MAX];
+        if (realpath(handler.c_str(), resolved)) found = g_strdup(resolved);
+    }
+    if (!found) throw StartupError{kExitUnavailable, "sync handler '" + handler + "' not found"};
+    std::string path = found;
+    g_free(found);
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || access(path.c_str(), X_OK) != 0)
+        throw StartupError{kExitUnavailable, "sync handler '" + path + "' is not an executable file"};
+    return path;
+}
+
+// The directory walk holds a descriptor per level of a deep tree: allow what the
+// administrator allows (the hard limit) rather than the soft default of 1024.
+void raise_open_file_limit() {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+// Those of `files` that lie inside the watch dir, relative to it.
+std::vector<std::string> own_paths_in(const std::string& watch_dir, const std::vector<std::string>& files) {
+    std::vector<std::string> inside;
+    for (const std::string& file : files) {
+        if (file.empty()) continue;
+        std::string absolute = resolve_local_path(file);
+        if (absolute != watch_dir && is_within(absolute, watch_dir))
+            inside.push_back(absolute.substr(watch_dir == "/" ? 1 : watch_dir.size() + 1));
+    }
+    return inside;
+}
+
+}  // namespace clsync

@@ -1,0 +1,39 @@
+// What clsync checks and resolves before it starts: the watch dir, the destination,
+// the programs it runs, and the files of its own that lie inside the tree. Each
+// failure is a StartupError with its exit code (daemon.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace clsync {
+
+// The watch dir's canonical absolute path; exit 66 if it is missing or unreadable.
+std::string canonical_watch_dir(const std::string& dir);
+
+// rsync reads "host:path" and "rsync://..." as remote; everything else is local.
+bool is_remote_destination(const std::string& destination);
+
+// The absolute path, resolving symlinks of the part that exists.
+std::string resolve_local_path(const std::string& path);
+
+// Whether the absolute `path` is `dir` or below it.
+bool is_within(const std::string& path, const std::string& dir);
+
+// The destination as rsync will get it: local paths made absolute (and refused, exit
+// 64, when inside the watch dir or containing it); remote ones unchanged.
+std::string checked_destination(const std::string& watch_dir, const std::string& destination);
+
+// The rsync binary (-S, or rsync from PATH), 3.2.4 or later; exit 69 otherwise.
+std::string find_rsync(const std::string& configured);
+
+// A handler or hook program, absolute; exit 69 if missing or not executable.
+std::string find_handler(const std::string& handler);
+
+// Raises the soft limit of open files to the hard one.
+void raise_open_file_limit();
+
+// Those of `files` that lie inside the watch dir, relative to it.
+std::vector<std::string> own_paths_in(const std::string& watch_dir, const std::vector<std::string>& files);
+
+}  // namespace clsync
