@@ -35,6 +35,9 @@ long lookup_id(const std::string& name, bool group) {
 }  // namespace
 
 void Detacher::detach() {
+    // What the starter left open (LXC's hook pipes, say) is not the daemon's to keep:
+    // a starter waiting for the end of such a pipe would wait for the daemon's exit.
+    close_range(3, ~0U, 0);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw StartupError{kExitOsErr, std::string("pipe: ") + strerror(errno)};
     pid_t pid = fork();

@@ -1,14 +1,16 @@
 #!/bin/bash
 # The bundled config and rules examples are valid: every block of examples/clsync.conf
-# parses (clsync gets as far as the missing watch dir: exit 66, not 64 or 78), and each
+# and examples/lxc/clsync-lxc.conf parses (clsync gets as far as the missing watch dir: exit 66, not 64 or 78), and each
 # rules file drives a real initial sync.
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
 
 EXAMPLES=$TESTS_DIR/../../examples
-for block in $(sed -n 's/^\[\(.*\)\]$/\1/p' "$EXAMPLES/clsync.conf"); do
-    code=0
-    "$CLSYNC" -H "$EXAMPLES/clsync.conf" -K "$block" -b0 -Y stderr -W "$WORK/no-such-dir" >"$LOG" 2>&1 || code=$?
-    [ "$code" = 66 ] || fail "block [$block] of examples/clsync.conf: exit $code, expected 66: $(cat "$LOG")"
+for conf in clsync.conf lxc/clsync-lxc.conf; do
+    for block in $(sed -n 's/^\[\(.*\)\]$/\1/p' "$EXAMPLES/$conf"); do
+        code=0
+        "$CLSYNC" -H "$EXAMPLES/$conf" -K "$block" -b0 -Y stderr -W "$WORK/no-such-dir" -D "$WORK/d" >"$LOG" 2>&1 || code=$?
+        [ "$code" = 66 ] || fail "block [$block] of examples/$conf: exit $code, expected 66: $(cat "$LOG")"
+    done
 done
 
 mkdir -p "$SRC/ssh" "$SRC/var/cache" "$SRC/proc"
