@@ -139,9 +139,12 @@ void FanotifyWatcher::mark_file_system(const std::string& absolute, bool require
 std::string FanotifyWatcher::status() const { return "fanotify, file system marks (no per-directory watches)"; }
 
 void FanotifyWatcher::read_events() {
-    alignas(struct fanotify_event_metadata) static thread_local char buffer[256 * 1024];
+    // On the heap, made on first use: a thread_local array is part of every thread's
+    // TLS block, which glibc clears at thread start (256 KiB resident per thread).
+    if (!read_buffer_) read_buffer_.reset(new FanotifyReadBuffer);
+    char* buffer = read_buffer_->bytes;
     for (;;) {
-        ssize_t length = read(fanotify_fd_.get(), buffer, sizeof buffer);
+        ssize_t length = read(fanotify_fd_.get(), buffer, sizeof read_buffer_->bytes);
         if (length < 0) {
             if (errno == EINTR) continue;
             if (errno != EAGAIN) log_error("watcher: read: %s", strerror(errno));

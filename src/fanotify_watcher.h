@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -53,6 +54,10 @@ private:
     std::optional<std::string> entry_path(const Entry& entry);  // directory + name
 
     UniqueFd fanotify_fd_;
+    struct FanotifyReadBuffer {
+        alignas(8) char bytes[256 * 1024];  // fanotify_event_metadata is 8-byte aligned
+    };
+    std::unique_ptr<FanotifyReadBuffer> read_buffer_;
     bool reports_renames_ = true;                // FAN_RENAME (5.17+)
     std::map<std::string, UniqueFd> mount_fds_;  // fsid bytes -> a directory on that file system
     DirHandleCache directories_;
