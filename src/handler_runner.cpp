@@ -84,11 +84,13 @@ SyncResult HandlerRunner::run_rsyncshell(const Batch& batch, const std::vector<Q
 }
 
 SyncResult HandlerRunner::run_shell(const Batch& batch, const std::vector<QueuedPath>& paths) const {
-    if (batch.full_tree)
+    // The whole tree in one recursive call, unless rules must leave parts of it out:
+    // then every included path is listed, as for any batch.
+    if (batch.full_tree && !rules_for(batch))
         return run_handler(batch, {"initialsync", "%label%", "%INCLUDE-LIST%"},
                            {{"INCLUDE-LIST", settings_.watch_dir}, {"TYPE", "initialsync"}});
     std::string list;
-    for (const ListedPath& p : listed_paths(batch, paths)) {
+    for (const ListedPath& p : listed_paths(batch, batch.full_tree ? std::vector<QueuedPath>{{"", true}} : paths)) {
         if (p.path.find('\n') != std::string::npos) {
             // One line per path: such a name would inject lines of its own.
             log_warning("'%s' has a newline in its name: left out of the shell mode list", printable(p.path).c_str());

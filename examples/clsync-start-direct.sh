@@ -1,0 +1,12 @@
+#!/bin/sh
+# Mirrors testdir/from to testdir/to live in mode direct: handlers/direct.sh gets the changed paths as arguments.
+# As the original clsync's start scripts did, directories named DontSync are left
+# out (rules/dontsync). Ctrl-C stops. Arguments go to clsync (for instance -d, or
+# --exit-on-no-events for one pass). CLSYNC names the binary (default: clsync).
+set -eu
+cd "$(dirname "$0")"
+CLSYNC=${CLSYNC:-clsync}
+mkdir -p -m 700 testdir/from testdir/to testdir/listdir
+export CLSYNC_DEST="$PWD/testdir/to"  # where the example handlers copy to
+exec "$CLSYNC" -M direct -S handlers/direct.sh -W testdir/from -D "$PWD/testdir/to" \
+    -R rules/dontsync -t 1 -w 1 "$@"

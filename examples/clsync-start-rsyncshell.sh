@@ -1,0 +1,12 @@
+#!/bin/sh
+# Mirrors testdir/from to testdir/to live in mode rsyncshell: handlers/rsyncshell.sh runs rsync with clsync's include and exclude lists.
+# As the original clsync's start scripts did, directories named DontSync are left
+# out (rules/dontsync). Ctrl-C stops. Arguments go to clsync (for instance -d, or
+# --exit-on-no-events for one pass). CLSYNC names the binary (default: clsync).
+set -eu
+cd "$(dirname "$0")"
+CLSYNC=${CLSYNC:-clsync}
+mkdir -p -m 700 testdir/from testdir/to testdir/listdir
+export CLSYNC_DEST="$PWD/testdir/to"  # where the example handlers copy to
+exec "$CLSYNC" -M rsyncshell -S handlers/rsyncshell.sh -L "$PWD/testdir/listdir" -W testdir/from \
+    -R rules/dontsync -t 1 -w 1 "$@"
