@@ -3,9 +3,7 @@
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <set>
 
 #include "child_process.h"
@@ -27,11 +25,14 @@ constexpr std::size_t kMaxArgumentBytes = 64 * 1024;
 
 using Values = std::vector<std::pair<std::string, std::string>>;
 
+// A dangling symlink exists too: lstat, not access.
 ListedPath look_up(const std::string& root, const std::string& path) {
+    struct stat st;
     std::string absolute = path.empty() ? root : root + '/' + path;
-    bool exists = access(absolute.c_str(), F_OK) == 0 || errno != ENOENT;
-    return {path, exists, exists && is_directory(root, path)};
+    if (lstat(absolute.c_str(), &st) != 0) return {path, false, false};
+    return {path, true, S_ISDIR(st.st_mode)};
 }
+
 // What no run may touch: directories clsync cannot read.
 std::vector<ExcludedPath> unsyncable_excludes(const std::vector<std::string>& unsyncable) {
     std::vector<ExcludedPath> excluded;
