@@ -37,7 +37,8 @@ long lookup_id(const std::string& name, bool group) {
 void Detacher::detach() {
     // What the starter left open (LXC's hook pipes, say) is not the daemon's to keep:
     // a starter waiting for the end of such a pipe would wait for the daemon's exit.
-    close_range(3, ~0U, 0);
+    if (close_range(3, ~0U, 0) != 0)  // before Linux 5.9: one by one
+        for (int fd = 3; fd < 1024; ++fd) close(fd);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw StartupError{kExitOsErr, std::string("pipe: ") + strerror(errno)};
     pid_t pid = fork();
@@ -106,6 +107,10 @@ PidFile::~PidFile() {
 StatusFile::StatusFile(std::string path, const Identity& owner) : path_(std::move(path)) {
     fd_.reset(open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
     if (!fd_.valid()) throw StartupError{kExitCantCreate, "status file " + path_ + ": " + strerror(errno)};
+    // Written in place: not through a hard link to some other file.
+    struct stat st;
+    if (fstat(fd_.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink > 1)
+        throw StartupError{kExitCantCreate, "status file " + path_ + " is not a plain file of its own"};
     if (owner.set && fchown(fd_.get(), owner.uid, owner.gid) != 0)
         throw StartupError{kExitCantCreate, "status file " + path_ + ": " + strerror(errno)};
 }

@@ -133,7 +133,9 @@ ExitHooks find_hooks(const Options& options) {
 }
 
 int run(const Options& options, int argc, char** argv, Detacher& detacher) {
-    if (options.background) detacher.detach();
+    if (options.background) detacher.detach();  // closes inherited descriptors: first
+    // Before anything can take a while: an early SIGQUIT must not dump core.
+    UniqueFd sigquit_fd = block_sigquit();
     Identity identity = resolve_identity(options.uid, options.gid);
     if (!options.chroot_dir.empty()) enter_chroot(options.chroot_dir);
     // Before the long start-up walk: a second instance is refused at once.
@@ -146,7 +148,6 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     }
     // Everything else (watches, lists, handlers, rsync) runs as -u/-g already.
     drop_privileges(identity);
-    UniqueFd sigquit_fd = block_sigquit();
     raise_open_file_limit();
     std::string watch_dir = canonical_watch_dir(options.watch_dir);
     std::string destination =

@@ -63,8 +63,8 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     // exits (code 30) and is retried. --stderr=all: every message (such as "skipping
     // file deletion") reaches the classifier.
     std::vector<std::string> argv = {
-        settings_.rsync_binary, "-aH",          "--delete",    "--force", "--modify-window=-1",
-        "--no-inc-recursive",   "--timeout=30", "--stderr=all"};
+        settings_.rsync_binary, "-aH",          "--delete",     "--force", "--modify-window=-1",
+        "--no-inc-recursive",   "--timeout=30", "--stderr=all", "--mkpath"};
     // -x keeps rsync on the watch dir's file system; -xx also leaves out mount points.
     if (settings_.one_file_system) argv.push_back(settings_.exclude_mount_points ? "-xx" : "-x");
     // Before the include rules: the first matching rule wins.

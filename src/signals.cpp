@@ -107,6 +107,9 @@ void watch_sigquit(int fd, Daemon& daemon) {
             auto* daemon = static_cast<Daemon*>(data);
             if (daemon->options.sync_on_quit) {
                 log_info("SIGQUIT: syncing what is queued, then exiting (--sync-on-quit)");
+                // Changes made before the signal are in; later ones (a stopped container's
+                // tree being destroyed, say) must not reach the destination.
+                if (daemon->watcher) daemon->watcher->drain_and_stop();
                 daemon->coordinator.finish_queued_then_exit();
             } else {
                 log_info("SIGQUIT: exiting once the running sync is done");

@@ -131,7 +131,7 @@ void SyncCoordinator::sync_whole_tree_now() {
 
 void SyncCoordinator::finish_queued_then_exit() {
     finishing_ = true;
-    dispatch();
+    drain_inbox();  // what the watcher delivered last; dispatches
 }
 
 void SyncCoordinator::update_timing(DelayQueue::Delays delays, Millis delay_sync, unsigned retries,

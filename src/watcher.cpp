@@ -38,6 +38,11 @@ void Watcher::start() {
     thread_ = std::thread([this] { run(); });
 }
 
+void Watcher::drain_and_stop() {
+    drain_on_stop_ = true;
+    stop();
+}
+
 void Watcher::stop() {
     if (!thread_.joinable()) return;
     std::uint64_t one = 1;
@@ -63,7 +68,13 @@ void Watcher::run() {
             log_error("watcher: poll: %s", strerror(errno));
             return;
         }
-        if (fds[1].revents) return;
+        if (fds[1].revents) {
+            if (drain_on_stop_) {
+                read_events();
+                if (!outbox_.empty()) sink_.deliver(std::exchange(outbox_, {}));
+            }
+            return;
+        }
         std::uint64_t requests;
         if (fds[2].revents && read(rescan_fd_.get(), &requests, sizeof requests) > 0) {
             rescan_pending_ = true;

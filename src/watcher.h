@@ -7,6 +7,7 @@
 // stop_fd_ is owned by the watcher thread (backends' status counters are atomic).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <set>
 #include <stdexcept>
@@ -50,6 +51,10 @@ public:
     // Stops and joins the watcher thread. Idempotent. Backends call it in their
     // destructor, before their own members go.
     void stop();
+    // Reads and delivers what the kernel has queued so far, then stops (SIGQUIT with
+    // --sync-on-quit: the last sync covers every change made before the signal, and
+    // nothing after it, such as the deletion of a stopped container's tree).
+    void drain_and_stop();
 
     // Walks the tree again and reports it all changed (the rules changed). Thread safe.
     void request_rescan();
@@ -101,7 +106,8 @@ private:
     bool wait_for_stop(int timeout_ms) const;  // true if stop() was called
     void read_mounts();
 
-    UniqueFd stop_fd_;    // eventfd: written by stop()
+    UniqueFd stop_fd_;  // eventfd: written by stop()
+    std::atomic<bool> drain_on_stop_{false};
     UniqueFd rescan_fd_;  // eventfd: written by request_rescan()
     std::thread thread_;
     std::vector<PathEvent> outbox_;
