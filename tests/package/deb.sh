@@ -12,21 +12,33 @@ if ! git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then echo "deb: skipped 
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/clsync-deb.XXXXXX")
 daemon=
-previous=$(dpkg-query -W -f='${Version}' clsync 2>/dev/null || true)
-restore_debian_clsync() {
-    [ -n "$previous" ] && [ "$previous" != 0.5.0 ] || return 0
-    dpkg-query -W -f='${Status}' clsync 2>/dev/null | grep -q 'install ok installed' && return 0
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clsync >/dev/null 2>&1 ||
-        echo "deb: warning: could not reinstall Debian's clsync $previous (apt-get install clsync)"
+ours=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
+fail() { echo "deb: FAIL: $*"; exit 1; }
+
+# Another clsync package (Debian's 0.4.5, the benchmarks' peer) is put back at the
+# end, from a copy of its .deb taken now: without one, the test does not replace it.
+previous=
+if [ "$(dpkg-query -W -f='${db:Status-Abbrev}' clsync 2>/dev/null)" = "ii " ]; then
+    previous=$(dpkg-query -W -f='${Version}' clsync)
+fi
+if [ -n "$previous" ] && [ "$previous" != "$ours" ]; then
+    mkdir "$work/previous"
+    (cd "$work/previous" && apt-get download -qq "clsync=$previous") >/dev/null 2>&1 ||
+        { echo "deb: skipped (clsync $previous is installed and no copy of its .deb can be downloaded)"; rm -rf "$work"; exit 77; }
+fi
+restore_previous() {
+    [ -n "$previous" ] && [ "$previous" != "$ours" ] || return 0
+    dpkg -i "$work"/previous/clsync_*.deb >/dev/null 2>&1 || { echo "deb: FAIL: could not reinstall clsync $previous"; return 1; }
 }
 cleanup() {
+    local rc=$?
     [ -n "$daemon" ] && kill "$daemon" 2>/dev/null || true
-    dpkg-query -W -f='${Version}' clsync 2>/dev/null | grep -qx 0.5.0 && dpkg --purge clsync >/dev/null 2>&1 || true
-    restore_debian_clsync
+    dpkg-query -W -f='${Version}' clsync 2>/dev/null | grep -qxF "$ours" && dpkg --purge clsync >/dev/null 2>&1 || true
+    restore_previous || rc=1
     rm -rf "$work"
+    exit "$rc"
 }
 trap cleanup EXIT
-fail() { echo "deb: FAIL: $*"; exit 1; }
 
 # The checkout's files (committed or not, ignored ones left out), as a clean tree.
 mkdir "$work/clsync"
@@ -35,7 +47,7 @@ git -C "$top" ls-files -z --cached --others --exclude-standard |
 echo "deb: building the package"
 (cd "$work/clsync" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1 ||
     { tail -n 40 "$work/build.log"; fail "dpkg-buildpackage failed"; }
-deb=$(ls "$work"/clsync_*_*.deb)
+deb=$work/clsync_${ours}_$(dpkg --print-architecture).deb
 
 lintian --allow-root "$deb" >"$work/lintian.log" 2>&1 || true
 cat "$work/lintian.log"
@@ -43,7 +55,7 @@ if grep -q '^E: ' "$work/lintian.log"; then fail "lintian reports errors"; fi
 
 dpkg -i "$deb" >"$work/install.log" 2>&1 || { cat "$work/install.log"; fail "dpkg -i failed"; }
 version=$(/usr/bin/clsync -V)
-[ "$version" = "clsync 0.5.0" ] || fail "installed clsync -V says '$version'"
+[ "$version" = "clsync $ours" ] || fail "installed clsync -V says '$version'"
 man -w clsync >/dev/null || fail "man -w clsync finds no page"
 man -w clsync.conf >/dev/null || fail "man -w clsync.conf finds no page"
 [ -f /etc/clsync/clsync.conf ] || fail "no /etc/clsync/clsync.conf"
@@ -51,7 +63,9 @@ for f in handlers/rsyncshell.sh handlers/shell.sh handlers/direct.sh handlers/si
     lxc/clsync-lxc-start lxc/clsync-lxc-stop lxc/clsync-lxc.conf lxc/README clsync-start-rsyncdirect.sh testdir/from; do
     [ -e "/usr/share/doc/clsync/examples/$f" ] || fail "example $f not installed"
 done
-systemd-analyze verify /lib/systemd/system/clsync@.service || fail "systemd-analyze verify clsync@.service"
+unit=$(dpkg -L clsync | grep '/clsync@\.service$') || fail "no clsync@.service installed"
+systemd-analyze verify "$unit" || fail "systemd-analyze verify clsync@.service"
+[ -f /usr/share/clsync/rules/lxc ] || fail "the rules of the example configs are not in /usr/share/clsync/rules"
 
 # A live sync with the installed binary, which reads the installed config (the
 # search finds /etc/clsync/clsync.conf: HOME has no ~/.clsync.conf).
@@ -74,8 +88,8 @@ listed=$(dpkg -L clsync)
 dpkg --purge clsync >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "dpkg --purge failed"; }
 left=
 while read -r path; do
-    case "$path" in /. | /etc | /lib | /lib/systemd | /lib/systemd/system | /usr | /usr/bin | /usr/share | \
-        /usr/share/doc | /usr/share/man | /usr/share/man/man1 | /usr/share/man/man5) continue ;; esac
+    # Directories other packages share stay; ours (/etc/clsync, ...) are checked as files are.
+    case "$path" in */clsync | */clsync/*) ;; *) [ -d "$path" ] && continue ;; esac
     [ -e "$path" ] && left="$left $path"
 done <<<"$listed"
 [ -e /etc/clsync ] && left="$left /etc/clsync"

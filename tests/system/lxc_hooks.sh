@@ -44,8 +44,13 @@ lxc.apparmor.profile = unconfined
 lxc.hook.start-host = $hook_env $EXAMPLES/lxc/clsync-lxc-start
 lxc.hook.post-stop = $hook_env $EXAMPLES/lxc/clsync-lxc-stop
 CONF
+# Containers and instances a killed earlier run left behind.
+for stale in $(lxc-ls -1 2>/dev/null | grep '^clsync-test-' || true); do
+    lxc-stop -n "$stale" -k >/dev/null 2>&1 || true
+    lxc-destroy -n "$stale" >/dev/null 2>&1 || true
+done
 lxc-create -n "$NAME" -t busybox -f "$WORK/lxc.conf" >"$WORK/create.log" 2>&1 ||
-    skip "lxc-create failed here: $(tail -n 3 "$WORK/create.log" | tr '\n' ' ')"
+    fail "lxc-create failed: $(tail -n 3 "$WORK/create.log" | tr '\n' ' ')"
 rootfs=$(lxc-info -n "$NAME" -c lxc.rootfs.path | sed 's/^lxc.rootfs.path = //; s/^dir://')
 LOG=$WORK/lxc-$NAME.log
 
