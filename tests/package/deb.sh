@@ -59,6 +59,7 @@ version=$(/usr/bin/clsync -V)
 man -w clsync >/dev/null || fail "man -w clsync finds no page"
 man -w clsync.conf >/dev/null || fail "man -w clsync.conf finds no page"
 [ -f /etc/clsync/clsync.conf ] || fail "no /etc/clsync/clsync.conf"
+[ -f /etc/logrotate.d/clsync ] || fail "no /etc/logrotate.d/clsync"
 for f in handlers/rsyncshell.sh handlers/shell.sh handlers/direct.sh handlers/simple.sh rules/lxc clsync.conf \
     lxc/clsync-lxc-start lxc/clsync-lxc-stop lxc/clsync-lxc.conf lxc/README clsync-start-rsyncdirect.sh testdir/from; do
     [ -e "/usr/share/doc/clsync/examples/$f" ] || fail "example $f not installed"
