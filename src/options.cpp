@@ -210,10 +210,7 @@ const std::vector<OptionSpec> kOptions = {
      "config file (default: ~/.clsync.conf, /etc/clsync/clsync.conf, /etc/clsync.conf; /NULL/: none)",
      TEXT(config_file)},
     {"config-block", 'K', ArgKind::Required, "NAME", "default", "config block to use",
-     [](Options& o, const std::string& v) {
-         o.config_block = v;
-         o.config_block_given = true;
-     }},
+     [](Options&, const std::string&) {}},  // read before the options are resolved (config_file.cpp)
     {"config-block-inherits", 0, ArgKind::Required, "NAME", nullptr,
      "config file only: the block whose settings this block inherits", [](Options&, const std::string&) {}},
     {"label", 'l', ArgKind::Required, "LABEL", "nolabel", "instance name, for logs, handlers and %label%", TEXT(label)},

@@ -43,8 +43,6 @@ struct Options {
     bool synclist_simplify = false;
     std::string label = "nolabel";
     std::string config_file;  // what -H said ("" = search; "/NULL/" = none)
-    std::string config_block = "default";
-    bool config_block_given = false;
     bool background = false;
     std::string pid_file;
     std::string status_file;
