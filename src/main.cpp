@@ -22,6 +22,7 @@
 #include "handler_runner.h"
 #include "inotify_watcher.h"
 #include "lists_dir.h"
+#include "local_runner.h"
 #include "log.h"
 #include "options.h"
 #include "rsync_runner.h"
@@ -29,6 +30,7 @@
 #include "scanner.h"
 #include "signals.h"
 #include "startup_checks.h"
+#include "state_store.h"
 #include "sync_coordinator.h"
 #include "unique_fd.h"
 #include "unsyncable_dirs.h"
@@ -77,6 +79,32 @@ void stop_children(ChildRegistry& children) {
         for (pid_t group : children.kill_all(SIGKILL)) groups.push_back(group);
         for (pid_t group : groups) kill(-group, SIGKILL);
     }
+}
+
+// -M librsync: clsync writes the local destination itself, keeping its state in the
+// state dir.
+std::unique_ptr<SyncRunner> make_local_runner(const Options& options, const std::string& watch_dir,
+                                              const std::string& destination, const std::string& state_dir,
+                                              const UnsyncableDirs& unsyncable, const Rules& rules,
+                                              std::optional<StateStore>& state) {
+    if (is_remote_destination(destination))
+        throw StartupError{kExitUsage, "option --destination-dir: mode librsync writes local destinations only ('" +
+                                           destination + "' is remote; use -M rsyncdirect)"};
+    try {
+        state.emplace(state_dir);
+    } catch (const StateStoreError& e) {
+        throw StartupError{kExitCantCreate, e.what()};
+    }
+    LocalSettings settings;
+    settings.source = watch_dir;
+    settings.destination = destination;
+    settings.one_file_system = options.one_file_system;
+    settings.exclude_mount_points = options.exclude_mount_points;
+    settings.rules = &rules;
+    settings.full_initialsync = options.full_initialsync;
+    settings.fsync = options.fsync;
+    settings.state = &*state;
+    return std::make_unique<LocalRunner>(std::move(settings), unsyncable);
 }
 
 // What syncs the batches: rsync run by clsync (rsyncdirect) or the handler.
@@ -146,6 +174,8 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
         status_file.emplace(options.status_file, identity);
         status_file->write("starting", 0, 0, 0, 0);
     }
+    std::string state_dir;
+    if (options.mode == Mode::Librsync) state_dir = prepare_state_dir(options.state_dir, options.label, identity);
     // Everything else (watches, lists, handlers, rsync) runs as -u/-g already.
     drop_privileges(identity);
     raise_open_file_limit();
@@ -161,8 +191,11 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     ChildRegistry children;
     UnsyncableDirs unsyncable;
     std::optional<ListsDir> lists;
+    std::optional<StateStore> state;
     std::unique_ptr<SyncRunner> runner =
-        make_runner(options, watch_dir, destination, children, unsyncable, rules, lists);
+        options.mode == Mode::Librsync
+            ? make_local_runner(options, watch_dir, destination, state_dir, unsyncable, rules, state)
+            : make_runner(options, watch_dir, destination, children, unsyncable, rules, lists);
     WorkerPool pool(options.threads);
 
     std::function<void(int)> finish;
@@ -179,7 +212,9 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     settings.rules = &rules;
     settings.watch_dir = watch_dir;
     settings.own_paths = own_paths_in(watch_dir, {options.status_file, options.pid_file, options.lists_dir});
-    settings.destination = options.mode == Mode::RsyncDirect ? destination : "handler " + options.sync_handler;
+    settings.destination = options.mode == Mode::RsyncDirect || options.mode == Mode::Librsync
+                               ? destination
+                               : "handler " + options.sync_handler;
     settings.on_change = [&daemon_ptr] {
         if (daemon_ptr) daemon_ptr->write_status();
     };

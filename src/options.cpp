@@ -25,7 +25,7 @@ void set_mode(Options& o, const std::string& v) {
             o.mode = m;
             return;
         }
-    bad_value("mode", v, "rsyncdirect, rsyncshell, shell, direct, simple or librsync");
+    bad_value("mode", v, "rsyncdirect, librsync, rsyncshell, shell, direct or simple");
 }
 
 void set_monitor(Options& o, const std::string& v) {
@@ -134,13 +134,31 @@ const std::vector<OptionSpec> kOptions = {
      },
      true},
     {"mode", 'M', ArgKind::Required, "MODE", "rsyncdirect",
-     "how to sync: rsyncdirect, rsyncshell, shell, direct or simple", set_mode},
+     "how to sync: rsyncdirect, librsync (in process, local destinations), rsyncshell, shell, direct or simple",
+     set_mode},
     {"sync-handler", 'S', ArgKind::Required, "PATH", "rsync",
      "rsync binary (rsyncdirect) or handler program (other modes)", TEXT(sync_handler)},
     {"rules-file", 'R', ArgKind::Required, "FILE", nullptr, "filter rules: [+-][fdswmW*]regex per line",
      TEXT(rules_file)},
     {"lists-dir", 'L', ArgKind::Required, "DIR", nullptr,
      "where list files for handlers are written (default: a private temporary directory)", TEXT(lists_dir)},
+    {"state-dir", 0, ArgKind::Required, "DIR", nullptr,
+     "librsync mode: where block signatures and unfinished updates are kept (default: /var/lib/clsync/LABEL for "
+     "root, else $XDG_STATE_HOME/clsync/LABEL)",
+     TEXT(state_dir)},
+    {"fsync", 0, ArgKind::Required, "POLICY", "batch",
+     "librsync mode: make files durable before they are renamed into place: batch (one syncfs per group), file "
+     "(each file) or none",
+     [](Options& o, const std::string& v) {
+         if (v == "batch")
+             o.fsync = FsyncPolicy::Batch;
+         else if (v == "file")
+             o.fsync = FsyncPolicy::File;
+         else if (v == "none")
+             o.fsync = FsyncPolicy::None;
+         else
+             bad_value("fsync", v, "batch, file or none");
+     }},
     {"dont-unlink-lists", 'U', ArgKind::Optional, nullptr, nullptr, "keep list files after the handler ran",
      FLAG("dont-unlink-lists", dont_unlink_lists)},
     {"synclist-simplify", 0, ArgKind::Optional, nullptr, nullptr,
@@ -294,15 +312,13 @@ const Unsupported kUnsupported[] = {
 void check_combination(const Options& o) {
     if (o.show_help || o.show_version) return;
     if (o.watch_dir.empty()) throw OptionError("option --watch-dir (-W) is required");
-    if (o.mode == Mode::Librsync)
-        throw OptionError("option --mode: mode 'librsync' is not implemented yet (use rsyncdirect)");
-    bool rsync_direct = o.mode == Mode::RsyncDirect;
+    // The modes in which clsync itself writes the destination.
+    bool rsync_direct = o.mode == Mode::RsyncDirect || o.mode == Mode::Librsync;
     if (rsync_direct && o.destinations.empty())
-        throw OptionError("option --destination-dir (-D) is required in mode rsyncdirect");
+        throw OptionError(std::string("option --destination-dir (-D) is required in mode ") + mode_name(o.mode));
     if (rsync_direct && !o.handler_args.empty())
-        throw OptionError(
-            "arguments after -- are not taken in mode rsyncdirect (clsync builds rsync's arguments; use "
-            "-M rsyncshell for an rsync command of your own)");
+        throw OptionError(std::string("arguments after -- are not taken in mode ") + mode_name(o.mode) +
+                          " (clsync builds rsync's arguments; use -M rsyncshell for an rsync command of your own)");
     if (!rsync_direct && o.sync_handler.empty())
         throw OptionError(std::string("option --sync-handler (-S) is required in mode ") + mode_name(o.mode));
     if (o.destinations.size() > 1) throw OptionError("option --destination-dir: only one destination is supported yet");

@@ -19,6 +19,12 @@ namespace clsync {
 
 enum class Monitor { Inotify, Fanotify, Auto };
 enum class Mode { RsyncDirect, RsyncShell, Shell, Direct, Simple, Librsync };
+// When -M librsync makes written files durable (--fsync).
+enum class FsyncPolicy {
+    Batch,  // one syncfs of the destination before a group of temp files is renamed (default)
+    File,   // an fdatasync of each temp file before its rename
+    None,   // never: after a power cut a renamed file may be empty
+};
 
 const char* mode_name(Mode mode);
 
@@ -39,6 +45,8 @@ struct Options {
     bool ignore_failures = false;
     std::vector<int> ignore_exitcodes;
     std::string lists_dir;  // empty: a private temporary directory
+    std::string state_dir;  // empty: the default for the label (default_state_dir)
+    FsyncPolicy fsync = FsyncPolicy::Batch;
     bool dont_unlink_lists = false;
     bool synclist_simplify = false;
     std::string label = "nolabel";

@@ -150,4 +150,26 @@ bool is_directory(const std::string& root, const std::string& path) {
     return lstat(absolute.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+static bool is_multilinked_file(const struct stat& st) { return S_ISREG(st.st_mode) && st.st_nlink > 1; }
+
+bool has_multilinked_file(const std::string& root, const std::vector<QueuedPath>& paths) {
+    for (const QueuedPath& p : paths) {
+        if (p.path.empty()) continue;
+        struct stat st;
+        std::string absolute = root + '/' + p.path;
+        if (lstat(absolute.c_str(), &st) != 0) continue;
+        if (is_multilinked_file(st)) return true;
+        if (!p.recursive || !S_ISDIR(st.st_mode)) continue;
+        bool found = false;
+        walk_directories(
+            root, p.path, [&found](const std::string&, int) { return !found; }, {},
+            [&found](const std::string&, int dir_fd, const char* name) {
+                struct stat file;
+                if (!found && fstatat(dir_fd, name, &file, AT_SYMLINK_NOFOLLOW) == 0) found = is_multilinked_file(file);
+            });
+        if (found) return true;
+    }
+    return false;
+}
+
 }  // namespace clsync

@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "delay_queue.h"
 #include "unique_fd.h"
 
 namespace clsync {
@@ -34,5 +35,11 @@ bool is_directory(const std::string& root, const std::string& path);
 
 // "a" + "b" -> "a/b"; "" + "b" -> "b".
 std::string join_path(const std::string& dir, const std::string& name);
+
+// rsync -H links only the files it transfers together; a changed file with other
+// names elsewhere in the tree needs them in the same run, and finding them takes a
+// walk. Whether one of `paths` (below `root`) is a regular file with more than one
+// name; recursive entries (new, renamed or moved-in directories) are searched inside.
+bool has_multilinked_file(const std::string& root, const std::vector<QueuedPath>& paths);
 
 }  // namespace clsync

@@ -136,3 +136,18 @@ std::vector<std::string> own_paths_in(const std::string& watch_dir, const std::v
 }
 
 }  // namespace clsync
+
+namespace clsync {
+
+std::string prepare_state_dir(const std::string& configured, const std::string& label, const Identity& identity) {
+    std::string dir = configured;
+    if (dir.empty()) dir = std::string(geteuid() == 0 ? "/var/lib" : g_get_user_state_dir()) + "/clsync/" + label;
+    if (g_mkdir_with_parents(dir.c_str(), 0700) != 0)
+        throw StartupError{kExitCantCreate, "cannot create the state dir " + dir + ": " + std::strerror(errno)};
+    if (identity.set && geteuid() == 0 && chown(dir.c_str(), identity.uid, identity.gid) != 0)
+        throw StartupError{kExitCantCreate,
+                           "cannot give the state dir " + dir + " to the user: " + std::strerror(errno)};
+    return dir;
+}
+
+}  // namespace clsync

@@ -37,3 +37,12 @@ void raise_open_file_limit();
 std::vector<std::string> own_paths_in(const std::string& watch_dir, const std::vector<std::string>& files);
 
 }  // namespace clsync
+
+namespace clsync {
+struct Identity;
+
+// The state dir: `configured`, or /var/lib/clsync/LABEL for root, else
+// $XDG_STATE_HOME/clsync/LABEL. Created (0700) while clsync is still root, and given
+// to the -u/-g identity, which opens it. Throws StartupError (exit 73).
+std::string prepare_state_dir(const std::string& configured, const std::string& label, const Identity& identity);
+}  // namespace clsync

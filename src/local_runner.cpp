@@ -1,0 +1,580 @@
+#include "local_runner.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <system_error>
+#include <vector>
+
+#include "delta_engine.h"
+#include "file_list.h"
+#include "log.h"
+#include "rename_replay.h"
+#include "rules.h"
+#include "scanner.h"
+#include "state_store.h"
+#include "unsyncable_dirs.h"
+
+namespace clsync {
+namespace {
+
+using SharedFd = std::shared_ptr<UniqueFd>;
+
+// Renames wait in groups of this many, so that one syncfs covers many files and the
+// open temp files stay well below the descriptor limit.
+constexpr std::size_t kStagedGroup = 256;
+
+[[noreturn]] void throw_errno(const std::string& what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+std::int64_t mtime_ns(const struct stat& st) {
+    return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+bool same_mtime(const struct stat& a, const struct stat& b) {
+    return a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+std::string parent_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+std::string name_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::optional<struct stat> lstat_at(int dir_fd, const std::string& name) {
+    struct stat st;
+    if (fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return st;
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+    throw_errno("stat");
+}
+
+// Names in the open directory `dir_fd`, without "." and "..".
+std::vector<std::string> list_names(int dir_fd) {
+    int copy = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (copy < 0) throw_errno("open directory");
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(fdopendir(copy), closedir);
+    if (!dir) {
+        ::close(copy);
+        throw_errno("open directory");
+    }
+    std::vector<std::string> names;
+    while (dirent* entry = readdir(dir.get())) {
+        const char* n = entry->d_name;
+        if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
+        names.emplace_back(n);
+    }
+    return names;
+}
+
+// The metadata rsync -a gives a directory, symlink or special file: owner (root),
+// mode (not for symlinks) and times, at `name` in `dir_fd`, where it differs.
+void apply_metadata_at(int dir_fd, const std::string& name, const struct stat& want, const struct stat& have,
+                       bool as_root) {
+    bool link = S_ISLNK(want.st_mode);
+    if (as_root && (want.st_uid != have.st_uid || want.st_gid != have.st_gid) &&
+        fchownat(dir_fd, name.c_str(), want.st_uid, want.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
+        throw_errno("chown");
+    if (!link && ((want.st_mode & 07777) != (have.st_mode & 07777) || as_root) &&
+        fchmodat(dir_fd, name.c_str(), want.st_mode & 07777, 0) != 0)
+        throw_errno("chmod");
+    if (!same_mtime(want, have)) {
+        struct timespec times[2] = {want.st_atim, want.st_mtim};
+        if (utimensat(dir_fd, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0 && !link) throw_errno("set times");
+    }
+}
+
+// A file written into a temp file, waiting for its rename.
+struct StagedFile {
+    TempFile temp;
+    SharedFd dir;
+    std::string name;
+    std::string path;                         // relative to the destination
+    std::optional<BlockSignature> signature;  // big files: recorded once renamed
+};
+
+// A name to be made a hard link of another (once the staged files are in place).
+struct PendingLink {
+    SharedFd target_dir;
+    std::string target_name;
+    SharedFd dir;
+    std::string name;
+    std::string path;
+};
+
+// One batch's work at the destination: what it staged, linked and touched.
+class BatchRun {
+public:
+    BatchRun(const LocalSettings& settings, std::shared_ptr<const RuleSet> rules, std::vector<std::string> unsyncable,
+             std::set<std::string> forced)
+        : s_(settings),
+          rules_(std::move(rules)),
+          unsyncable_(std::move(unsyncable)),
+          forced_(std::move(forced)),
+          as_root_(geteuid() == 0) {}
+
+    void sync_listed(const QueuedPath& entry);
+    void finish();
+
+    std::vector<std::string> errors;
+    bool source_changed = false;
+    std::set<std::string> written_forced;  // interrupted updates this run wrote again
+
+private:
+    void sync_tree(const std::string& path);
+    void sync_entry(int src_dir, const SharedFd& dst_dir, const std::string& path, const struct stat& st, bool listed);
+    void sync_file(int src_dir, const SharedFd& dst_dir, const std::string& path, const struct stat& st,
+                   const std::optional<struct stat>& have, bool listed);
+    void sync_other(int src_dir, int dst_dir, const std::string& path, const struct stat& st,
+                    const std::optional<struct stat>& have);
+    void delete_extras(int src_dir, int dst_dir, const std::string& path);
+    void remove_at(int dst_dir, const std::string& path);
+    SharedFd dest_dir(const std::string& path);
+    void replace_with(int dst_dir, const std::string& name, const std::string& path,
+                      const std::function<void(const std::string& temp)>& create);
+    void commit_staged();
+    void make_links();
+    void apply_directory_metadata();
+    bool excluded(const std::string& path, bool is_dir) const;
+    bool unsyncable(const std::string& path) const;
+    void touch_ancestors(const std::string& path);
+    void record_error(const std::string& path, const std::exception& e);
+
+    const LocalSettings& s_;
+    std::shared_ptr<const RuleSet> rules_;
+    std::vector<std::string> unsyncable_;
+    std::set<std::string> forced_;
+    bool as_root_;
+    std::vector<StagedFile> staged_;
+    std::vector<PendingLink> links_;
+    std::map<std::pair<dev_t, ino_t>, std::pair<SharedFd, std::string>> link_targets_;  // first name of each inode
+    std::set<std::string> touched_dirs_;  // destination dirs whose metadata is set at the end
+};
+
+bool BatchRun::excluded(const std::string& path, bool is_dir) const {
+    if (!rules_ || path.empty()) return false;
+    return is_dir ? !rules_->dir_included(path) : !rules_->file_included(path);
+}
+
+bool BatchRun::unsyncable(const std::string& path) const {
+    for (const std::string& dir : unsyncable_)
+        if (path == dir ||
+            (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/'))
+            return true;
+    return false;
+}
+
+void BatchRun::touch_ancestors(const std::string& path) {
+    for (std::string dir = path; !dir.empty();) {
+        dir = parent_of(dir);
+        if (!touched_dirs_.insert(dir).second) break;
+    }
+}
+
+void BatchRun::record_error(const std::string& path, const std::exception& e) {
+    errors.push_back("'" + path + "': " + e.what());
+}
+
+// The destination directory `path`, created (with its parents) where missing and
+// replacing whatever non-directory holds its name.
+SharedFd BatchRun::dest_dir(const std::string& path) {
+    auto fd = std::make_shared<UniqueFd>(open_directory(s_.destination, path));
+    if (fd->valid()) return fd;
+    if (path.empty()) throw_errno("open destination " + s_.destination);
+    SharedFd parent = dest_dir(parent_of(path));
+    std::string name = name_of(path);
+    if (mkdirat(parent->get(), name.c_str(), 0700) != 0) {
+        if (errno != EEXIST) throw_errno("create directory");
+        remove_at(parent->get(), path);  // a file or symlink where the source has a directory
+        if (mkdirat(parent->get(), name.c_str(), 0700) != 0) throw_errno("create directory");
+    }
+    touched_dirs_.insert(path);
+    fd->reset(openat(parent->get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd->valid()) throw_errno("open directory");
+    return fd;
+}
+
+void BatchRun::sync_listed(const QueuedPath& entry) {
+    const std::string& path = entry.path;
+    try {
+        if (path.empty()) {
+            if (entry.recursive) sync_tree("");
+            touched_dirs_.insert("");
+            return;
+        }
+        UniqueFd src_parent = open_directory(s_.source, parent_of(path));
+        std::optional<struct stat> st;
+        if (src_parent.valid()) st = lstat_at(src_parent.get(), name_of(path));
+        touch_ancestors(path);
+        if (!st) {  // gone from the source: gone from the destination
+            UniqueFd dst_parent = open_directory(s_.destination, parent_of(path));
+            if (dst_parent.valid()) remove_at(dst_parent.get(), path);
+            return;
+        }
+        if (S_ISDIR(st->st_mode)) {
+            if (entry.recursive)
+                sync_tree(path);
+            else
+                dest_dir(path), touched_dirs_.insert(path);
+            return;
+        }
+        sync_entry(src_parent.get(), dest_dir(parent_of(path)), path, *st, true);
+    } catch (const std::exception& e) {
+        record_error(path, e);
+    }
+}
+
+// Walks the source directory `path` and everything below it.
+void BatchRun::sync_tree(const std::string& path) {
+    SharedFd dst;  // the destination twin of the directory being walked
+    dev_t root_dev = 0;
+    bool first = true;
+    walk_directories(
+        s_.source, path,
+        [&](const std::string& dir, int src_fd) {
+            dst.reset();
+            try {
+                struct stat st;
+                if (fstat(src_fd, &st) != 0) throw_errno("stat");
+                if (first) root_dev = st.st_dev;
+                bool mount_point = !first && st.st_dev != root_dev;
+                first = false;
+                if (dir != path && (excluded(dir, true) || unsyncable(dir))) return false;
+                if (mount_point && s_.one_file_system && s_.exclude_mount_points) return false;
+                dst = dest_dir(dir);
+                touched_dirs_.insert(dir);
+                if (mount_point && s_.one_file_system) return false;
+                delete_extras(src_fd, dst->get(), dir);
+                return true;
+            } catch (const std::exception& e) {
+                record_error(dir, e);
+                return false;
+            }
+        },
+        {},
+        [&](const std::string& dir, int src_fd, const char* name) {
+            std::string child = join_path(dir, name);
+            if (!dst) return;
+            try {
+                std::optional<struct stat> st = lstat_at(src_fd, name);
+                if (!st) return;  // vanished: its event follows
+                if (excluded(child, S_ISDIR(st->st_mode))) return;
+                sync_entry(src_fd, dst, child, *st, false);
+            } catch (const std::exception& e) {
+                record_error(child, e);
+            }
+        });
+}
+
+// Deletes what the destination directory has and the source directory has not.
+void BatchRun::delete_extras(int src_dir, int dst_dir, const std::string& path) {
+    for (const std::string& name : list_names(dst_dir)) {
+        if (lstat_at(src_dir, name)) continue;
+        std::string child = join_path(path, name);
+        std::optional<struct stat> have = lstat_at(dst_dir, name);
+        if (!have || excluded(child, S_ISDIR(have->st_mode))) continue;
+        remove_at(dst_dir, child);
+    }
+}
+
+void BatchRun::sync_entry(int src_dir, const SharedFd& dst_dir, const std::string& path, const struct stat& st,
+                          bool listed) {
+    std::string name = name_of(path);
+    std::optional<struct stat> have = lstat_at(dst_dir->get(), name);
+    if (S_ISREG(st.st_mode)) return sync_file(src_dir, dst_dir, path, st, have, listed);
+    sync_other(src_dir, dst_dir->get(), path, st, have);
+}
+
+void BatchRun::sync_file(int src_dir, const SharedFd& dst_dir, const std::string& path, const struct stat& listed_st,
+                         const std::optional<struct stat>& have, bool listed) {
+    std::string name = name_of(path);
+    bool forced = forced_.count(path) != 0;
+    if (listed_st.st_nlink > 1) {
+        auto key = std::make_pair(listed_st.st_dev, listed_st.st_ino);
+        auto first = link_targets_.find(key);
+        if (first != link_targets_.end()) {
+            links_.push_back({first->second.first, first->second.second, dst_dir, name, path});
+            return;
+        }
+        link_targets_[key] = {dst_dir, name};
+    }
+    bool have_file = have && S_ISREG(have->st_mode);
+    if (have_file && !listed && !forced && have->st_size == listed_st.st_size && same_mtime(*have, listed_st)) {
+        // rsync's quick check: the content is taken as equal; the rest is set if it differs.
+        if (have->st_nlink == 1 || listed_st.st_nlink > 1)
+            return apply_metadata_at(dst_dir->get(), name, listed_st, *have, as_root_);
+    }
+    UniqueFd src(openat(src_dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!src.valid()) {
+        if (errno == ENOENT) return void(source_changed = true);
+        throw_errno("open");
+    }
+    struct stat st;
+    if (fstat(src.get(), &st) != 0) throw_errno("stat");
+    if (!S_ISREG(st.st_mode)) return void(source_changed = true);
+    bool big = static_cast<std::uint64_t>(st.st_size) >= s_.delta_threshold;
+    if (forced) written_forced.insert(path);
+    if (big && have_file && have->st_nlink == 1 && s_.state) {
+        std::optional<FileSignature> known = s_.state->signature(s_.destination, path);
+        if (known && known->blocks.size == static_cast<std::uint64_t>(have->st_size) &&
+            known->mtime_ns == mtime_ns(*have) && known->inode == have->st_ino && !forced) {
+            UniqueFd out(openat(dst_dir->get(), name.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+            if (!out.valid()) throw_errno("open for writing");
+            s_.state->begin_update(s_.destination, path);
+            WriteResult written = update_in_place(src.get(), st, out.get(), known->blocks);
+            apply_file_metadata(out.get(), st, as_root_);
+            if (s_.fsync != FsyncPolicy::None && fdatasync(out.get()) != 0) throw_errno("fdatasync");
+            struct stat now;
+            if (fstat(out.get(), &now) != 0) throw_errno("stat");
+            s_.state->finish_update(s_.destination, path, {mtime_ns(now), now.st_ino, std::move(*written.signature)});
+            log_debug("'%s': %llu of %llu bytes written in place", path.c_str(),
+                      static_cast<unsigned long long>(written.bytes_written),
+                      static_cast<unsigned long long>(st.st_size));
+            source_changed = source_changed || written.source_changed;
+            return;
+        }
+    }
+    TempFile temp(dst_dir->get(), name);
+    WriteResult written;
+    if (big && have_file) {
+        UniqueFd basis(openat(dst_dir->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (!basis.valid()) throw_errno("open");
+        written = delta_to_temp(src.get(), st, basis.get(), temp, s_.state ? s_.state->dir() : s_.destination);
+    } else {
+        written = copy_to_temp(src.get(), st, temp, big && s_.state);
+    }
+    apply_file_metadata(temp.fd(), st, as_root_);
+    if (s_.fsync == FsyncPolicy::File && fdatasync(temp.fd()) != 0) throw_errno("fdatasync");
+    temp.close();
+    source_changed = source_changed || written.source_changed;
+    if (!s_.state) written.signature.reset();
+    staged_.push_back({std::move(temp), dst_dir, name, path, std::move(written.signature)});
+    if (staged_.size() >= kStagedGroup) commit_staged();
+}
+
+void BatchRun::sync_other(int src_dir, int dst_dir, const std::string& path, const struct stat& st,
+                          const std::optional<struct stat>& have) {
+    std::string name = name_of(path);
+    if (S_ISDIR(st.st_mode)) {  // reached only from a listed path's walk: handled by sync_tree
+        return;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        std::string target(PATH_MAX, '\0');
+        ssize_t n = readlinkat(src_dir, name.c_str(), target.data(), target.size());
+        if (n < 0) {
+            if (errno == ENOENT) return void(source_changed = true);
+            throw_errno("read symlink");
+        }
+        target.resize(static_cast<std::size_t>(n));
+        if (have && S_ISLNK(have->st_mode)) {
+            std::string current(PATH_MAX, '\0');
+            ssize_t m = readlinkat(dst_dir, name.c_str(), current.data(), current.size());
+            if (m == n && current.compare(0, static_cast<std::size_t>(m), target) == 0)
+                return apply_metadata_at(dst_dir, name, st, *have, as_root_);
+        }
+        replace_with(dst_dir, name, path, [&](const std::string& temp) {
+            if (symlinkat(target.c_str(), dst_dir, temp.c_str()) != 0) throw_errno("create symlink");
+        });
+    } else {
+        if (have && (have->st_mode & S_IFMT) == (st.st_mode & S_IFMT) && have->st_rdev == st.st_rdev)
+            return apply_metadata_at(dst_dir, name, st, *have, as_root_);
+        replace_with(dst_dir, name, path, [&](const std::string& temp) {
+            if (mknodat(dst_dir, temp.c_str(), (st.st_mode & S_IFMT) | 0600, st.st_rdev) != 0)
+                throw_errno("create special file");
+        });
+    }
+    std::optional<struct stat> now = lstat_at(dst_dir, name);
+    if (now) apply_metadata_at(dst_dir, name, st, *now, as_root_);
+}
+
+// Creates the new entry under a temp name with `create`, then renames it over `name`
+// (a directory there is deleted first: rename cannot replace it with a non-directory).
+void BatchRun::replace_with(int dst_dir, const std::string& name, const std::string& path,
+                            const std::function<void(const std::string& temp)>& create) {
+    std::string temp;
+    {
+        TempFile placeholder(dst_dir, name);  // reserves a unique name
+        temp = placeholder.name();
+    }
+    create(temp);
+    if (renameat(dst_dir, temp.c_str(), dst_dir, name.c_str()) == 0) return;
+    int error = errno;
+    if (error == EISDIR || error == ENOTEMPTY || error == EEXIST) {
+        remove_at(dst_dir, path);
+        if (renameat(dst_dir, temp.c_str(), dst_dir, name.c_str()) == 0) return;
+        error = errno;
+    }
+    unlinkat(dst_dir, temp.c_str(), 0);
+    errno = error;
+    throw_errno("rename into place");
+}
+
+// Deletes `path` (named by its last component in `dst_dir`) and, for a directory,
+// everything below it that the rules do not protect.
+void BatchRun::remove_at(int dst_dir, const std::string& path) {
+    std::string name = name_of(path);
+    if (s_.state) s_.state->forget(s_.destination, path);
+    if (unlinkat(dst_dir, name.c_str(), 0) == 0 || errno == ENOENT) return;
+    if (errno != EISDIR && errno != EPERM) throw_errno("delete");
+    std::vector<std::string> dirs;
+    walk_directories(
+        s_.destination, path,
+        [&](const std::string& dir, int) {
+            if (dir != path && excluded(dir, true)) return false;
+            dirs.push_back(dir);
+            return true;
+        },
+        {},
+        [&](const std::string& dir, int fd, const char* entry) {
+            if (!excluded(join_path(dir, entry), false)) unlinkat(fd, entry, 0);
+        });
+    // Children before parents; a directory still holding excluded entries stays.
+    std::sort(dirs.begin(), dirs.end());
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+        UniqueFd parent = open_directory(s_.destination, parent_of(*it));
+        if (parent.valid() && unlinkat(parent.get(), name_of(*it).c_str(), AT_REMOVEDIR) != 0 && errno != ENOTEMPTY &&
+            errno != ENOENT)
+            throw_errno("delete directory");
+    }
+}
+
+void BatchRun::commit_staged() {
+    if (staged_.empty()) return;
+    if (s_.fsync == FsyncPolicy::Batch && syncfs(staged_.front().dir->get()) != 0) throw_errno("syncfs");
+    for (StagedFile& file : staged_) {
+        try {
+            std::optional<struct stat> have = lstat_at(file.dir->get(), file.name);
+            if (have && S_ISDIR(have->st_mode)) remove_at(file.dir->get(), file.path);
+            file.temp.commit(file.name);
+            if (s_.state && file.signature) {
+                std::optional<struct stat> now = lstat_at(file.dir->get(), file.name);
+                if (now)
+                    s_.state->finish_update(s_.destination, file.path, {mtime_ns(*now), now->st_ino, *file.signature});
+            } else if (s_.state && have && static_cast<std::uint64_t>(have->st_size) >= s_.delta_threshold) {
+                s_.state->forget(s_.destination, file.path);
+            }
+        } catch (const std::exception& e) {
+            record_error(file.path, e);
+        }
+    }
+    staged_.clear();
+}
+
+void BatchRun::make_links() {
+    for (const PendingLink& link : links_) {
+        try {
+            std::optional<struct stat> target = lstat_at(link.target_dir->get(), link.target_name);
+            std::optional<struct stat> have = lstat_at(link.dir->get(), link.name);
+            if (!target) continue;
+            if (have && have->st_dev == target->st_dev && have->st_ino == target->st_ino) continue;
+            replace_with(link.dir->get(), link.name, link.path, [&](const std::string& temp) {
+                if (linkat(link.target_dir->get(), link.target_name.c_str(), link.dir->get(), temp.c_str(), 0) != 0)
+                    throw_errno("create hard link");
+            });
+            if (s_.state) s_.state->forget(s_.destination, link.path);
+        } catch (const std::exception& e) {
+            record_error(link.path, e);
+        }
+    }
+    links_.clear();
+}
+
+void BatchRun::apply_directory_metadata() {
+    // Children before parents: setting a child's times does not change its parent's.
+    for (auto it = touched_dirs_.rbegin(); it != touched_dirs_.rend(); ++it) {
+        const std::string& dir = *it;
+        try {
+            UniqueFd src_parent = open_directory(s_.source, parent_of(dir));
+            UniqueFd dst_parent = open_directory(s_.destination, parent_of(dir));
+            if (!src_parent.valid() || !dst_parent.valid()) continue;
+            std::string name = dir.empty() ? "." : name_of(dir);
+            int src_fd = dir.empty() ? src_parent.get() : src_parent.get();
+            std::optional<struct stat> want = dir.empty() ? lstat_at(src_fd, ".") : lstat_at(src_fd, name);
+            std::optional<struct stat> have =
+                dir.empty() ? lstat_at(dst_parent.get(), ".") : lstat_at(dst_parent.get(), name);
+            if (!want || !have || !S_ISDIR(want->st_mode) || !S_ISDIR(have->st_mode)) continue;
+            apply_metadata_at(dst_parent.get(), name, *want, *have, as_root_);
+        } catch (const std::exception& e) {
+            record_error(dir, e);
+        }
+    }
+}
+
+void BatchRun::finish() {
+    try {
+        commit_staged();
+    } catch (const std::exception& e) {
+        errors.push_back(std::string("syncing the destination's file system: ") + e.what());
+        staged_.clear();  // the temp files are removed
+    }
+    make_links();
+    apply_directory_metadata();
+}
+
+}  // namespace
+
+LocalRunner::LocalRunner(LocalSettings settings, const UnsyncableDirs& unsyncable)
+    : settings_(std::move(settings)), unsyncable_(unsyncable) {
+    if (!settings_.state) return;
+    for (std::string& path : settings_.state->unfinished_updates(settings_.destination)) {
+        log_warning("'%s': an update at the destination was interrupted; it is written again", path.c_str());
+        interrupted_.insert(std::move(path));
+    }
+}
+
+SyncResult LocalRunner::run(const Batch& batch) const {
+    ReplayedRenames replayed = replay_renames(settings_.source, settings_.destination, true, batch.renames);
+    std::vector<QueuedPath> paths = batch.paths;
+    paths.insert(paths.end(), replayed.paths.begin(), replayed.paths.end());
+    std::vector<std::string> unsyncable = unsyncable_.snapshot();
+    paths = without_unsyncable(std::move(paths), unsyncable);
+    bool whole_tree = batch.full_tree || has_multilinked_file(settings_.source, paths);
+    if (whole_tree) paths = {{"", true}};
+    std::sort(paths.begin(), paths.end(), [](const QueuedPath& a, const QueuedPath& b) { return a.path < b.path; });
+
+    std::shared_ptr<const RuleSet> rules;
+    if (settings_.rules && !(batch.initial_sync && settings_.full_initialsync)) rules = settings_.rules->get();
+    std::set<std::string> forced;
+    {
+        std::lock_guard<std::mutex> lock(interrupted_mutex_);
+        forced = interrupted_;
+    }
+    BatchRun work(settings_, std::move(rules), std::move(unsyncable), std::move(forced));
+    for (const QueuedPath& entry : paths) work.sync_listed(entry);
+    work.finish();
+
+    SyncResult result;
+    result.rename_paths = std::move(replayed.paths);
+    result.renames_applied = replayed.applied;
+    result.exit_code = work.errors.empty() ? 0 : 1;
+    if (!work.errors.empty()) {
+        result.outcome = RsyncOutcome::Failed;
+        for (std::size_t i = 0; i < work.errors.size() && i < 5; ++i)
+            result.message += (i ? "; " : "") + work.errors[i];
+        if (work.errors.size() > 5) result.message += "; and " + std::to_string(work.errors.size() - 5) + " more";
+        return result;
+    }
+    result.outcome = RsyncOutcome::Complete;
+    result.source_changed = work.source_changed;
+    if (settings_.state) {
+        std::lock_guard<std::mutex> lock(interrupted_mutex_);
+        for (const std::string& path : work.written_forced) {
+            settings_.state->clear_update(settings_.destination, path);
+            interrupted_.erase(path);
+        }
+    }
+    return result;
+}
+
+}  // namespace clsync

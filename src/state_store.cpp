@@ -1,0 +1,184 @@
+#include "state_store.h"
+
+#include <fcntl.h>
+#include <glib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace clsync {
+namespace {
+
+// A prepared statement, finalized when it goes out of scope.
+class Statement {
+public:
+    Statement(sqlite3* db, const char* sql) {
+        if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
+            throw StateStoreError(std::string("state store: ") + sqlite3_errmsg(db));
+    }
+    ~Statement() { sqlite3_finalize(stmt_); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    Statement& text(int index, const std::string& value) {
+        sqlite3_bind_blob(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Statement& integer(int index, std::int64_t value) {
+        sqlite3_bind_int64(stmt_, index, value);
+        return *this;
+    }
+    Statement& blob(int index, const void* data, std::size_t size) {
+        sqlite3_bind_blob(stmt_, index, data, static_cast<int>(size), SQLITE_TRANSIENT);
+        return *this;
+    }
+    // True while there is a row; false when done. Throws on error.
+    bool step() {
+        int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        throw StateStoreError(std::string("state store: ") + sqlite3_errmsg(sqlite3_db_handle(stmt_)));
+    }
+    std::int64_t column_integer(int index) const { return sqlite3_column_int64(stmt_, index); }
+    std::string column_text(int index) const {
+        const void* data = sqlite3_column_blob(stmt_, index);
+        return data ? std::string(static_cast<const char*>(data), sqlite3_column_bytes(stmt_, index)) : std::string();
+    }
+
+private:
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Paths are compared as blobs (bytes): everything below "a" sorts from "a/" up to,
+// not including, "a0" ('0' follows '/').
+std::string after_subtree(const std::string& path) { return path + '0'; }
+
+}  // namespace
+
+StateStore::StateStore(const std::string& dir) : dir_(dir) {
+    if (g_mkdir_with_parents(dir.c_str(), 0700) != 0)
+        throw StateStoreError("state dir " + dir + ": " + std::strerror(errno));
+    std::string lock_path = dir + "/lock";
+    lock_.reset(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!lock_.valid())
+        throw StateStoreError("state dir " + dir + ": cannot open " + lock_path + ": " + std::strerror(errno));
+    if (flock(lock_.get(), LOCK_EX | LOCK_NB) != 0)
+        throw StateStoreError("state dir " + dir +
+                              " is in use by another clsync (give each instance its own --state-dir or --label)");
+    sqlite3* db = nullptr;
+    std::string db_path = dir + "/state.db";
+    int rc = sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                             nullptr);
+    db_.reset(db);
+    if (rc != SQLITE_OK) fail("cannot open " + db_path);
+    sqlite3_busy_timeout(db, 5000);
+    exec("PRAGMA journal_mode=WAL");
+    // WAL with synchronous=NORMAL: a power cut may lose the last transactions, never
+    // corrupt the database; a lost "finished" only causes one more sync of that file.
+    exec("PRAGMA synchronous=NORMAL");
+    exec(
+        "CREATE TABLE IF NOT EXISTS block_signatures ("
+        " destination BLOB NOT NULL, path BLOB NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+        " inode INTEGER NOT NULL, hashes BLOB NOT NULL, PRIMARY KEY (destination, path)) WITHOUT ROWID");
+    exec(
+        "CREATE TABLE IF NOT EXISTS unfinished_updates ("
+        " destination BLOB NOT NULL, path BLOB NOT NULL, PRIMARY KEY (destination, path)) WITHOUT ROWID");
+}
+
+void StateStore::exec(const char* sql) {
+    char* error = nullptr;
+    if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &error) != SQLITE_OK) {
+        std::string message = error ? error : "unknown error";
+        sqlite3_free(error);
+        throw StateStoreError("state store " + dir_ + ": " + message);
+    }
+}
+
+void StateStore::fail(const std::string& what) const {
+    throw StateStoreError("state store " + dir_ + ": " + what + ": " + sqlite3_errmsg(db_.get()));
+}
+
+std::optional<FileSignature> StateStore::signature(const std::string& destination, const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Statement select(db_.get(),
+                     "SELECT size, mtime_ns, inode, hashes FROM block_signatures WHERE destination = ?1 AND path = ?2");
+    select.text(1, destination).text(2, path);
+    if (!select.step()) return std::nullopt;
+    FileSignature signature;
+    signature.blocks.size = static_cast<std::uint64_t>(select.column_integer(0));
+    signature.mtime_ns = select.column_integer(1);
+    signature.inode = static_cast<std::uint64_t>(select.column_integer(2));
+    std::string hashes = select.column_text(3);
+    signature.blocks.hashes.resize(hashes.size() / sizeof(std::uint64_t));
+    std::memcpy(signature.blocks.hashes.data(), hashes.data(), signature.blocks.hashes.size() * sizeof(std::uint64_t));
+    if (signature.blocks.hashes.size() != block_count(signature.blocks.size)) return std::nullopt;
+    return signature;
+}
+
+void StateStore::finish_update(const std::string& destination, const std::string& path,
+                               const FileSignature& signature) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    exec("BEGIN");
+    try {
+        Statement insert(db_.get(),
+                         "INSERT OR REPLACE INTO block_signatures (destination, path, size, mtime_ns, inode, hashes)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        insert.text(1, destination).text(2, path).integer(3, static_cast<std::int64_t>(signature.blocks.size));
+        insert.integer(4, signature.mtime_ns).integer(5, static_cast<std::int64_t>(signature.inode));
+        insert.blob(6, signature.blocks.hashes.data(), signature.blocks.hashes.size() * sizeof(std::uint64_t));
+        insert.step();
+        Statement clear(db_.get(), "DELETE FROM unfinished_updates WHERE destination = ?1 AND path = ?2");
+        clear.text(1, destination).text(2, path).step();
+        exec("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+void StateStore::forget(const std::string& destination, const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (path.empty()) {
+        Statement remove(db_.get(), "DELETE FROM block_signatures WHERE destination = ?1");
+        remove.text(1, destination).step();
+        return;
+    }
+    Statement remove(db_.get(),
+                     "DELETE FROM block_signatures WHERE destination = ?1 AND"
+                     " (path = ?2 OR (path >= ?3 AND path < ?4))");
+    remove.text(1, destination).text(2, path).text(3, path + '/').text(4, after_subtree(path)).step();
+}
+
+void StateStore::begin_update(const std::string& destination, const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    exec("BEGIN");
+    try {
+        Statement remove(db_.get(), "DELETE FROM block_signatures WHERE destination = ?1 AND path = ?2");
+        remove.text(1, destination).text(2, path).step();
+        Statement insert(db_.get(), "INSERT OR IGNORE INTO unfinished_updates (destination, path) VALUES (?1, ?2)");
+        insert.text(1, destination).text(2, path).step();
+        exec("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+std::vector<std::string> StateStore::unfinished_updates(const std::string& destination) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Statement select(db_.get(), "SELECT path FROM unfinished_updates WHERE destination = ?1 ORDER BY path");
+    select.text(1, destination);
+    std::vector<std::string> paths;
+    while (select.step()) paths.push_back(select.column_text(0));
+    return paths;
+}
+
+void StateStore::clear_update(const std::string& destination, const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Statement clear(db_.get(), "DELETE FROM unfinished_updates WHERE destination = ?1 AND path = ?2");
+    clear.text(1, destination).text(2, path).step();
+}
+
+}  // namespace clsync

@@ -1,0 +1,75 @@
+// The state dir (--state-dir): an SQLite database (WAL mode) of what clsync must
+// remember across restarts about each destination.
+//
+// Today it holds, per destination and path, the block signature of each big file as
+// clsync last wrote it (with the destination file's size, mtime and inode, so that a
+// change made behind clsync's back is noticed), and the big-file updates in progress:
+// an update is recorded as pending before the first byte is written and cleared with
+// the new signature once the file is complete and on disk. A pending update found at
+// start-up means the file may be half-written: its signature is dropped and the path
+// synced again.
+//
+// One instance owns a state dir at a time (a lock file). Thread safe: the worker
+// threads share one connection behind a mutex; every call is one short transaction.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "block_diff.h"
+#include "unique_fd.h"
+
+namespace clsync {
+
+struct StateStoreError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// A destination file as clsync last wrote it.
+struct FileSignature {
+    std::int64_t mtime_ns = 0;
+    std::uint64_t inode = 0;
+    BlockSignature blocks;  // blocks.size is the file's size
+};
+
+class StateStore {
+public:
+    // Opens (creating it 0700 if missing) the state dir and its database. Throws
+    // StateStoreError naming the dir and the reason, also when another clsync holds it.
+    explicit StateStore(const std::string& dir);
+
+    std::optional<FileSignature> signature(const std::string& destination, const std::string& path);
+    // Records the signature and clears a pending update of the path in one transaction.
+    void finish_update(const std::string& destination, const std::string& path, const FileSignature& signature);
+    // Forgets the signature of `path` and of everything below it (deleted, replaced).
+    void forget(const std::string& destination, const std::string& path);
+
+    // Before an in-place update: the signature is dropped and the update recorded.
+    void begin_update(const std::string& destination, const std::string& path);
+    // Updates that were begun and never finished (a crash): to be synced again.
+    std::vector<std::string> unfinished_updates(const std::string& destination);
+    void clear_update(const std::string& destination, const std::string& path);
+
+    const std::string& dir() const { return dir_; }
+
+private:
+    struct Closer {
+        void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+    };
+    void exec(const char* sql);
+    [[noreturn]] void fail(const std::string& what) const;
+
+    std::string dir_;
+    UniqueFd lock_;
+    std::mutex mutex_;
+    std::unique_ptr<sqlite3, Closer> db_;
+};
+
+}  // namespace clsync
