@@ -83,7 +83,12 @@ TEST_CASE("handler modes need -S, not -D; flags take an optional 1 or 0") {
     CHECK(parse({"-W", "s", "-M", "shell", "-S", "h", "-x", "23", "-x", "0,24"}).ignore_exitcodes ==
           std::vector<int>{24});
     REQUIRE_THROWS_WITH(parse({"-W", "s", "-M", "shell"}), Catch::Contains("--sync-handler"));
-    REQUIRE_THROWS_WITH(parse({"-W", "s", "-M", "librsync", "-D", "d"}), Catch::Contains("not implemented"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-M", "librsync"}), Catch::Contains("required in mode librsync"));
+    Options local = parse({"-W", "s", "-M", "librsync", "-D", "d", "--fsync=file", "--state-dir", "/st"});
+    CHECK(local.fsync == FsyncPolicy::File);
+    CHECK(local.state_dir == "/st");
+    CHECK(parse({"-W", "s", "-M", "librsync", "-D", "d"}).fsync == FsyncPolicy::Batch);
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-M", "librsync", "-D", "d", "--fsync=always"}), Catch::Contains("--fsync"));
     REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--background=maybe"}), Catch::Contains("--background"));
     REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--splitting=process"}),
                         Catch::Contains("clsync 0.4") && Catch::Contains("not supported"));
