@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <glib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,10 +84,11 @@ std::vector<std::string> list_names(int dir_fd) {
 void apply_metadata_at(int dir_fd, const std::string& name, const struct stat& want, const struct stat& have,
                        bool as_root) {
     bool link = S_ISLNK(want.st_mode);
-    if (as_root && (want.st_uid != have.st_uid || want.st_gid != have.st_gid) &&
-        fchownat(dir_fd, name.c_str(), want.st_uid, want.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
+    bool chown_needed = as_root && (want.st_uid != have.st_uid || want.st_gid != have.st_gid);
+    if (chown_needed && fchownat(dir_fd, name.c_str(), want.st_uid, want.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
         throw_errno("chown");
-    if (!link && ((want.st_mode & 07777) != (have.st_mode & 07777) || as_root) &&
+    // After a chown too: it clears set-user-ID and set-group-ID bits.
+    if (!link && ((want.st_mode & 07777) != (have.st_mode & 07777) || chown_needed) &&
         fchmodat(dir_fd, name.c_str(), want.st_mode & 07777, 0) != 0)
         throw_errno("chmod");
     if (!same_mtime(want, have)) {
@@ -208,12 +210,11 @@ SharedFd BatchRun::dest_dir(const std::string& path) {
 void BatchRun::sync_listed(const QueuedPath& entry) {
     const std::string& path = entry.path;
     try {
-        if (path.empty()) {
-            if (entry.recursive) sync_tree("");
-            touched_dirs_.insert("");
-            return;
-        }
+        touched_dirs_.insert("");
+        if (path.empty()) return entry.recursive ? sync_tree("") : void();
         UniqueFd src_parent = open_directory(s_.source, parent_of(path));
+        // Only a source that is really gone deletes at the destination (not one we cannot read).
+        if (!src_parent.valid() && errno != ENOENT && errno != ENOTDIR) throw_errno("open source directory");
         std::optional<struct stat> st;
         if (src_parent.valid()) st = lstat_at(src_parent.get(), name_of(path));
         touch_ancestors(path);
@@ -222,11 +223,10 @@ void BatchRun::sync_listed(const QueuedPath& entry) {
             if (dst_parent.valid()) remove_at(dst_parent.get(), path);
             return;
         }
-        if (S_ISDIR(st->st_mode)) {
-            if (entry.recursive)
-                sync_tree(path);
-            else
-                dest_dir(path), touched_dirs_.insert(path);
+        if (S_ISDIR(st->st_mode) && entry.recursive) return sync_tree(path);
+        if (S_ISDIR(st->st_mode)) {  // the directory itself, not what it holds
+            dest_dir(path);
+            touched_dirs_.insert(path);
             return;
         }
         sync_entry(src_parent.get(), dest_dir(parent_of(path)), path, *st, true);
@@ -366,9 +366,7 @@ void BatchRun::sync_file(int src_dir, const SharedFd& dst_dir, const std::string
 void BatchRun::sync_other(int src_dir, int dst_dir, const std::string& path, const struct stat& st,
                           const std::optional<struct stat>& have) {
     std::string name = name_of(path);
-    if (S_ISDIR(st.st_mode)) {  // reached only from a listed path's walk: handled by sync_tree
-        return;
-    }
+    if (S_ISDIR(st.st_mode)) return;  // directories are synced by sync_tree and sync_listed
     if (S_ISLNK(st.st_mode)) {
         std::string target(PATH_MAX, '\0');
         ssize_t n = readlinkat(src_dir, name.c_str(), target.data(), target.size());
@@ -498,11 +496,10 @@ void BatchRun::apply_directory_metadata() {
             UniqueFd src_parent = open_directory(s_.source, parent_of(dir));
             UniqueFd dst_parent = open_directory(s_.destination, parent_of(dir));
             if (!src_parent.valid() || !dst_parent.valid()) continue;
+            // The root is "." in itself; every other directory is its name in its parent.
             std::string name = dir.empty() ? "." : name_of(dir);
-            int src_fd = dir.empty() ? src_parent.get() : src_parent.get();
-            std::optional<struct stat> want = dir.empty() ? lstat_at(src_fd, ".") : lstat_at(src_fd, name);
-            std::optional<struct stat> have =
-                dir.empty() ? lstat_at(dst_parent.get(), ".") : lstat_at(dst_parent.get(), name);
+            std::optional<struct stat> want = lstat_at(src_parent.get(), name);
+            std::optional<struct stat> have = lstat_at(dst_parent.get(), name);
             if (!want || !have || !S_ISDIR(want->st_mode) || !S_ISDIR(have->st_mode)) continue;
             apply_metadata_at(dst_parent.get(), name, *want, *have, as_root_);
         } catch (const std::exception& e) {
@@ -550,6 +547,9 @@ SyncResult LocalRunner::run(const Batch& batch) const {
         std::lock_guard<std::mutex> lock(interrupted_mutex_);
         forced = interrupted_;
     }
+    // As rsync --mkpath: a missing destination is created with its parents.
+    if (g_mkdir_with_parents(settings_.destination.c_str(), 0700) != 0)
+        log_debug("cannot create %s: %s", settings_.destination.c_str(), std::strerror(errno));
     BatchRun work(settings_, std::move(rules), std::move(unsyncable), std::move(forced));
     for (const QueuedPath& entry : paths) work.sync_listed(entry);
     work.finish();
