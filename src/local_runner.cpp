@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "delta_engine.h"
+#include "directory_opener.h"
 #include "file_list.h"
 #include "log.h"
 #include "rename_replay.h"
@@ -25,8 +26,6 @@
 
 namespace clsync {
 namespace {
-
-using SharedFd = std::shared_ptr<UniqueFd>;
 
 // Renames wait in groups of this many, so that one syncfs covers many files and the
 // open temp files stay well below the descriptor limit.
@@ -42,16 +41,6 @@ std::int64_t mtime_ns(const struct stat& st) {
 
 bool same_mtime(const struct stat& a, const struct stat& b) {
     return a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
-}
-
-std::string parent_of(const std::string& path) {
-    auto slash = path.rfind('/');
-    return slash == std::string::npos ? std::string() : path.substr(0, slash);
-}
-
-std::string name_of(const std::string& path) {
-    auto slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 std::optional<struct stat> lstat_at(int dir_fd, const std::string& name) {
@@ -124,7 +113,9 @@ public:
           rules_(std::move(rules)),
           unsyncable_(std::move(unsyncable)),
           forced_(std::move(forced)),
-          as_root_(geteuid() == 0) {}
+          as_root_(geteuid() == 0),
+          source_dirs_(settings.source),
+          dest_dirs_(settings.destination) {}
 
     void sync_listed(const QueuedPath& entry);
     void finish();
@@ -162,6 +153,8 @@ private:
     std::vector<PendingLink> links_;
     std::map<std::pair<dev_t, ino_t>, std::pair<SharedFd, std::string>> link_targets_;  // first name of each inode
     std::set<std::string> touched_dirs_;  // destination dirs whose metadata is set at the end
+    DirectoryOpener source_dirs_;
+    DirectoryOpener dest_dirs_;
 };
 
 bool BatchRun::excluded(const std::string& path, bool is_dir) const {
@@ -191,7 +184,7 @@ void BatchRun::record_error(const std::string& path, const std::exception& e) {
 // The destination directory `path`, created (with its parents) where missing and
 // replacing whatever non-directory holds its name.
 SharedFd BatchRun::dest_dir(const std::string& path) {
-    auto fd = std::make_shared<UniqueFd>(open_directory(s_.destination, path));
+    SharedFd fd = dest_dirs_.open(path);
     if (fd->valid()) return fd;
     if (path.empty()) throw_errno("open destination " + s_.destination);
     SharedFd parent = dest_dir(parent_of(path));
@@ -202,7 +195,7 @@ SharedFd BatchRun::dest_dir(const std::string& path) {
         if (mkdirat(parent->get(), name.c_str(), 0700) != 0) throw_errno("create directory");
     }
     touched_dirs_.insert(path);
-    fd->reset(openat(parent->get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    fd = dest_dirs_.open(path);
     if (!fd->valid()) throw_errno("open directory");
     return fd;
 }
@@ -212,15 +205,15 @@ void BatchRun::sync_listed(const QueuedPath& entry) {
     try {
         touched_dirs_.insert("");
         if (path.empty()) return entry.recursive ? sync_tree("") : void();
-        UniqueFd src_parent = open_directory(s_.source, parent_of(path));
+        SharedFd src_parent = source_dirs_.open(parent_of(path));
         // Only a source that is really gone deletes at the destination (not one we cannot read).
-        if (!src_parent.valid() && errno != ENOENT && errno != ENOTDIR) throw_errno("open source directory");
+        if (!src_parent->valid() && errno != ENOENT && errno != ENOTDIR) throw_errno("open source directory");
         std::optional<struct stat> st;
-        if (src_parent.valid()) st = lstat_at(src_parent.get(), name_of(path));
+        if (src_parent->valid()) st = lstat_at(src_parent->get(), name_of(path));
         touch_ancestors(path);
         if (!st) {  // gone from the source: gone from the destination
-            UniqueFd dst_parent = open_directory(s_.destination, parent_of(path));
-            if (dst_parent.valid()) remove_at(dst_parent.get(), path);
+            SharedFd dst_parent = dest_dirs_.open(parent_of(path));
+            if (dst_parent->valid()) remove_at(dst_parent->get(), path);
             return;
         }
         if (S_ISDIR(st->st_mode) && entry.recursive) return sync_tree(path);
@@ -229,7 +222,7 @@ void BatchRun::sync_listed(const QueuedPath& entry) {
             touched_dirs_.insert(path);
             return;
         }
-        sync_entry(src_parent.get(), dest_dir(parent_of(path)), path, *st, true);
+        sync_entry(src_parent->get(), dest_dir(parent_of(path)), path, *st, true);
     } catch (const std::exception& e) {
         record_error(path, e);
     }
@@ -425,6 +418,7 @@ void BatchRun::remove_at(int dst_dir, const std::string& path) {
     if (s_.state) s_.state->forget(s_.destination, path);
     if (unlinkat(dst_dir, name.c_str(), 0) == 0 || errno == ENOENT) return;
     if (errno != EISDIR && errno != EPERM) throw_errno("delete");
+    dest_dirs_.forget(path);
     std::vector<std::string> dirs;
     walk_directories(
         s_.destination, path,
@@ -440,8 +434,8 @@ void BatchRun::remove_at(int dst_dir, const std::string& path) {
     // Children before parents; a directory still holding excluded entries stays.
     std::sort(dirs.begin(), dirs.end());
     for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
-        UniqueFd parent = open_directory(s_.destination, parent_of(*it));
-        if (parent.valid() && unlinkat(parent.get(), name_of(*it).c_str(), AT_REMOVEDIR) != 0 && errno != ENOTEMPTY &&
+        SharedFd parent = dest_dirs_.open(parent_of(*it));
+        if (parent->valid() && unlinkat(parent->get(), name_of(*it).c_str(), AT_REMOVEDIR) != 0 && errno != ENOTEMPTY &&
             errno != ENOENT)
             throw_errno("delete directory");
     }
@@ -493,15 +487,15 @@ void BatchRun::apply_directory_metadata() {
     for (auto it = touched_dirs_.rbegin(); it != touched_dirs_.rend(); ++it) {
         const std::string& dir = *it;
         try {
-            UniqueFd src_parent = open_directory(s_.source, parent_of(dir));
-            UniqueFd dst_parent = open_directory(s_.destination, parent_of(dir));
-            if (!src_parent.valid() || !dst_parent.valid()) continue;
+            SharedFd src_parent = source_dirs_.open(parent_of(dir));
+            SharedFd dst_parent = dest_dirs_.open(parent_of(dir));
+            if (!src_parent->valid() || !dst_parent->valid()) continue;
             // The root is "." in itself; every other directory is its name in its parent.
             std::string name = dir.empty() ? "." : name_of(dir);
-            std::optional<struct stat> want = lstat_at(src_parent.get(), name);
-            std::optional<struct stat> have = lstat_at(dst_parent.get(), name);
+            std::optional<struct stat> want = lstat_at(src_parent->get(), name);
+            std::optional<struct stat> have = lstat_at(dst_parent->get(), name);
             if (!want || !have || !S_ISDIR(want->st_mode) || !S_ISDIR(have->st_mode)) continue;
-            apply_metadata_at(dst_parent.get(), name, *want, *have, as_root_);
+            apply_metadata_at(dst_parent->get(), name, *want, *have, as_root_);
         } catch (const std::exception& e) {
             record_error(dir, e);
         }
