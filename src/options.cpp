@@ -585,8 +585,8 @@ std::string help_text(const char* program) {
     }
     text +=
         "\nExit codes: 0 ok, 64 usage error, 66 watch dir unusable, 69 handler missing or unusable,\n"
-        "70 internal error, 71 system error, 73 pid file held or not writable, 75 sync failed --retries\n"
-        "times, 77 lists dir open to others, 78 config or rules file error. See clsync(1).\n";
+        "70 internal error, 71 system error, 73 pid file or state dir held or not writable,\n"
+        "75 sync failed --retries times, 77 lists dir open to others, 78 config or rules file error. See clsync(1).\n";
     return text;
 }
 
