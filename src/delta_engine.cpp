@@ -59,10 +59,11 @@ bool changed_since(int fd, const struct stat& before) {
 
 // Reads `fd` from the start to its end, handing each chunk to `chunk`. Returns the size read.
 template <typename Chunk>
-std::uint64_t read_chunks(int fd, Chunk&& chunk) {
+std::uint64_t read_chunks(int fd, const std::atomic<bool>& stop, Chunk&& chunk) {
     std::vector<char> buffer(kCopyBuffer);
     std::uint64_t offset = 0;
     for (;;) {
+        if (stop.load(std::memory_order_relaxed)) throw WriteStopped();
         std::size_t n = read_at(fd, buffer.data(), buffer.size(), offset);
         if (n == 0) break;
         chunk(buffer.data(), n, offset);
@@ -144,10 +145,11 @@ void TempFile::commit(const std::string& target) {
     committed_ = true;
 }
 
-WriteResult copy_to_temp(int source, const struct stat& st, TempFile& temp, bool want_signature) {
+WriteResult copy_to_temp(int source, const struct stat& st, TempFile& temp, bool want_signature,
+                         const std::atomic<bool>& stop) {
     WriteResult result;
     if (want_signature) result.signature.emplace();
-    std::uint64_t size = read_chunks(source, [&](const char* data, std::size_t n, std::uint64_t offset) {
+    std::uint64_t size = read_chunks(source, stop, [&](const char* data, std::size_t n, std::uint64_t offset) {
         write_at(temp.fd(), data, n, offset);
         if (want_signature) append_block_hashes(*result.signature, data, n);
     });
@@ -157,13 +159,14 @@ WriteResult copy_to_temp(int source, const struct stat& st, TempFile& temp, bool
     return result;
 }
 
-WriteResult update_in_place(int source, const struct stat& st, int destination, const BlockSignature& old) {
+WriteResult update_in_place(int source, const struct stat& st, int destination, const BlockSignature& old,
+                            const std::atomic<bool>& stop) {
     WriteResult result;
     result.signature.emplace();
     BlockSignature& now = *result.signature;
     // Blocks are compared as they are read, so each block is read once and the data
     // written is the data hashed.
-    std::uint64_t size = read_chunks(source, [&](const char* data, std::size_t n, std::uint64_t offset) {
+    std::uint64_t size = read_chunks(source, stop, [&](const char* data, std::size_t n, std::uint64_t offset) {
         for (std::size_t at = 0; at < n; at += kBlockSize) {
             std::size_t length = std::min(kBlockSize, n - at);
             std::uint64_t index = (offset + at) / kBlockSize;
@@ -180,8 +183,8 @@ WriteResult update_in_place(int source, const struct stat& st, int destination, 
     return result;
 }
 
-WriteResult delta_to_temp(int source, const struct stat& st, int basis, TempFile& temp,
-                          const std::string& scratch_dir) {
+WriteResult delta_to_temp(int source, const struct stat& st, int basis, TempFile& temp, const std::string& scratch_dir,
+                          const std::atomic<bool>& stop) {
     struct stat basis_st;
     if (fstat(basis, &basis_st) != 0) throw_errno("stat");
     rs_magic_number magic = RS_RK_BLAKE2_SIG_MAGIC;
@@ -212,7 +215,7 @@ WriteResult delta_to_temp(int source, const struct stat& st, int basis, TempFile
     result.bytes_written = static_cast<std::uint64_t>(stats.out_bytes);
     result.signature.emplace();
     // The signature of what was written, read back (from the page cache).
-    result.signature->size = read_chunks(temp.fd(), [&](const char* data, std::size_t n, std::uint64_t) {
+    result.signature->size = read_chunks(temp.fd(), stop, [&](const char* data, std::size_t n, std::uint64_t) {
         append_block_hashes(*result.signature, data, n);
     });
     result.source_changed =

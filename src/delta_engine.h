@@ -16,8 +16,10 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "block_diff.h"
@@ -48,6 +50,12 @@ private:
     bool committed_ = false;
 };
 
+// Thrown when a write is stopped by the `stop` flag; temp files are removed, an
+// in-place update stays recorded as unfinished.
+struct WriteStopped : std::runtime_error {
+    WriteStopped() : std::runtime_error("stopped: clsync is exiting") {}
+};
+
 struct WriteResult {
     std::uint64_t bytes_written = 0;
     std::optional<BlockSignature> signature;  // when asked for
@@ -55,15 +63,19 @@ struct WriteResult {
 };
 
 // Copies all of `source` (opened, with its stat) into `temp`.
-WriteResult copy_to_temp(int source, const struct stat& st, TempFile& temp, bool want_signature);
+// Each stops with WriteStopped between two chunks once `stop` is set.
+WriteResult copy_to_temp(int source, const struct stat& st, TempFile& temp, bool want_signature,
+                         const std::atomic<bool>& stop);
 
 // Writes the blocks of `source` that differ from `old` into `destination` (opened for
 // writing) and truncates it to the source's size.
-WriteResult update_in_place(int source, const struct stat& st, int destination, const BlockSignature& old);
+WriteResult update_in_place(int source, const struct stat& st, int destination, const BlockSignature& old,
+                            const std::atomic<bool>& stop);
 
 // librsync: signature of `basis` (the destination), delta of `source` against it,
 // patched into `temp`. `scratch_dir` holds the signature and delta while they exist.
-WriteResult delta_to_temp(int source, const struct stat& st, int basis, TempFile& temp, const std::string& scratch_dir);
+WriteResult delta_to_temp(int source, const struct stat& st, int basis, TempFile& temp, const std::string& scratch_dir,
+                          const std::atomic<bool>& stop);
 
 // Sets owner (when `as_root`), mode and times of the open file `fd` from `st`.
 void apply_file_metadata(int fd, const struct stat& st, bool as_root);

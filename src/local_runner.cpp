@@ -108,8 +108,9 @@ struct PendingLink {
 class BatchRun {
 public:
     BatchRun(const LocalSettings& settings, std::shared_ptr<const RuleSet> rules, std::vector<std::string> unsyncable,
-             std::set<std::string> forced)
+             std::set<std::string> forced, const std::atomic<bool>& stop)
         : s_(settings),
+          stop_(stop),
           rules_(std::move(rules)),
           unsyncable_(std::move(unsyncable)),
           forced_(std::move(forced)),
@@ -145,6 +146,7 @@ private:
     void record_error(const std::string& path, const std::exception& e);
 
     const LocalSettings& s_;
+    const std::atomic<bool>& stop_;
     std::shared_ptr<const RuleSet> rules_;
     std::vector<std::string> unsyncable_;
     std::set<std::string> forced_;
@@ -325,7 +327,7 @@ void BatchRun::sync_file(int src_dir, const SharedFd& dst_dir, const std::string
             UniqueFd out(openat(dst_dir->get(), name.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
             if (!out.valid()) throw_errno("open for writing");
             s_.state->begin_update(s_.destination, path);
-            WriteResult written = update_in_place(src.get(), st, out.get(), known->blocks);
+            WriteResult written = update_in_place(src.get(), st, out.get(), known->blocks, stop_);
             apply_file_metadata(out.get(), st, as_root_);
             if (s_.fsync != FsyncPolicy::None && fdatasync(out.get()) != 0) throw_errno("fdatasync");
             struct stat now;
@@ -343,9 +345,9 @@ void BatchRun::sync_file(int src_dir, const SharedFd& dst_dir, const std::string
     if (big && have_file) {
         UniqueFd basis(openat(dst_dir->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
         if (!basis.valid()) throw_errno("open");
-        written = delta_to_temp(src.get(), st, basis.get(), temp, s_.state ? s_.state->dir() : s_.destination);
+        written = delta_to_temp(src.get(), st, basis.get(), temp, s_.state ? s_.state->dir() : s_.destination, stop_);
     } else {
-        written = copy_to_temp(src.get(), st, temp, big && s_.state);
+        written = copy_to_temp(src.get(), st, temp, big && s_.state, stop_);
     }
     apply_file_metadata(temp.fd(), st, as_root_);
     if (s_.fsync == FsyncPolicy::File && fdatasync(temp.fd()) != 0) throw_errno("fdatasync");
@@ -544,8 +546,14 @@ SyncResult LocalRunner::run(const Batch& batch) const {
     // As rsync --mkpath: a missing destination is created with its parents.
     if (g_mkdir_with_parents(settings_.destination.c_str(), 0700) != 0)
         log_debug("cannot create %s: %s", settings_.destination.c_str(), std::strerror(errno));
-    BatchRun work(settings_, std::move(rules), std::move(unsyncable), std::move(forced));
-    for (const QueuedPath& entry : paths) work.sync_listed(entry);
+    BatchRun work(settings_, std::move(rules), std::move(unsyncable), std::move(forced), cancelled_);
+    for (const QueuedPath& entry : paths) {
+        if (cancelled_) {
+            work.errors.push_back(WriteStopped().what());
+            break;
+        }
+        work.sync_listed(entry);
+    }
     work.finish();
 
     SyncResult result;

@@ -17,6 +17,7 @@
 // run() is called on worker threads; it is thread safe (each run has its own state).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <set>
@@ -53,10 +54,12 @@ public:
     LocalRunner(LocalSettings settings, const UnsyncableDirs& unsyncable);
 
     SyncResult run(const Batch& batch) const override;
+    void cancel() const override { cancelled_ = true; }
 
 private:
     LocalSettings settings_;
     const UnsyncableDirs& unsyncable_;
+    mutable std::atomic<bool> cancelled_{false};  // set by the main thread, read by workers
     mutable std::mutex interrupted_mutex_;
     mutable std::set<std::string> interrupted_;  // guarded by interrupted_mutex_
 };

@@ -268,6 +268,7 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     if (watcher) watcher->stop();
     coordinator.stop();
     stop_children(children);
+    runner->cancel();
     pool.shutdown();
     daemon.write_status("exiting");
     bool synced_once = coordinator.whole_tree_synced() || options.skip_initialsync;

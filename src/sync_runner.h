@@ -27,6 +27,9 @@ class SyncRunner {
 public:
     virtual ~SyncRunner() = default;
     virtual SyncResult run(const Batch& batch) const = 0;
+    // Asks a running batch to stop soon (clsync is stopping). Runners that fork stop
+    // their children through the child registry; in-process ones check this flag.
+    virtual void cancel() const {}
 };
 
 // Whether `exit_code` is one the administrator declared a success (-x).
