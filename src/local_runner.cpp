@@ -332,7 +332,8 @@ void BatchRun::sync_file(int src_dir, const SharedFd& dst_dir, const std::string
             if (s_.fsync != FsyncPolicy::None && fdatasync(out.get()) != 0) throw_errno("fdatasync");
             struct stat now;
             if (fstat(out.get(), &now) != 0) throw_errno("stat");
-            s_.state->finish_update(s_.destination, path, {mtime_ns(now), now.st_ino, std::move(*written.signature)});
+            s_.state->finish_update(s_.destination, path, {mtime_ns(now), now.st_ino, std::move(*written.signature)},
+                                    &known->blocks);
             log_debug("'%s': %llu of %llu bytes written in place", path.c_str(),
                       static_cast<unsigned long long>(written.bytes_written),
                       static_cast<unsigned long long>(st.st_size));

@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -35,6 +36,10 @@ public:
         return *this;
     }
     // True while there is a row; false when done. Throws on error.
+    void reset() {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
     bool step() {
         int rc = sqlite3_step(stmt_);
         if (rc == SQLITE_ROW) return true;
@@ -75,13 +80,20 @@ StateStore::StateStore(const std::string& dir) : dir_(dir) {
     if (rc != SQLITE_OK) fail("cannot open " + db_path);
     sqlite3_busy_timeout(db, 5000);
     exec("PRAGMA journal_mode=WAL");
-    // WAL with synchronous=NORMAL: a power cut may lose the last transactions, never
-    // corrupt the database; a lost "finished" only causes one more sync of that file.
-    exec("PRAGMA synchronous=NORMAL");
+    // FULL: an update is recorded as begun on disk before its first byte is written,
+    // also across a power cut. Only big-file updates write here, a few per batch.
+    exec("PRAGMA synchronous=FULL");
+    // A signature is a row of what the file looked like when written, and its hashes
+    // in chunks of kHashesPerChunk: an update rewrites only the chunks whose hashes
+    // changed (an append: the last one or two), not all of a big file's hashes.
     exec(
-        "CREATE TABLE IF NOT EXISTS block_signatures ("
+        "CREATE TABLE IF NOT EXISTS signed_files ("
         " destination BLOB NOT NULL, path BLOB NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
-        " inode INTEGER NOT NULL, hashes BLOB NOT NULL, PRIMARY KEY (destination, path)) WITHOUT ROWID");
+        " inode INTEGER NOT NULL, PRIMARY KEY (destination, path)) WITHOUT ROWID");
+    exec(
+        "CREATE TABLE IF NOT EXISTS hash_chunks ("
+        " destination BLOB NOT NULL, path BLOB NOT NULL, chunk INTEGER NOT NULL, hashes BLOB NOT NULL,"
+        " PRIMARY KEY (destination, path, chunk))");
     exec(
         "CREATE TABLE IF NOT EXISTS unfinished_updates ("
         " destination BLOB NOT NULL, path BLOB NOT NULL, PRIMARY KEY (destination, path)) WITHOUT ROWID");
@@ -103,32 +115,58 @@ void StateStore::fail(const std::string& what) const {
 std::optional<FileSignature> StateStore::signature(const std::string& destination, const std::string& path) {
     std::lock_guard<std::mutex> lock(mutex_);
     Statement select(db_.get(),
-                     "SELECT size, mtime_ns, inode, hashes FROM block_signatures WHERE destination = ?1 AND path = ?2");
+                     "SELECT size, mtime_ns, inode FROM signed_files WHERE destination = ?1 AND path = ?2"
+                     " AND NOT EXISTS (SELECT 1 FROM unfinished_updates u WHERE u.destination = ?1 AND u.path = ?2)");
     select.text(1, destination).text(2, path);
     if (!select.step()) return std::nullopt;
     FileSignature signature;
     signature.blocks.size = static_cast<std::uint64_t>(select.column_integer(0));
     signature.mtime_ns = select.column_integer(1);
     signature.inode = static_cast<std::uint64_t>(select.column_integer(2));
-    std::string hashes = select.column_text(3);
-    signature.blocks.hashes.resize(hashes.size() / sizeof(std::uint64_t));
-    std::memcpy(signature.blocks.hashes.data(), hashes.data(), signature.blocks.hashes.size() * sizeof(std::uint64_t));
-    if (signature.blocks.hashes.size() != block_count(signature.blocks.size)) return std::nullopt;
+    std::uint64_t count = block_count(signature.blocks.size);
+    signature.blocks.hashes.reserve(count);
+    Statement chunks(db_.get(),
+                     "SELECT chunk, hashes FROM hash_chunks WHERE destination = ?1 AND path = ?2 ORDER BY chunk");
+    chunks.text(1, destination).text(2, path);
+    while (chunks.step() && signature.blocks.hashes.size() < count) {
+        std::string hashes = chunks.column_text(1);
+        if (static_cast<std::uint64_t>(chunks.column_integer(0)) * kHashesPerChunk != signature.blocks.hashes.size())
+            return std::nullopt;  // a chunk is missing
+        std::size_t n = hashes.size() / sizeof(std::uint64_t);
+        std::size_t at = signature.blocks.hashes.size();
+        signature.blocks.hashes.resize(at + n);
+        std::memcpy(signature.blocks.hashes.data() + at, hashes.data(), n * sizeof(std::uint64_t));
+    }
+    if (signature.blocks.hashes.size() != count) return std::nullopt;
     return signature;
 }
 
-void StateStore::finish_update(const std::string& destination, const std::string& path,
-                               const FileSignature& signature) {
+void StateStore::finish_update(const std::string& destination, const std::string& path, const FileSignature& signature,
+                               const BlockSignature* previous) {
     std::lock_guard<std::mutex> lock(mutex_);
+    const std::vector<std::uint64_t>& now = signature.blocks.hashes;
+    std::uint64_t chunks = (now.size() + kHashesPerChunk - 1) / kHashesPerChunk;
     exec("BEGIN");
     try {
+        Statement write(
+            db_.get(), "INSERT OR REPLACE INTO hash_chunks (destination, path, chunk, hashes) VALUES (?1, ?2, ?3, ?4)");
+        for (std::uint64_t c = 0; c < chunks; ++c) {
+            std::size_t from = c * kHashesPerChunk, to = std::min<std::size_t>(now.size(), from + kHashesPerChunk);
+            bool unchanged = previous && previous->hashes.size() >= to &&
+                             (to == from + kHashesPerChunk || previous->hashes.size() == to) &&
+                             std::equal(now.begin() + from, now.begin() + to, previous->hashes.begin() + from);
+            if (unchanged) continue;
+            write.text(1, destination).text(2, path).integer(3, static_cast<std::int64_t>(c));
+            write.blob(4, now.data() + from, (to - from) * sizeof(std::uint64_t)).step();
+            write.reset();
+        }
+        Statement trim(db_.get(), "DELETE FROM hash_chunks WHERE destination = ?1 AND path = ?2 AND chunk >= ?3");
+        trim.text(1, destination).text(2, path).integer(3, static_cast<std::int64_t>(chunks)).step();
         Statement insert(db_.get(),
-                         "INSERT OR REPLACE INTO block_signatures (destination, path, size, mtime_ns, inode, hashes)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+                         "INSERT OR REPLACE INTO signed_files (destination, path, size, mtime_ns, inode)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5)");
         insert.text(1, destination).text(2, path).integer(3, static_cast<std::int64_t>(signature.blocks.size));
-        insert.integer(4, signature.mtime_ns).integer(5, static_cast<std::int64_t>(signature.inode));
-        insert.blob(6, signature.blocks.hashes.data(), signature.blocks.hashes.size() * sizeof(std::uint64_t));
-        insert.step();
+        insert.integer(4, signature.mtime_ns).integer(5, static_cast<std::int64_t>(signature.inode)).step();
         Statement clear(db_.get(), "DELETE FROM unfinished_updates WHERE destination = ?1 AND path = ?2");
         clear.text(1, destination).text(2, path).step();
         exec("COMMIT");
@@ -140,30 +178,21 @@ void StateStore::finish_update(const std::string& destination, const std::string
 
 void StateStore::forget(const std::string& destination, const std::string& path) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (path.empty()) {
-        Statement remove(db_.get(), "DELETE FROM block_signatures WHERE destination = ?1");
-        remove.text(1, destination).step();
-        return;
+    for (const char* table : {"signed_files", "hash_chunks"}) {
+        std::string sql = std::string("DELETE FROM ") + table + " WHERE destination = ?1";
+        if (!path.empty()) sql += " AND (path = ?2 OR (path >= ?3 AND path < ?4))";
+        Statement remove(db_.get(), sql.c_str());
+        remove.text(1, destination);
+        if (!path.empty()) remove.text(2, path).text(3, path + '/').text(4, after_subtree(path));
+        remove.step();
     }
-    Statement remove(db_.get(),
-                     "DELETE FROM block_signatures WHERE destination = ?1 AND"
-                     " (path = ?2 OR (path >= ?3 AND path < ?4))");
-    remove.text(1, destination).text(2, path).text(3, path + '/').text(4, after_subtree(path)).step();
 }
 
 void StateStore::begin_update(const std::string& destination, const std::string& path) {
     std::lock_guard<std::mutex> lock(mutex_);
-    exec("BEGIN");
-    try {
-        Statement remove(db_.get(), "DELETE FROM block_signatures WHERE destination = ?1 AND path = ?2");
-        remove.text(1, destination).text(2, path).step();
-        Statement insert(db_.get(), "INSERT OR IGNORE INTO unfinished_updates (destination, path) VALUES (?1, ?2)");
-        insert.text(1, destination).text(2, path).step();
-        exec("COMMIT");
-    } catch (...) {
-        sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-    }
+    // The hashes stay: finish_update rewrites only the chunks that changed.
+    Statement insert(db_.get(), "INSERT OR IGNORE INTO unfinished_updates (destination, path) VALUES (?1, ?2)");
+    insert.text(1, destination).text(2, path).step();
 }
 
 std::vector<std::string> StateStore::unfinished_updates(const std::string& destination) {

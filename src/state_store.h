@@ -46,12 +46,16 @@ public:
     explicit StateStore(const std::string& dir);
 
     std::optional<FileSignature> signature(const std::string& destination, const std::string& path);
-    // Records the signature and clears a pending update of the path in one transaction.
-    void finish_update(const std::string& destination, const std::string& path, const FileSignature& signature);
+    // Records the signature and clears an unfinished update of the path, in one
+    // transaction. With `previous` (the signature the update started from), only the
+    // hashes that changed are written.
+    void finish_update(const std::string& destination, const std::string& path, const FileSignature& signature,
+                       const BlockSignature* previous = nullptr);
     // Forgets the signature of `path` and of everything below it (deleted, replaced).
     void forget(const std::string& destination, const std::string& path);
 
-    // Before an in-place update: the signature is dropped and the update recorded.
+    // Before an in-place update: recorded (on disk) as unfinished, which makes its
+    // signature unusable until finish_update.
     void begin_update(const std::string& destination, const std::string& path);
     // Updates that were begun and never finished (a crash): to be synced again.
     std::vector<std::string> unfinished_updates(const std::string& destination);
@@ -63,6 +67,8 @@ private:
     struct Closer {
         void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
     };
+    static constexpr std::size_t kHashesPerChunk = 512;  // 4 KiB: one database page
+
     void exec(const char* sql);
     [[noreturn]] void fail(const std::string& what) const;
 
