@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <memory>
@@ -57,18 +58,23 @@ bool changed_since(int fd, const struct stat& before) {
            now.st_mtim.tv_nsec != before.st_mtim.tv_nsec;
 }
 
-// Reads `fd` from the start to its end, handing each chunk to `chunk`. Returns the size read.
+// Reads `fd` from the start to its end, handing each chunk to `chunk`. Returns the
+// size read. `expected_size` only sizes the buffer: most files are small, and neither
+// a 1 MiB allocation nor zeroing it is free when it happens per file.
 template <typename Chunk>
-std::uint64_t read_chunks(int fd, const std::atomic<bool>& stop, Chunk&& chunk) {
-    std::vector<char> buffer(kCopyBuffer);
+std::uint64_t read_chunks(int fd, std::uint64_t expected_size, const std::atomic<bool>& stop, Chunk&& chunk) {
+    // Whole blocks, so that every chunk starts at a block boundary.
+    std::uint64_t blocks = block_count(expected_size + 1);
+    std::size_t size = static_cast<std::size_t>(std::min<std::uint64_t>(blocks * kBlockSize, kCopyBuffer));
+    std::unique_ptr<char[]> buffer(new char[size]);  // not zeroed: every byte used is read first
     std::uint64_t offset = 0;
     for (;;) {
         if (stop.load(std::memory_order_relaxed)) throw WriteStopped();
-        std::size_t n = read_at(fd, buffer.data(), buffer.size(), offset);
+        std::size_t n = read_at(fd, buffer.get(), size, offset);
         if (n == 0) break;
-        chunk(buffer.data(), n, offset);
+        chunk(buffer.get(), n, offset);
         offset += n;
-        if (n < buffer.size()) break;
+        if (n < size) break;
     }
     return offset;
 }
@@ -149,10 +155,11 @@ WriteResult copy_to_temp(int source, const struct stat& st, TempFile& temp, bool
                          const std::atomic<bool>& stop) {
     WriteResult result;
     if (want_signature) result.signature.emplace();
-    std::uint64_t size = read_chunks(source, stop, [&](const char* data, std::size_t n, std::uint64_t offset) {
-        write_at(temp.fd(), data, n, offset);
-        if (want_signature) append_block_hashes(*result.signature, data, n);
-    });
+    std::uint64_t size = read_chunks(source, static_cast<std::uint64_t>(st.st_size), stop,
+                                     [&](const char* data, std::size_t n, std::uint64_t offset) {
+                                         write_at(temp.fd(), data, n, offset);
+                                         if (want_signature) append_block_hashes(*result.signature, data, n);
+                                     });
     result.bytes_written = size;
     if (want_signature) result.signature->size = size;
     result.source_changed = changed_since(source, st) || size != static_cast<std::uint64_t>(st.st_size);
@@ -166,17 +173,18 @@ WriteResult update_in_place(int source, const struct stat& st, int destination, 
     BlockSignature& now = *result.signature;
     // Blocks are compared as they are read, so each block is read once and the data
     // written is the data hashed.
-    std::uint64_t size = read_chunks(source, stop, [&](const char* data, std::size_t n, std::uint64_t offset) {
-        for (std::size_t at = 0; at < n; at += kBlockSize) {
-            std::size_t length = std::min(kBlockSize, n - at);
-            std::uint64_t index = (offset + at) / kBlockSize;
-            std::uint64_t hash = block_hash(data + at, length);
-            now.hashes.push_back(hash);
-            if (block_unchanged(old, index, length, hash)) continue;
-            write_at(destination, data + at, length, offset + at);
-            result.bytes_written += length;
-        }
-    });
+    std::uint64_t size = read_chunks(source, static_cast<std::uint64_t>(st.st_size), stop,
+                                     [&](const char* data, std::size_t n, std::uint64_t offset) {
+                                         for (std::size_t at = 0; at < n; at += kBlockSize) {
+                                             std::size_t length = std::min(kBlockSize, n - at);
+                                             std::uint64_t index = (offset + at) / kBlockSize;
+                                             std::uint64_t hash = block_hash(data + at, length);
+                                             now.hashes.push_back(hash);
+                                             if (block_unchanged(old, index, length, hash)) continue;
+                                             write_at(destination, data + at, length, offset + at);
+                                             result.bytes_written += length;
+                                         }
+                                     });
     now.size = size;
     if (ftruncate(destination, static_cast<off_t>(size)) != 0) throw_errno("truncate");
     result.source_changed = changed_since(source, st) || size != static_cast<std::uint64_t>(st.st_size);
@@ -215,9 +223,9 @@ WriteResult delta_to_temp(int source, const struct stat& st, int basis, TempFile
     result.bytes_written = static_cast<std::uint64_t>(stats.out_bytes);
     result.signature.emplace();
     // The signature of what was written, read back (from the page cache).
-    result.signature->size = read_chunks(temp.fd(), stop, [&](const char* data, std::size_t n, std::uint64_t) {
-        append_block_hashes(*result.signature, data, n);
-    });
+    result.signature->size = read_chunks(
+        temp.fd(), static_cast<std::uint64_t>(st.st_size), stop,
+        [&](const char* data, std::size_t n, std::uint64_t) { append_block_hashes(*result.signature, data, n); });
     result.source_changed =
         changed_since(source, st) || result.signature->size != static_cast<std::uint64_t>(st.st_size);
     return result;
