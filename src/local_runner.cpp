@@ -506,6 +506,9 @@ void BatchRun::apply_directory_metadata() {
 }
 
 void BatchRun::finish() {
+    // The root's mtime changes with every entry made or removed in it (a replayed
+    // rename too), and rsync always sets it: so does every run here.
+    touched_dirs_.insert("");
     try {
         commit_staged();
     } catch (const std::exception& e) {
@@ -544,6 +547,7 @@ SyncResult LocalRunner::run(const Batch& batch) const {
         std::lock_guard<std::mutex> lock(interrupted_mutex_);
         forced = interrupted_;
     }
+    const std::set<std::string> forced_at_start = forced;
     // As rsync --mkpath: a missing destination is created with its parents.
     if (g_mkdir_with_parents(settings_.destination.c_str(), 0700) != 0)
         log_debug("cannot create %s: %s", settings_.destination.c_str(), std::strerror(errno));
@@ -571,8 +575,11 @@ SyncResult LocalRunner::run(const Batch& batch) const {
     result.outcome = RsyncOutcome::Complete;
     result.source_changed = work.source_changed;
     if (settings_.state) {
+        // A whole-tree run wrote every interrupted file the source still has; the
+        // others are gone (or excluded) and need nothing more.
         std::lock_guard<std::mutex> lock(interrupted_mutex_);
-        for (const std::string& path : work.written_forced) {
+        const std::set<std::string>& done = whole_tree ? forced_at_start : work.written_forced;
+        for (const std::string& path : done) {
             settings_.state->clear_update(settings_.destination, path);
             interrupted_.erase(path);
         }

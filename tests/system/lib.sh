@@ -12,6 +12,21 @@ mkdir -p "$SRC" "$DST"
 DAEMON_PID=
 # The watcher backend under test: the suite runs once per backend (Makefile.am).
 MONITOR=${CLSYNC_MONITOR:-inotify}
+# The sync mode under test: rsyncdirect (rsync run by clsync), or librsync, in which
+# clsync writes the destination itself, with its state in $STATE (Makefile.am's
+# LIBRSYNC_TESTS). MODE_OPTIONS are the options that select it: every command line
+# that starts the daemon takes them, unquoted ("$CLSYNC" $MODE_OPTIONS -W ...); they
+# are split at blanks, so $WORK must have none (checked below).
+MODE=${CLSYNC_MODE:-rsyncdirect}
+STATE=$WORK/state
+case $MODE in
+    rsyncdirect) MODE_OPTIONS= ;;
+    librsync) MODE_OPTIONS="-M librsync --state-dir=$STATE" ;;
+    *) echo "lib.sh: unknown CLSYNC_MODE '$MODE' (rsyncdirect or librsync)" >&2; rm -rf "$WORK"; exit 99 ;;
+esac
+case $WORK in
+    *[[:space:]]* | *[*?[]*) echo "lib.sh: the work dir '$WORK' has blanks or wildcards (TMPDIR)" >&2; rm -rf "$WORK"; exit 99 ;;
+esac
 
 cleanup() {
     if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
@@ -28,9 +43,10 @@ fail() {
     exit 1
 }
 
-# start_daemon [extra options...]: starts clsync on $SRC -> $DST, logging to $LOG.
+# start_daemon [extra options...]: starts clsync on $SRC -> $DST (in $MODE), logging to $LOG.
 start_daemon() {
-    "$CLSYNC" -W "$SRC" -D "$DST" --monitor="$MONITOR" -t 0.2 -d "$@" >"$LOG" 2>&1 &
+    # shellcheck disable=SC2086
+    "$CLSYNC" $MODE_OPTIONS -W "$SRC" -D "$DST" --monitor="$MONITOR" -t 0.2 -d "$@" >"$LOG" 2>&1 &
     DAEMON_PID=$!
     wait_for "initial sync" grep -q "synced the whole tree" "$LOG"
 }
@@ -68,6 +84,15 @@ stop_daemon() {
     wait "$DAEMON_PID" || rc=$?
     DAEMON_PID=
     [ "$rc" -eq 0 ] || fail "daemon exited with $rc on $signal"
+}
+
+# skip_in_librsync REASON: a test of something only rsync does is skipped (77) in
+# the librsync variant.
+skip_in_librsync() {
+    if [ "$MODE" = librsync ]; then
+        echo "SKIP: $*"
+        exit 77
+    fi
 }
 
 # fanotify needs root: without it the fanotify variant of a test is skipped (77).

@@ -121,7 +121,8 @@ stop_daemon
 mkdir -p "$DST/only-here/cache" && echo old > "$DST/only-here/cache/kept" && echo old > "$DST/only-here/stale.tmp"
 mkdir -p "$SRC/only-here"
 write_rules '-d(^|/)cache$' '-f\.tmp$' '+*'
-"$CLSYNC" -W "$SRC" -D "$DST" -R "$RULES" --only-initialsync >"$LOG" 2>&1 || fail "--only-initialsync with rules failed"
+# shellcheck disable=SC2086
+"$CLSYNC" $MODE_OPTIONS -W "$SRC" -D "$DST" -R "$RULES" --only-initialsync >"$LOG" 2>&1 || fail "--only-initialsync with rules failed"
 [ -e "$DST/only-here/cache/kept" ] && [ -e "$DST/only-here/stale.tmp" ] ||
     fail "excluded paths that only the destination has were deleted"
 # Renaming an excluded directory itself to an included name: the old name is gone,

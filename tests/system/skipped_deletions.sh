@@ -3,6 +3,7 @@
 # deletion of that run. Such a run must be synced again, not counted as done.
 # A wrapper makes the first event batch behave that way.
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
+skip_in_librsync "skipped_deletions: rsync's exit 23 (deletions skipped); -M librsync runs no rsync"
 
 cat > "$WORK/racy-rsync" <<SH
 #!/bin/bash

@@ -757,7 +757,8 @@ def main():
     if only and args.hardlinks is None:
         hardlinks = "hardlink" in only
     t = Torture(rng, src, outside, oplog, only, hardlinks)
-    print(f"torture profile: hard links {'yes' if t.hardlinks else 'no'}"
+    print(f"torture profile: mode {os.environ.get('CLSYNC_MODE', 'rsyncdirect')}, "
+          f"hard links {'yes' if t.hardlinks else 'no'}"
           f"{', only ' + args.only if args.only else ''}", flush=True)
     t.populate(args.initial)
     t.log("populated", f"{t.entries()} entries")
@@ -767,7 +768,15 @@ def main():
     try:
         with open(log_path, "wb") as log_file:
             monitor = "--monitor=" + os.environ.get("CLSYNC_MONITOR", "inotify")
-            daemon = subprocess.Popen([clsync, "-W", src, "-D", dst, monitor, "-t", "0.2", "-d"],
+            # The sync mode under test, as lib.sh's start_daemon adds it.
+            mode = os.environ.get("CLSYNC_MODE", "rsyncdirect")
+            if mode == "librsync":
+                mode_options = ["-M", "librsync", "--state-dir=" + os.path.join(work, "state")]
+            elif mode == "rsyncdirect":
+                mode_options = []
+            else:
+                raise Failure(f"unknown CLSYNC_MODE {mode!r} (rsyncdirect or librsync)")
+            daemon = subprocess.Popen([clsync, *mode_options, "-W", src, "-D", dst, monitor, "-t", "0.2", "-d"],
                                       stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT)
 
         def initial_synced():
@@ -852,7 +861,7 @@ def main():
         print(f"--- daemon log (last 50 lines of {log_path}):", file=sys.stderr)
         print(log_tail(log_path), file=sys.stderr)
         print(f"--- work dir kept: {work} (ops log: {os.path.join(work, 'ops.log')})", file=sys.stderr)
-        print(f"--- replay: {sys.argv[0]} --seed {seed} --duration {args.duration:g}"
+        print(f"--- replay: CLSYNC_MODE={os.environ.get('CLSYNC_MODE', 'rsyncdirect')} {sys.argv[0]} --seed {seed} --duration {args.duration:g}"
               f"{' --only ' + args.only if args.only else ''}"
               f"{' --hardlinks ' + args.hardlinks if args.hardlinks else ''}", file=sys.stderr)
     finally:
