@@ -22,17 +22,15 @@ constexpr std::size_t kCopyBuffer = 16 * kBlockSize;  // 1 MiB
     throw std::system_error(errno, std::generic_category(), what);
 }
 
-// Reads up to `length` bytes at `offset`; fewer only at end of file.
+// Reads up to `length` bytes at `offset`; fewer only at end of file (a regular file
+// reads short only there, so a short read ends the file without one more call).
 std::size_t read_at(int fd, char* buffer, std::size_t length, std::uint64_t offset) {
-    std::size_t done = 0;
-    while (done < length) {
-        ssize_t n = pread(fd, buffer + done, length - done, static_cast<off_t>(offset + done));
+    for (;;) {
+        ssize_t n = pread(fd, buffer, length, static_cast<off_t>(offset));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) throw_errno("read");
-        if (n == 0) break;
-        done += static_cast<std::size_t>(n);
+        return static_cast<std::size_t>(n);
     }
-    return done;
 }
 
 void write_at(int fd, const char* data, std::size_t length, std::uint64_t offset) {

@@ -93,6 +93,7 @@ struct StagedFile {
     std::string name;
     std::string path;                         // relative to the destination
     std::optional<BlockSignature> signature;  // big files: recorded once renamed
+    bool replaces_big_file = false;           // whose signature is then forgotten
 };
 
 // A name to be made a hard link of another (once the staged files are in place).
@@ -124,6 +125,8 @@ public:
     std::vector<std::string> errors;
     bool source_changed = false;
     std::set<std::string> written_forced;  // interrupted updates this run wrote again
+    // A regular file with more than one name was met: its other names may be anywhere.
+    bool found_multilinked_file = false;
 
 private:
     void sync_tree(const std::string& path);
@@ -232,6 +235,9 @@ void BatchRun::sync_listed(const QueuedPath& entry) {
 
 // Walks the source directory `path` and everything below it.
 void BatchRun::sync_tree(const std::string& path) {
+    // Staged temp files are not in the source: in place first, or the walk's
+    // deletion of what the source lacks would take them.
+    commit_staged();
     SharedFd dst;  // the destination twin of the directory being walked
     dev_t root_dev = 0;
     bool first = true;
@@ -296,6 +302,7 @@ void BatchRun::sync_file(int src_dir, const SharedFd& dst_dir, const std::string
     std::string name = name_of(path);
     bool forced = forced_.count(path) != 0;
     if (listed_st.st_nlink > 1) {
+        found_multilinked_file = true;
         auto key = std::make_pair(listed_st.st_dev, listed_st.st_ino);
         auto first = link_targets_.find(key);
         if (first != link_targets_.end()) {
@@ -355,7 +362,8 @@ void BatchRun::sync_file(int src_dir, const SharedFd& dst_dir, const std::string
     temp.close();
     source_changed = source_changed || written.source_changed;
     if (!s_.state) written.signature.reset();
-    staged_.push_back({std::move(temp), dst_dir, name, path, std::move(written.signature)});
+    bool replaces_big_file = have_file && static_cast<std::uint64_t>(have->st_size) >= s_.delta_threshold;
+    staged_.push_back({std::move(temp), dst_dir, name, path, std::move(written.signature), replaces_big_file});
     if (staged_.size() >= kStagedGroup) commit_staged();
 }
 
@@ -449,14 +457,20 @@ void BatchRun::commit_staged() {
     if (s_.fsync == FsyncPolicy::Batch && syncfs(staged_.front().dir->get()) != 0) throw_errno("syncfs");
     for (StagedFile& file : staged_) {
         try {
-            std::optional<struct stat> have = lstat_at(file.dir->get(), file.name);
-            if (have && S_ISDIR(have->st_mode)) remove_at(file.dir->get(), file.path);
-            file.temp.commit(file.name);
+            try {
+                file.temp.commit(file.name);
+            } catch (const std::system_error& e) {
+                // A directory (rename cannot replace it with a file) or something new.
+                int error = e.code().value();
+                if (error != EISDIR && error != ENOTEMPTY && error != EEXIST) throw;
+                remove_at(file.dir->get(), file.path);
+                file.temp.commit(file.name);
+            }
             if (s_.state && file.signature) {
                 std::optional<struct stat> now = lstat_at(file.dir->get(), file.name);
                 if (now)
                     s_.state->finish_update(s_.destination, file.path, {mtime_ns(*now), now->st_ino, *file.signature});
-            } else if (s_.state && have && static_cast<std::uint64_t>(have->st_size) >= s_.delta_threshold) {
+            } else if (s_.state && file.replaces_big_file) {
                 s_.state->forget(s_.destination, file.path);
             }
         } catch (const std::exception& e) {
@@ -536,7 +550,7 @@ SyncResult LocalRunner::run(const Batch& batch) const {
     paths.insert(paths.end(), replayed.paths.begin(), replayed.paths.end());
     std::vector<std::string> unsyncable = unsyncable_.snapshot();
     paths = without_unsyncable(std::move(paths), unsyncable);
-    bool whole_tree = batch.full_tree || has_multilinked_file(settings_.source, paths);
+    bool whole_tree = batch.full_tree;
     if (whole_tree) paths = {{"", true}};
     std::sort(paths.begin(), paths.end(), [](const QueuedPath& a, const QueuedPath& b) { return a.path < b.path; });
 
@@ -558,6 +572,13 @@ SyncResult LocalRunner::run(const Batch& batch) const {
             break;
         }
         work.sync_listed(entry);
+    }
+    // As rsyncdirect (rsync -H links only what one run transfers): a batch with a
+    // hard-linked file goes on over the whole tree, where the file's other names are.
+    if (!whole_tree && work.found_multilinked_file && !cancelled_) {
+        log_debug("batch has a hard-linked file: syncing the whole tree");
+        work.sync_listed({"", true});
+        whole_tree = true;
     }
     work.finish();
 
