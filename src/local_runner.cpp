@@ -116,7 +116,6 @@ public:
           unsyncable_(std::move(unsyncable)),
           forced_(std::move(forced)),
           as_root_(geteuid() == 0),
-          source_dirs_(settings.source),
           dest_dirs_(settings.destination) {}
 
     void sync_listed(const QueuedPath& entry);
@@ -157,8 +156,14 @@ private:
     std::vector<StagedFile> staged_;
     std::vector<PendingLink> links_;
     std::map<std::pair<dev_t, ino_t>, std::pair<SharedFd, std::string>> link_targets_;  // first name of each inode
-    std::set<std::string> touched_dirs_;  // destination dirs whose metadata is set at the end
-    DirectoryOpener source_dirs_;
+    // Destination dirs whose metadata is set at the end, with their source's stat
+    // where a walk took it (deep trees: no second lookup by a long path).
+    std::map<std::string, std::optional<struct stat>> touched_dirs_;
+    // Only clsync writes the destination, so its directories may be kept open for the
+    // run. The source's are looked up by path each time: a directory kept open would
+    // stay the same directory after a rename, and the run would take what is at its
+    // new name for what is at the old one (and delete at the destination what the
+    // source still has, with the rename's replay then carrying the gap along).
     DirectoryOpener dest_dirs_;
 };
 
@@ -178,7 +183,7 @@ bool BatchRun::unsyncable(const std::string& path) const {
 void BatchRun::touch_ancestors(const std::string& path) {
     for (std::string dir = path; !dir.empty();) {
         dir = parent_of(dir);
-        if (!touched_dirs_.insert(dir).second) break;
+        if (!touched_dirs_.emplace(dir, std::nullopt).second) break;
     }
 }
 
@@ -199,7 +204,7 @@ SharedFd BatchRun::dest_dir(const std::string& path) {
         remove_at(parent->get(), path);  // a file or symlink where the source has a directory
         if (mkdirat(parent->get(), name.c_str(), 0700) != 0) throw_errno("create directory");
     }
-    touched_dirs_.insert(path);
+    touched_dirs_.emplace(path, std::nullopt);
     fd = dest_dirs_.open(path);
     if (!fd->valid()) throw_errno("open directory");
     return fd;
@@ -208,13 +213,13 @@ SharedFd BatchRun::dest_dir(const std::string& path) {
 void BatchRun::sync_listed(const QueuedPath& entry) {
     const std::string& path = entry.path;
     try {
-        touched_dirs_.insert("");
+        touched_dirs_.emplace("", std::nullopt);
         if (path.empty()) return entry.recursive ? sync_tree("") : void();
-        SharedFd src_parent = source_dirs_.open(parent_of(path));
+        UniqueFd src_parent = open_directory(s_.source, parent_of(path));
         // Only a source that is really gone deletes at the destination (not one we cannot read).
-        if (!src_parent->valid() && errno != ENOENT && errno != ENOTDIR) throw_errno("open source directory");
+        if (!src_parent.valid() && errno != ENOENT && errno != ENOTDIR) throw_errno("open source directory");
         std::optional<struct stat> st;
-        if (src_parent->valid()) st = lstat_at(src_parent->get(), name_of(path));
+        if (src_parent.valid()) st = lstat_at(src_parent.get(), name_of(path));
         touch_ancestors(path);
         if (!st) {  // gone from the source: gone from the destination
             SharedFd dst_parent = dest_dirs_.open(parent_of(path));
@@ -224,10 +229,10 @@ void BatchRun::sync_listed(const QueuedPath& entry) {
         if (S_ISDIR(st->st_mode) && entry.recursive) return sync_tree(path);
         if (S_ISDIR(st->st_mode)) {  // the directory itself, not what it holds
             dest_dir(path);
-            touched_dirs_.insert(path);
+            touched_dirs_.emplace(path, std::nullopt);
             return;
         }
-        sync_entry(src_parent->get(), dest_dir(parent_of(path)), path, *st, true);
+        sync_entry(src_parent.get(), dest_dir(parent_of(path)), path, *st, true);
     } catch (const std::exception& e) {
         record_error(path, e);
     }
@@ -254,7 +259,7 @@ void BatchRun::sync_tree(const std::string& path) {
                 if (dir != path && (excluded(dir, true) || unsyncable(dir))) return false;
                 if (mount_point && s_.one_file_system && s_.exclude_mount_points) return false;
                 dst = dest_dir(dir);
-                touched_dirs_.insert(dir);
+                touched_dirs_[dir] = st;
                 if (mount_point && s_.one_file_system) return false;
                 delete_extras(src_fd, dst->get(), dir);
                 return true;
@@ -502,14 +507,18 @@ void BatchRun::make_links() {
 void BatchRun::apply_directory_metadata() {
     // Children before parents: setting a child's times does not change its parent's.
     for (auto it = touched_dirs_.rbegin(); it != touched_dirs_.rend(); ++it) {
-        const std::string& dir = *it;
+        const std::string& dir = it->first;
         try {
-            SharedFd src_parent = source_dirs_.open(parent_of(dir));
             SharedFd dst_parent = dest_dirs_.open(parent_of(dir));
-            if (!src_parent->valid() || !dst_parent->valid()) continue;
+            if (!dst_parent->valid()) continue;
             // The root is "." in itself; every other directory is its name in its parent.
             std::string name = dir.empty() ? "." : name_of(dir);
-            std::optional<struct stat> want = lstat_at(src_parent->get(), name);
+            std::optional<struct stat> want = it->second;
+            if (!want) {
+                UniqueFd src_parent = open_directory(s_.source, parent_of(dir));
+                if (!src_parent.valid()) continue;
+                want = lstat_at(src_parent.get(), name);
+            }
             std::optional<struct stat> have = lstat_at(dst_parent->get(), name);
             if (!want || !have || !S_ISDIR(want->st_mode) || !S_ISDIR(have->st_mode)) continue;
             apply_metadata_at(dst_parent->get(), name, *want, *have, as_root_);
@@ -522,7 +531,7 @@ void BatchRun::apply_directory_metadata() {
 void BatchRun::finish() {
     // The root's mtime changes with every entry made or removed in it (a replayed
     // rename too), and rsync always sets it: so does every run here.
-    touched_dirs_.insert("");
+    touched_dirs_.emplace("", std::nullopt);
     try {
         commit_staged();
     } catch (const std::exception& e) {
