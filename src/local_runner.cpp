@@ -129,6 +129,7 @@ public:
 
 private:
     void sync_tree(const std::string& path);
+    void remove_missing_ancestor(const std::string& path);
     void sync_entry(int src_dir, const SharedFd& dst_dir, const std::string& path, const struct stat& st, bool listed);
     void sync_file(int src_dir, const SharedFd& dst_dir, const std::string& path, const struct stat& st,
                    const std::optional<struct stat>& have, bool listed);
@@ -221,6 +222,7 @@ void BatchRun::sync_listed(const QueuedPath& entry) {
         std::optional<struct stat> st;
         if (src_parent.valid()) st = lstat_at(src_parent.get(), name_of(path));
         touch_ancestors(path);
+        if (!src_parent.valid()) return remove_missing_ancestor(path);
         if (!st) {  // gone from the source: gone from the destination
             SharedFd dst_parent = dest_dirs_.open(parent_of(path));
             if (dst_parent->valid()) remove_at(dst_parent->get(), path);
@@ -235,6 +237,24 @@ void BatchRun::sync_listed(const QueuedPath& entry) {
         sync_entry(src_parent.get(), dest_dir(parent_of(path)), path, *st, true);
     } catch (const std::exception& e) {
         record_error(path, e);
+    }
+}
+
+// The source lacks a directory above `path` (renamed or deleted since the event).
+// As rsync does with the ancestors of what it is given, the first directory the
+// source lacks goes from the destination, whole: a rename replayed later then finds
+// nothing to move and copies the new name whole, instead of carrying along a
+// destination directory that this run could only partly update.
+void BatchRun::remove_missing_ancestor(const std::string& path) {
+    for (std::string::size_type end = path.find('/'); end != std::string::npos; end = path.find('/', end + 1)) {
+        std::string ancestor = path.substr(0, end);
+        if (open_directory(s_.source, ancestor).valid()) continue;
+        if (errno != ENOENT && errno != ENOTDIR) throw_errno("open source directory");
+        SharedFd dst_parent = dest_dirs_.open(parent_of(ancestor));
+        std::optional<struct stat> have;
+        if (dst_parent->valid()) have = lstat_at(dst_parent->get(), name_of(ancestor));
+        if (have && S_ISDIR(have->st_mode)) remove_at(dst_parent->get(), ancestor);
+        return;
     }
 }
 
