@@ -23,7 +23,9 @@ public:
     Statement(const Statement&) = delete;
     Statement& operator=(const Statement&) = delete;
 
-    Statement& text(int index, const std::string& value) {
+    // Paths and destinations are bytes (file names need not be UTF-8): bound as BLOBs,
+    // which SQLite compares with memcmp, so the subtree ranges of forget() hold.
+    Statement& bytes(int index, const std::string& value) {
         sqlite3_bind_blob(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
         return *this;
     }
@@ -47,7 +49,7 @@ public:
         throw StateStoreError(std::string("state store: ") + sqlite3_errmsg(sqlite3_db_handle(stmt_)));
     }
     std::int64_t column_integer(int index) const { return sqlite3_column_int64(stmt_, index); }
-    std::string column_text(int index) const {
+    std::string column_bytes(int index) const {
         const void* data = sqlite3_column_blob(stmt_, index);
         return data ? std::string(static_cast<const char*>(data), sqlite3_column_bytes(stmt_, index)) : std::string();
     }
@@ -117,7 +119,7 @@ std::optional<FileSignature> StateStore::signature(const std::string& destinatio
     Statement select(db_.get(),
                      "SELECT size, mtime_ns, inode FROM signed_files WHERE destination = ?1 AND path = ?2"
                      " AND NOT EXISTS (SELECT 1 FROM unfinished_updates u WHERE u.destination = ?1 AND u.path = ?2)");
-    select.text(1, destination).text(2, path);
+    select.bytes(1, destination).bytes(2, path);
     if (!select.step()) return std::nullopt;
     FileSignature signature;
     signature.blocks.size = static_cast<std::uint64_t>(select.column_integer(0));
@@ -127,9 +129,9 @@ std::optional<FileSignature> StateStore::signature(const std::string& destinatio
     signature.blocks.hashes.reserve(count);
     Statement chunks(db_.get(),
                      "SELECT chunk, hashes FROM hash_chunks WHERE destination = ?1 AND path = ?2 ORDER BY chunk");
-    chunks.text(1, destination).text(2, path);
+    chunks.bytes(1, destination).bytes(2, path);
     while (chunks.step() && signature.blocks.hashes.size() < count) {
-        std::string hashes = chunks.column_text(1);
+        std::string hashes = chunks.column_bytes(1);
         if (static_cast<std::uint64_t>(chunks.column_integer(0)) * kHashesPerChunk != signature.blocks.hashes.size())
             return std::nullopt;  // a chunk is missing
         std::size_t n = hashes.size() / sizeof(std::uint64_t);
@@ -156,19 +158,19 @@ void StateStore::finish_update(const std::string& destination, const std::string
                              (to == from + kHashesPerChunk || previous->hashes.size() == to) &&
                              std::equal(now.begin() + from, now.begin() + to, previous->hashes.begin() + from);
             if (unchanged) continue;
-            write.text(1, destination).text(2, path).integer(3, static_cast<std::int64_t>(c));
+            write.bytes(1, destination).bytes(2, path).integer(3, static_cast<std::int64_t>(c));
             write.blob(4, now.data() + from, (to - from) * sizeof(std::uint64_t)).step();
             write.reset();
         }
         Statement trim(db_.get(), "DELETE FROM hash_chunks WHERE destination = ?1 AND path = ?2 AND chunk >= ?3");
-        trim.text(1, destination).text(2, path).integer(3, static_cast<std::int64_t>(chunks)).step();
+        trim.bytes(1, destination).bytes(2, path).integer(3, static_cast<std::int64_t>(chunks)).step();
         Statement insert(db_.get(),
                          "INSERT OR REPLACE INTO signed_files (destination, path, size, mtime_ns, inode)"
                          " VALUES (?1, ?2, ?3, ?4, ?5)");
-        insert.text(1, destination).text(2, path).integer(3, static_cast<std::int64_t>(signature.blocks.size));
+        insert.bytes(1, destination).bytes(2, path).integer(3, static_cast<std::int64_t>(signature.blocks.size));
         insert.integer(4, signature.mtime_ns).integer(5, static_cast<std::int64_t>(signature.inode)).step();
         Statement clear(db_.get(), "DELETE FROM unfinished_updates WHERE destination = ?1 AND path = ?2");
-        clear.text(1, destination).text(2, path).step();
+        clear.bytes(1, destination).bytes(2, path).step();
         exec("COMMIT");
     } catch (...) {
         sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -182,8 +184,8 @@ void StateStore::forget(const std::string& destination, const std::string& path)
         std::string sql = std::string("DELETE FROM ") + table + " WHERE destination = ?1";
         if (!path.empty()) sql += " AND (path = ?2 OR (path >= ?3 AND path < ?4))";
         Statement remove(db_.get(), sql.c_str());
-        remove.text(1, destination);
-        if (!path.empty()) remove.text(2, path).text(3, path + '/').text(4, after_subtree(path));
+        remove.bytes(1, destination);
+        if (!path.empty()) remove.bytes(2, path).bytes(3, path + '/').bytes(4, after_subtree(path));
         remove.step();
     }
 }
@@ -192,22 +194,22 @@ void StateStore::begin_update(const std::string& destination, const std::string&
     std::lock_guard<std::mutex> lock(mutex_);
     // The hashes stay: finish_update rewrites only the chunks that changed.
     Statement insert(db_.get(), "INSERT OR IGNORE INTO unfinished_updates (destination, path) VALUES (?1, ?2)");
-    insert.text(1, destination).text(2, path).step();
+    insert.bytes(1, destination).bytes(2, path).step();
 }
 
 std::vector<std::string> StateStore::unfinished_updates(const std::string& destination) {
     std::lock_guard<std::mutex> lock(mutex_);
     Statement select(db_.get(), "SELECT path FROM unfinished_updates WHERE destination = ?1 ORDER BY path");
-    select.text(1, destination);
+    select.bytes(1, destination);
     std::vector<std::string> paths;
-    while (select.step()) paths.push_back(select.column_text(0));
+    while (select.step()) paths.push_back(select.column_bytes(0));
     return paths;
 }
 
 void StateStore::clear_update(const std::string& destination, const std::string& path) {
     std::lock_guard<std::mutex> lock(mutex_);
     Statement clear(db_.get(), "DELETE FROM unfinished_updates WHERE destination = ?1 AND path = ?2");
-    clear.text(1, destination).text(2, path).step();
+    clear.bytes(1, destination).bytes(2, path).step();
 }
 
 }  // namespace clsync

@@ -4,10 +4,10 @@
 // Today it holds, per destination and path, the block signature of each big file as
 // clsync last wrote it (with the destination file's size, mtime and inode, so that a
 // change made behind clsync's back is noticed), and the big-file updates in progress:
-// an update is recorded as pending before the first byte is written and cleared with
-// the new signature once the file is complete and on disk. A pending update found at
-// start-up means the file may be half-written: its signature is dropped and the path
-// synced again.
+// an update is recorded as unfinished before the first byte is written (which makes
+// the file's signature unusable) and cleared with the new signature once the file is
+// complete and on disk. An unfinished update found at start-up means the file may be
+// half-written: the path is written again whole.
 //
 // One instance owns a state dir at a time (a lock file). Thread safe: the worker
 // threads share one connection behind a mutex; every call is one short transaction.
