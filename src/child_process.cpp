@@ -125,8 +125,9 @@ ChildOutcome run_child(const ChildSpec& spec, ChildRegistry& children) {
     GPid pid = 0;
     gint stdin_fd = -1, stderr_fd = -1;
     GError* error = nullptr;
-    auto flags =
-        static_cast<GSpawnFlags>(G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_CLOEXEC_PIPES);
+    // A bare name ("ssh" of --ssh-command) is looked up in PATH.
+    auto flags = static_cast<GSpawnFlags>(G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                          G_SPAWN_CLOEXEC_PIPES | G_SPAWN_SEARCH_PATH);
     gchar** env = spec.environment.empty() ? nullptr : child_environment(spec);
     const char* cwd = spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
     bool spawned = g_spawn_async_with_pipes_and_fds(cwd, args.data(), env, flags, prepare_child, nullptr, -1, -1, -1,

@@ -115,11 +115,7 @@ StatusFile::StatusFile(std::string path, const Identity& owner) : path_(std::mov
         throw StartupError{kExitCantCreate, "status file " + path_ + ": " + strerror(errno)};
 }
 
-void StatusFile::write(const char* state, std::size_t pending, unsigned running, unsigned iterations,
-                       unsigned failures) const {
-    std::string text = std::string(state) + "\npending " + std::to_string(pending) + "\nrunning " +
-                       std::to_string(running) + "\niterations " + std::to_string(iterations) + "\nfailures " +
-                       std::to_string(failures) + "\n";
+void StatusFile::write(const std::string& text) const {
     ssize_t n = pwrite(fd_.get(), text.data(), text.size(), 0);
     if (n != static_cast<ssize_t>(text.size()) || ftruncate(fd_.get(), static_cast<off_t>(text.size())) != 0)
         log_warning("status file %s: %s", path_.c_str(), n < 0 ? strerror(errno) : "short write");

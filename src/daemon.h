@@ -57,15 +57,14 @@ struct Identity {
 // Throws StartupError (exit 64) for an unknown user or group.
 Identity resolve_identity(const std::string& user, const std::string& group);
 
-// --status-file: a state word of the original clsync on the first line, then
-// "pending N", "running N", "iterations N", "failures N". Opened once, before
-// privileges are dropped, and rewritten in place with one write: a reader sees the
-// old or the new text (or, for a moment, the new one with the old one's tail).
+// --status-file (its text: status_report.h). Opened once, before privileges are
+// dropped, and rewritten in place with one write: a reader sees the old or the new
+// text (or, for a moment, the new one with the old one's tail).
 class StatusFile {
 public:
     // Throws StartupError (exit 73); the file is handed to `owner` when set.
     StatusFile(std::string path, const Identity& owner);
-    void write(const char* state, std::size_t pending, unsigned running, unsigned iterations, unsigned failures) const;
+    void write(const std::string& text) const;
 
 private:
     std::string path_;

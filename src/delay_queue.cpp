@@ -65,7 +65,7 @@ void DelayQueue::rename(const std::string& from, const std::string& to, TimePoin
     }
 }
 
-void DelayQueue::requeue(std::vector<QueuedPath> paths, TimePoint first_seen, bool only_renamed) {
+std::vector<QueuedPath> DelayQueue::requeue(std::vector<QueuedPath> paths, TimePoint first_seen, bool only_renamed) {
     std::vector<bool> renamed(paths.size(), false);
     for (const Rename& r : renames_) {
         std::size_t count = paths.size();
@@ -80,8 +80,13 @@ void DelayQueue::requeue(std::vector<QueuedPath> paths, TimePoint first_seen, bo
             }
         }
     }
-    for (std::size_t i = 0; i < paths.size(); ++i)
-        if (!only_renamed || renamed[i]) add(paths[i].path, paths[i].recursive, SizeClass::Normal, first_seen);
+    std::vector<QueuedPath> queued;
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        if (only_renamed && !renamed[i]) continue;
+        add(paths[i].path, paths[i].recursive, SizeClass::Normal, first_seen);
+        queued.push_back(std::move(paths[i]));
+    }
+    return queued;
 }
 
 std::vector<Rename> DelayQueue::take_renames() { return std::exchange(renames_, {}); }
@@ -94,6 +99,14 @@ std::optional<TimePoint> DelayQueue::next_due() const {
         if (!earliest || d < *earliest) earliest = d;
     }
     return earliest;
+}
+
+std::optional<TimePoint> DelayQueue::oldest_first_seen() const {
+    std::optional<TimePoint> oldest;
+    if (!renames_.empty()) oldest = first_rename_seen_;
+    for (const auto& [path, entry] : entries_)
+        if (!oldest || entry.first_seen < *oldest) oldest = entry.first_seen;
+    return oldest;
 }
 
 std::vector<QueuedPath> DelayQueue::take_due(TimePoint now) {

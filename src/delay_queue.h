@@ -62,11 +62,14 @@ public:
     // pending here, so they follow those renames first. With `only_renamed`, only the
     // paths such a rename moved (or moved a part of) come back: the batch synced the
     // rest, but a path renamed during the run may have been gone when rsync looked, and
-    // the replay of its rename would carry that gap along.
-    void requeue(std::vector<QueuedPath> paths, TimePoint first_seen, bool only_renamed = false);
+    // the replay of its rename would carry that gap along. Returns the paths put back,
+    // as named now.
+    std::vector<QueuedPath> requeue(std::vector<QueuedPath> paths, TimePoint first_seen, bool only_renamed = false);
 
     // When the earliest window closes; nullopt when empty.
     std::optional<TimePoint> next_due() const;
+    // When the oldest entry (or rename) was first seen; nullopt when empty.
+    std::optional<TimePoint> oldest_first_seen() const;
 
     // Takes every entry of each class whose window has closed at `now`. Sorted by path.
     std::vector<QueuedPath> take_due(TimePoint now);

@@ -105,7 +105,12 @@ void InotifyWatcher::handle(const struct inotify_event& event) {
         // An event on the watched directory itself; its parent reports the same change by name.
         if (dir.empty() && (event.mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
             log_error("the watch dir %s was deleted or moved away", settings_.root.c_str());
-        else if (dir.empty() && (event.mask & IN_ATTRIB))
+        if (dir.empty() && (event.mask & IN_UNMOUNT)) {
+            // Every watch on it goes: what is there now is watched again, and the source
+            // guard holds the syncs until the file system is back (source_guard.h).
+            log_error("the file system of the watch dir %s was unmounted", settings_.root.c_str());
+            request_rescan();
+        } else if (dir.empty() && (event.mask & IN_ATTRIB))
             emit("", false);
         return;
     }

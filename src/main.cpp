@@ -17,6 +17,7 @@
 #include "config.h"
 #include "config_file.h"
 #include "daemon.h"
+#include "destination_set.h"
 #include "exit_codes.h"
 #include "fanotify_watcher.h"
 #include "handler_runner.h"
@@ -84,17 +85,11 @@ void stop_children(ChildRegistry& children) {
 // -M librsync: clsync writes the local destination itself, keeping its state in the
 // state dir.
 std::unique_ptr<SyncRunner> make_local_runner(const Options& options, const std::string& watch_dir,
-                                              const std::string& destination, const std::string& state_dir,
-                                              const UnsyncableDirs& unsyncable, const Rules& rules,
-                                              std::optional<StateStore>& state) {
+                                              const std::string& destination, const UnsyncableDirs& unsyncable,
+                                              const Rules& rules, StateStore& state) {
     if (is_remote_destination(destination))
         throw StartupError{kExitUsage, "option --destination-dir: mode librsync writes local destinations only ('" +
                                            destination + "' is remote; use -M rsyncdirect)"};
-    try {
-        state.emplace(state_dir);
-    } catch (const StateStoreError& e) {
-        throw StartupError{kExitCantCreate, e.what()};
-    }
     LocalSettings settings;
     settings.source = watch_dir;
     settings.destination = destination;
@@ -103,7 +98,7 @@ std::unique_ptr<SyncRunner> make_local_runner(const Options& options, const std:
     settings.rules = &rules;
     settings.full_initialsync = options.full_initialsync;
     settings.fsync = options.fsync;
-    settings.state = &*state;
+    settings.state = &state;
     return std::make_unique<LocalRunner>(std::move(settings), unsyncable);
 }
 
@@ -118,6 +113,10 @@ std::unique_ptr<SyncRunner> make_runner(const Options& options, const std::strin
         settings.source = watch_dir;
         settings.destination = destination;
         settings.local_destination = !is_remote_destination(destination);
+        // As rsync does without -e: $RSYNC_RSH, else ssh.
+        const char* rsync_rsh = g_getenv("RSYNC_RSH");
+        if (is_ssh_destination(destination))
+            settings.ssh_command = options.ssh_command.empty() && rsync_rsh ? rsync_rsh : options.ssh_command;
         settings.one_file_system = options.one_file_system;
         settings.exclude_mount_points = options.exclude_mount_points;
         settings.timeout = options.timeout_sync;
@@ -172,16 +171,26 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     std::optional<StatusFile> status_file;
     if (!options.status_file.empty()) {
         status_file.emplace(options.status_file, identity);
-        status_file->write("starting", 0, 0, 0, 0);
+        status_file->write(format_status({"starting", {}}, options.status_format, std::time(nullptr)));
     }
+    // librsync needs its state; the other modes can do without the default one (a
+    // user whose home cannot be written, say), keeping pending paths in memory only.
+    bool state_required = options.mode == Mode::Librsync || !options.state_dir.empty();
+    auto without_state = [&state_required](const std::string& why) {
+        if (state_required) throw StartupError{kExitCantCreate, why};
+        log_warning("%s: the paths still to be synced are kept in memory only (give --state-dir)", why.c_str());
+    };
     std::string state_dir;
-    if (options.mode == Mode::Librsync) state_dir = prepare_state_dir(options.state_dir, options.label, identity);
+    try {
+        state_dir = prepare_state_dir(options, identity);
+    } catch (const StartupError& e) {
+        without_state(e.message);
+    }
     // Everything else (watches, lists, handlers, rsync) runs as -u/-g already.
     drop_privileges(identity);
     raise_open_file_limit();
     std::string watch_dir = canonical_watch_dir(options.watch_dir);
-    std::string destination =
-        options.destinations.empty() ? std::string() : checked_destination(watch_dir, options.destinations.front());
+    std::vector<std::string> destinations = checked_destinations(watch_dir, options.destinations);
     ExitHooks hooks = find_hooks(options);
 
     Rules rules;
@@ -192,14 +201,18 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     UnsyncableDirs unsyncable;
     std::optional<ListsDir> lists;
     std::optional<StateStore> state;
-    std::unique_ptr<SyncRunner> runner =
-        options.mode == Mode::Librsync
-            ? make_local_runner(options, watch_dir, destination, state_dir, unsyncable, rules, state)
-            : make_runner(options, watch_dir, destination, children, unsyncable, rules, lists);
-    WorkerPool pool(options.threads);
+    try {
+        if (!state_dir.empty()) state.emplace(state_dir);
+    } catch (const StateDirInUse& e) {
+        throw StartupError{kExitCantCreate, e.what()};
+    } catch (const StateStoreError& e) {
+        without_state(e.what());
+    }
+    WorkerPool hook_pool(1);
 
     std::function<void(int)> finish;
     Daemon* daemon_ptr = nullptr;
+    DestinationSet sinks([&finish](int code) { finish(code); });
     CoordinatorSettings settings;
     settings.delays = {options.delay_collect, options.delay_collect_bigfile};
     settings.delay_sync = options.delay_sync;
@@ -212,25 +225,44 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     settings.rules = &rules;
     settings.watch_dir = watch_dir;
     settings.own_paths = own_paths_in(watch_dir, {options.status_file, options.pid_file, options.lists_dir});
-    settings.destination = options.mode == Mode::RsyncDirect || options.mode == Mode::Librsync
-                               ? destination
-                               : "handler " + options.sync_handler;
+    settings.state = state ? &*state : nullptr;
+    std::unique_ptr<Watcher> watcher;
+    std::optional<SourceGuard> guard;
+    if (options.source_guard) {
+        // A file system mounted anew has no watches: watched again, and synced whole.
+        guard.emplace(watch_dir, settings.own_paths, [&watcher] {
+            if (watcher) watcher->request_rescan();
+        });
+        settings.guard = &*guard;
+    }
     settings.on_change = [&daemon_ptr] {
         if (daemon_ptr) daemon_ptr->write_status();
     };
-    SyncCoordinator coordinator(settings, *runner, pool, [&finish](int code) { finish(code); });
+    // Handler modes have one "destination": the handler, given -D (if any) as its argument.
+    if (destinations.empty()) destinations.emplace_back();
+    for (const std::string& destination : destinations) {
+        std::unique_ptr<SyncRunner> runner =
+            options.mode == Mode::Librsync
+                ? make_local_runner(options, watch_dir, destination, unsyncable, rules, *state)
+                : make_runner(options, watch_dir, destination, children, unsyncable, rules, lists);
+        settings.destination = options.mode == Mode::RsyncDirect || options.mode == Mode::Librsync
+                                   ? destination
+                                   : "handler " + options.sync_handler;
+        settings.guarded_destination = destination;
+        sinks.add(std::move(runner), options.threads, settings);
+    }
 
-    std::unique_ptr<Watcher> watcher;
     if (!options.only_initialsync) {
         WatcherSettings watcher_settings{watch_dir, options.threshold_bigfile, options.one_file_system, &rules};
-        watcher = start_watcher(options, watcher_settings, coordinator, unsyncable);
+        watcher = start_watcher(options, watcher_settings, sinks, unsyncable);
     } else {
         walk_directories(
             watch_dir, "", [](const std::string&, int) { return true; },
             [&unsyncable](const std::string& path) { unsyncable.add(path); });
     }
 
-    Daemon daemon{main_loop, coordinator, watcher.get(), rules, options, argc, argv, std::move(status_file)};
+    Daemon daemon{
+        main_loop, sinks, watcher.get(), rules, options, argc, argv, std::move(status_file), guard ? &*guard : nullptr};
     daemon_ptr = &daemon;
     // --pre-exit-hook: before exiting on its own, clsync runs the hook, then syncs what
     // is queued (what the hook changed too), then exits.
@@ -240,38 +272,39 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
         pre_exit_done = true;
         daemon.write_status("preexit");
         // On a worker, so that TERM still stops clsync (and the hook) meanwhile.
-        pool.submit([&] {
+        hook_pool.submit([&] {
             run_hook("pre-exit hook", hooks.pre_exit, options.label, options.timeout_sync, children);
-            run_on_main_thread([&coordinator] {
+            run_on_main_thread([&sinks] {
                 // A moment for the watcher to pass on the hook's changes.
                 g_timeout_add(
                     200,
-                    [](gpointer c) -> gboolean {
-                        static_cast<SyncCoordinator*>(c)->finish_queued_then_exit();
+                    [](gpointer s) -> gboolean {
+                        static_cast<DestinationSet*>(s)->finish_queued_then_exit();
                         return G_SOURCE_REMOVE;
                     },
-                    &coordinator);
+                    &sinks);
             });
         });
     };
     install_signal_handlers(daemon);
     watch_sigquit(sigquit_fd.get(), daemon);
-    log_info("clsync %s: %s -> %s (mode %s)", PACKAGE_VERSION, watch_dir.c_str(), settings.destination.c_str(),
-             mode_name(options.mode));
+    for (const DestinationStatus& d : sinks.status().destinations)
+        log_info("clsync %s: %s -> %s (mode %s)", PACKAGE_VERSION, watch_dir.c_str(), d.destination.c_str(),
+                 mode_name(options.mode));
     detacher.report(kExitOk);
     // Started from inside the loop, so that an exit condition met at once can quit it.
-    run_on_main_thread([&coordinator, &options] { coordinator.start(!options.skip_initialsync); });
+    run_on_main_thread([&sinks, &options] { sinks.start(!options.skip_initialsync); });
     g_main_loop_run(main_loop.loop);
 
     // Orderly stop: no new events, no new batches, running handlers stopped and reaped.
     daemon.write_status("terminating");
     if (watcher) watcher->stop();
-    coordinator.stop();
+    sinks.stop();
     stop_children(children);
-    runner->cancel();
-    pool.shutdown();
+    sinks.cancel_and_join();
+    hook_pool.shutdown();
     daemon.write_status("exiting");
-    bool synced_once = coordinator.whole_tree_synced() || options.skip_initialsync;
+    bool synced_once = sinks.whole_tree_synced() || options.skip_initialsync;
     if (main_loop.exit_code == kExitOk && !main_loop.signalled && synced_once && !hooks.exit.empty()) {
         ChildRegistry hook_children;
         run_hook("exit hook", hooks.exit, options.label, options.timeout_sync, hook_children);

@@ -120,145 +120,181 @@ void set_modification_signature(Options& o, const std::string& v) {
 #define FLAG(name, field) [](Options& o, const std::string& v) { o.field = parse_bool(name, v); }
 #define TEXT(field) [](Options& o, const std::string& v) { o.field = v; }
 
-const std::vector<OptionSpec> kOptions = {
-    // What to sync, and how.
-    {"watch-dir", 'W', ArgKind::Required, "DIR", nullptr, "directory tree to watch and mirror (required)",
-     TEXT(watch_dir)},
-    {"destination-dir", 'D', ArgKind::Required, "DEST", nullptr,
-     "destination: a directory, or host:path for rsync over ssh",
-     [](Options& o, const std::string& v) {
-         if (v.empty())
-             o.destinations.clear();
-         else
-             o.destinations.push_back(v);
-     },
-     true},
-    {"mode", 'M', ArgKind::Required, "MODE", "rsyncdirect",
-     "how to sync: rsyncdirect, librsync (in process, local destinations), rsyncshell, shell, direct or simple",
-     set_mode},
-    {"sync-handler", 'S', ArgKind::Required, "PATH", "rsync",
-     "rsync binary (rsyncdirect) or handler program (other modes)", TEXT(sync_handler)},
-    {"rules-file", 'R', ArgKind::Required, "FILE", nullptr, "filter rules: [+-][fdswmW*]regex per line",
-     TEXT(rules_file)},
-    {"lists-dir", 'L', ArgKind::Required, "DIR", nullptr,
-     "where list files for handlers are written (default: a private temporary directory)", TEXT(lists_dir)},
-    {"state-dir", 0, ArgKind::Required, "DIR", nullptr,
-     "librsync mode: where block signatures and unfinished updates are kept (default: /var/lib/clsync/LABEL for "
-     "root, else $XDG_STATE_HOME/clsync/LABEL)",
-     TEXT(state_dir)},
-    {"fsync", 0, ArgKind::Required, "POLICY", "batch",
-     "librsync mode: make files durable before they are renamed into place: batch (one syncfs per group), file "
-     "(each file) or none",
-     [](Options& o, const std::string& v) {
-         if (v == "batch")
-             o.fsync = FsyncPolicy::Batch;
-         else if (v == "file")
-             o.fsync = FsyncPolicy::File;
-         else if (v == "none")
-             o.fsync = FsyncPolicy::None;
-         else
-             bad_value("fsync", v, "batch, file or none");
-     }},
-    {"dont-unlink-lists", 'U', ArgKind::Optional, nullptr, nullptr, "keep list files after the handler ran",
-     FLAG("dont-unlink-lists", dont_unlink_lists)},
-    {"synclist-simplify", 0, ArgKind::Optional, nullptr, nullptr,
-     "shell mode: list files hold bare paths, not \"sync LABEL MASK PATH\" lines",
-     FLAG("synclist-simplify", synclist_simplify)},
-    // Timing.
-    {"delay-collect", 't', ArgKind::Required, "SECONDS", "1", "batching window for ordinary files (fractions allowed)",
-     [](Options& o, const std::string& v) { o.delay_collect = parse_seconds("delay-collect", v); }},
-    {"delay-collect-bigfile", 'T', ArgKind::Required, "SECONDS", "30", "batching window for big files",
-     [](Options& o, const std::string& v) { o.delay_collect_bigfile = parse_seconds("delay-collect-bigfile", v); }},
-    {"threshold-bigfile", 'B', ArgKind::Required, "SIZE", "128M",
-     "size (suffixes K, M, G, T) from which a file is big; 0 disables",
-     [](Options& o, const std::string& v) { o.threshold_bigfile = parse_size("threshold-bigfile", v); }},
-    {"delay-sync", 'w', ArgKind::Required, "SECONDS", "0", "minimum gap between two syncs of a destination",
-     [](Options& o, const std::string& v) { o.delay_sync = parse_seconds("delay-sync", v); }},
-    {"timeout-sync", 'k', ArgKind::Required, "SECONDS", "86400",
-     "kill a sync run (its whole process group) after this long and retry it; 0: no limit",
-     [](Options& o, const std::string& v) { o.timeout_sync = parse_seconds("timeout-sync", v); }},
-    {"threading", 'p', ArgKind::Required, "N", "2", "number of sync workers (off = 1, safe and full = 2)",
-     set_threading},
-    // Failures.
-    {"retries", 'r', ArgKind::Required, "N", "0",
-     "failed runs of one batch before giving up (exit 75, or drop it with --ignore-failures); 0: retry forever",
-     [](Options& o, const std::string& v) { o.retries = parse_count("retries", v, 0); }},
-    {"ignore-failures", 0, ArgKind::Optional, nullptr, nullptr,
-     "after --retries failed runs, log the batch as dropped and go on instead of exiting",
-     FLAG("ignore-failures", ignore_failures)},
-    {"ignore-exitcode", 'x', ArgKind::Required, "CODE[,CODE]", nullptr,
-     "handler exit codes that count as success (0 clears the list)", set_ignore_exitcode, true},
-    // Watching.
-    {"monitor", 0, ArgKind::Required, "BACKEND", "inotify",
-     "kernel interface: inotify (a watch per directory), fanotify (one mark per file system; root, Linux 5.9) "
-     "or auto (fanotify where it works)",
-     set_monitor},
-    {"one-file-system", 0, ArgKind::Optional, nullptr, nullptr,
-     "do not cross into other mounts (their mount point directories are synced empty)",
-     [](Options& o, const std::string& v) { o.one_file_system = parse_bool("one-file-system", v); }},
-    {"exclude-mount-points", 'X', ArgKind::Optional, nullptr, nullptr,
-     "like --one-file-system, and leave out the mount point directories too",
-     [](Options& o, const std::string& v) {
-         o.exclude_mount_points = parse_bool("exclude-mount-points", v);
-         if (o.exclude_mount_points) o.one_file_system = true;
-     }},
-    {"modification-signature", 0, ArgKind::Required, "FIELDS", nullptr,
-     "accepted for compatibility: every event is synced (rsync skips unchanged files itself)",
-     set_modification_signature},
-    // Start and exit.
-    {"skip-initialsync", 0, ArgKind::Optional, nullptr, nullptr, "do not sync the whole tree at start",
-     FLAG("skip-initialsync", skip_initialsync)},
-    {"only-initialsync", 0, ArgKind::Optional, nullptr, nullptr, "sync the whole tree once and exit",
-     FLAG("only-initialsync", only_initialsync)},
-    {"full-initialsync", 'F', ArgKind::Optional, nullptr, nullptr, "ignore the rules file during the initial sync",
-     FLAG("full-initialsync", full_initialsync)},
-    {"exit-on-no-events", 0, ArgKind::Optional, nullptr, nullptr,
-     "exit once the initial sync and all events queued so far are synced",
-     FLAG("exit-on-no-events", exit_on_no_events)},
-    {"max-iterations", 0, ArgKind::Required, "N", "0", "exit after N sync runs (0: never)",
-     [](Options& o, const std::string& v) { o.max_iterations = parse_count("max-iterations", v, 0); }},
-    {"sync-on-quit", 0, ArgKind::Optional, nullptr, nullptr, "on SIGQUIT, sync what is queued before exiting",
-     FLAG("sync-on-quit", sync_on_quit)},
-    {"pre-exit-hook", 0, ArgKind::Required, "PROGRAM", nullptr,
-     "run \"PROGRAM LABEL\" before the last sync when exiting", TEXT(pre_exit_hook)},
-    {"exit-hook", 0, ArgKind::Required, "PROGRAM", nullptr, "run \"PROGRAM LABEL\" when exiting", TEXT(exit_hook)},
-    {"standby-file", 0, ArgKind::Required, "FILE", nullptr, "hold every sync while FILE exists", TEXT(standby_file)},
-    // Configuration.
-    {"config-file", 'H', ArgKind::Required, "FILE", nullptr,
-     "config file (default: ~/.clsync.conf, /etc/clsync/clsync.conf, /etc/clsync.conf; /NULL/: none)",
-     TEXT(config_file)},
-    {"config-block", 'K', ArgKind::Required, "NAME", "default", "config block to use",
-     [](Options&, const std::string&) {}},  // read before the options are resolved (config_file.cpp)
-    {"config-block-inherits", 0, ArgKind::Required, "NAME", nullptr,
-     "config file only: the block whose settings this block inherits", [](Options&, const std::string&) {}},
-    {"label", 'l', ArgKind::Required, "LABEL", "nolabel", "instance name, for logs, handlers and %label%", TEXT(label)},
-    // Running as a daemon.
-    {"background", 'b', ArgKind::Optional, nullptr, nullptr, "detach and run in the background",
-     FLAG("background", background)},
-    {"pid-file", 'z', ArgKind::Required, "FILE", nullptr, "write the process id to FILE (removed at exit)",
-     TEXT(pid_file)},
-    {"status-file", 0, ArgKind::Required, "FILE", nullptr, "keep the current state (starting, running, ...) in FILE",
-     TEXT(status_file)},
-    {"uid", 'u', ArgKind::Required, "USER", nullptr, "switch to this user (name or number) after start-up", TEXT(uid)},
-    {"gid", 'g', ArgKind::Required, "GROUP", nullptr, "switch to this group (name or number) after start-up",
-     TEXT(gid)},
-    {"chroot", 0, ArgKind::Required, "DIR", nullptr,
-     "chroot to DIR first thing (-W, -D, -S, -R and -L are paths inside it)", TEXT(chroot_dir)},
-    // Logging.
-    {"output", 'Y', ArgKind::Required, "WHERE", "stderr", "log to stderr, stdout or syslog", set_output},
-    {"debug", 'd', ArgKind::Optional, "LEVEL", nullptr, "log debugging detail (-d0 turns it off)", set_debug},
-    {"verbose", 'v', ArgKind::Optional, nullptr, nullptr, "log every synced path",
-     [](Options& o, const std::string& v) {
-         if (parse_bool("verbose", v) && o.log_level < LogLevel::Verbose) o.log_level = LogLevel::Verbose;
-     }},
-    {"quiet", 'q', ArgKind::Optional, nullptr, nullptr, "log errors only",
-     [](Options& o, const std::string& v) {
-         if (parse_bool("quiet", v)) o.log_level = LogLevel::Error;
-     }},
-    {"help", 'h', ArgKind::None, nullptr, nullptr, "print this help and exit",
-     [](Options& o, const std::string&) { o.show_help = true; }},
-    {"version", 'V', ArgKind::None, nullptr, nullptr, "print the version and exit",
-     [](Options& o, const std::string&) { o.show_version = true; }},
+const std::vector<OptionSpec>
+    kOptions =
+        {
+            // What to sync, and how.
+            {"watch-dir", 'W', ArgKind::Required, "DIR", nullptr, "directory tree to watch and mirror (required)",
+             TEXT(watch_dir)},
+            {"destination-dir", 'D', ArgKind::Required, "DEST", nullptr,
+             "destination: a directory, [user@]host:path (rsync over ssh) or rsync://host/module/path; repeat for "
+             "several",
+             [](Options& o, const std::string& v) {
+                 if (v.empty())
+                     o.destinations.clear();
+                 else
+                     o.destinations.push_back(v);
+             },
+             true},
+            {"mode", 'M', ArgKind::Required, "MODE", "rsyncdirect",
+             "how to sync: rsyncdirect, librsync (in process, local destinations), rsyncshell, shell, direct or simple",
+             set_mode},
+            {"sync-handler", 'S', ArgKind::Required, "PATH", "rsync",
+             "rsync binary (rsyncdirect) or handler program (other modes)", TEXT(sync_handler)},
+            {"ssh-command", 'e', ArgKind::Required, "COMMAND", "ssh",
+             "remote shell for [user@]host:path destinations, with its options (rsync's -e)",
+             [](Options& o, const std::string& v) {
+                 gchar** words = nullptr;
+                 GError* error = nullptr;
+                 if (!v.empty() && !g_shell_parse_argv(v.c_str(), nullptr, &words, &error)) {
+                     std::string why = error->message;
+                     g_error_free(error);
+                     throw OptionError("option --ssh-command: " + why);
+                 }
+                 g_strfreev(words);
+                 o.ssh_command = v;
+             }},
+            {"rules-file", 'R', ArgKind::Required, "FILE", nullptr, "filter rules: [+-][fdswmW*]regex per line",
+             TEXT(rules_file)},
+            {"lists-dir", 'L', ArgKind::Required, "DIR", nullptr,
+             "where list files for handlers are written (default: a private temporary directory)", TEXT(lists_dir)},
+            {"state-dir", 0, ArgKind::Required, "DIR", nullptr,
+             "where the paths still to be synced (and, with librsync, block signatures) are kept (default: "
+             "/var/lib/clsync/LABEL for root, else $XDG_STATE_HOME/clsync/LABEL; without -l, LABEL is nolabel-HASH)",
+             TEXT(state_dir)},
+            {"fsync", 0, ArgKind::Required, "POLICY", "batch",
+             "librsync mode: make files durable before they are renamed into place: batch (one syncfs per group), file "
+             "(each file) or none",
+             [](Options& o, const std::string& v) {
+                 if (v == "batch")
+                     o.fsync = FsyncPolicy::Batch;
+                 else if (v == "file")
+                     o.fsync = FsyncPolicy::File;
+                 else if (v == "none")
+                     o.fsync = FsyncPolicy::None;
+                 else
+                     bad_value("fsync", v, "batch, file or none");
+             }},
+            {"dont-unlink-lists", 'U', ArgKind::Optional, nullptr, nullptr, "keep list files after the handler ran",
+             FLAG("dont-unlink-lists", dont_unlink_lists)},
+            {"synclist-simplify", 0, ArgKind::Optional, nullptr, nullptr,
+             "shell mode: list files hold bare paths, not \"sync LABEL MASK PATH\" lines",
+             FLAG("synclist-simplify", synclist_simplify)},
+            // Timing.
+            {"delay-collect", 't', ArgKind::Required, "SECONDS", "1",
+             "batching window for ordinary files (fractions allowed)",
+             [](Options& o, const std::string& v) { o.delay_collect = parse_seconds("delay-collect", v); }},
+            {"delay-collect-bigfile", 'T', ArgKind::Required, "SECONDS", "30", "batching window for big files",
+             [](Options& o, const std::string& v) {
+                 o.delay_collect_bigfile = parse_seconds("delay-collect-bigfile", v);
+             }},
+            {"threshold-bigfile", 'B', ArgKind::Required, "SIZE", "128M",
+             "size (suffixes K, M, G, T) from which a file is big; 0 disables",
+             [](Options& o, const std::string& v) { o.threshold_bigfile = parse_size("threshold-bigfile", v); }},
+            {"delay-sync", 'w', ArgKind::Required, "SECONDS", "0", "minimum gap between two syncs of a destination",
+             [](Options& o, const std::string& v) { o.delay_sync = parse_seconds("delay-sync", v); }},
+            {"timeout-sync", 'k', ArgKind::Required, "SECONDS", "86400",
+             "kill a sync run (its whole process group) after this long and retry it; 0: no limit",
+             [](Options& o, const std::string& v) { o.timeout_sync = parse_seconds("timeout-sync", v); }},
+            {"threading", 'p', ArgKind::Required, "N", "2", "number of sync workers (off = 1, safe and full = 2)",
+             set_threading},
+            // Failures.
+            {"retries", 'r', ArgKind::Required, "N", "0",
+             "failed runs of one batch before giving up (exit 75, or drop it with --ignore-failures); 0: retry forever",
+             [](Options& o, const std::string& v) { o.retries = parse_count("retries", v, 0); }},
+            {"ignore-failures", 0, ArgKind::Optional, nullptr, nullptr,
+             "after --retries failed runs, log the batch as dropped and go on instead of exiting",
+             FLAG("ignore-failures", ignore_failures)},
+            {"ignore-exitcode", 'x', ArgKind::Required, "CODE[,CODE]", nullptr,
+             "handler exit codes that count as success (0 clears the list)", set_ignore_exitcode, true},
+            // Watching.
+            {"monitor", 0, ArgKind::Required, "BACKEND", "inotify",
+             "kernel interface: inotify (a watch per directory), fanotify (one mark per file system; root, Linux 5.9) "
+             "or auto (fanotify where it works)",
+             set_monitor},
+            {"one-file-system", 0, ArgKind::Optional, nullptr, nullptr,
+             "do not cross into other mounts (their mount point directories are synced empty)",
+             [](Options& o, const std::string& v) { o.one_file_system = parse_bool("one-file-system", v); }},
+            {"exclude-mount-points", 'X', ArgKind::Optional, nullptr, nullptr,
+             "like --one-file-system, and leave out the mount point directories too",
+             [](Options& o, const std::string& v) {
+                 o.exclude_mount_points = parse_bool("exclude-mount-points", v);
+                 if (o.exclude_mount_points) o.one_file_system = true;
+             }},
+            {"source-guard", 0, ArgKind::Optional, nullptr, "1",
+             "hold a destination while the watch dir is unmounted, replaced or empty (=0: off)",
+             FLAG("source-guard", source_guard)},
+            {"modification-signature", 0, ArgKind::Required, "FIELDS", nullptr,
+             "accepted for compatibility: every event is synced (rsync skips unchanged files itself)",
+             set_modification_signature},
+            // Start and exit.
+            {"skip-initialsync", 0, ArgKind::Optional, nullptr, nullptr, "do not sync the whole tree at start",
+             FLAG("skip-initialsync", skip_initialsync)},
+            {"only-initialsync", 0, ArgKind::Optional, nullptr, nullptr, "sync the whole tree once and exit",
+             FLAG("only-initialsync", only_initialsync)},
+            {"full-initialsync", 'F', ArgKind::Optional, nullptr, nullptr,
+             "ignore the rules file during the initial sync", FLAG("full-initialsync", full_initialsync)},
+            {"exit-on-no-events", 0, ArgKind::Optional, nullptr, nullptr,
+             "exit once the initial sync and all events queued so far are synced",
+             FLAG("exit-on-no-events", exit_on_no_events)},
+            {"max-iterations", 0, ArgKind::Required, "N", "0", "exit after N sync runs (0: never)",
+             [](Options& o, const std::string& v) { o.max_iterations = parse_count("max-iterations", v, 0); }},
+            {"sync-on-quit", 0, ArgKind::Optional, nullptr, nullptr, "on SIGQUIT, sync what is queued before exiting",
+             FLAG("sync-on-quit", sync_on_quit)},
+            {"pre-exit-hook", 0, ArgKind::Required, "PROGRAM", nullptr,
+             "run \"PROGRAM LABEL\" before the last sync when exiting", TEXT(pre_exit_hook)},
+            {"exit-hook", 0, ArgKind::Required, "PROGRAM", nullptr, "run \"PROGRAM LABEL\" when exiting",
+             TEXT(exit_hook)},
+            {"standby-file", 0, ArgKind::Required, "FILE", nullptr, "hold every sync while FILE exists",
+             TEXT(standby_file)},
+            // Configuration.
+            {"config-file", 'H', ArgKind::Required, "FILE", nullptr,
+             "config file (default: ~/.clsync.conf, /etc/clsync/clsync.conf, /etc/clsync.conf; /NULL/: none)",
+             TEXT(config_file)},
+            {"config-block", 'K', ArgKind::Required, "NAME", "default", "config block to use",
+             [](Options&, const std::string&) {}},  // read before the options are resolved (config_file.cpp)
+            {"config-block-inherits", 0, ArgKind::Required, "NAME", nullptr,
+             "config file only: the block whose settings this block inherits", [](Options&, const std::string&) {}},
+            {"label", 'l', ArgKind::Required, "LABEL", "nolabel", "instance name, for logs, handlers and %label%",
+             TEXT(label)},
+            // Running as a daemon.
+            {"background", 'b', ArgKind::Optional, nullptr, nullptr, "detach and run in the background",
+             FLAG("background", background)},
+            {"pid-file", 'z', ArgKind::Required, "FILE", nullptr, "write the process id to FILE (removed at exit)",
+             TEXT(pid_file)},
+            {"status-file", 0, ArgKind::Required, "FILE", nullptr,
+             "keep the current state (starting, running, ...) in FILE", TEXT(status_file)},
+            {"status-format", 0, ArgKind::Required, "FORMAT", "text",
+             "--status-file as text (the original's lines, then one per destination) or json",
+             [](Options& o, const std::string& v) {
+                 if (v == "text")
+                     o.status_format = StatusFormat::Text;
+                 else if (v == "json")
+                     o.status_format = StatusFormat::Json;
+                 else
+                     bad_value("status-format", v, "text or json");
+             }},
+            {"uid", 'u', ArgKind::Required, "USER", nullptr, "switch to this user (name or number) after start-up",
+             TEXT(uid)},
+            {"gid", 'g', ArgKind::Required, "GROUP", nullptr, "switch to this group (name or number) after start-up",
+             TEXT(gid)},
+            {"chroot", 0, ArgKind::Required, "DIR", nullptr,
+             "chroot to DIR first thing (-W, -D, -S, -R and -L are paths inside it)", TEXT(chroot_dir)},
+            // Logging.
+            {"output", 'Y', ArgKind::Required, "WHERE", "stderr", "log to stderr, stdout or syslog", set_output},
+            {"debug", 'd', ArgKind::Optional, "LEVEL", nullptr, "log debugging detail (-d0 turns it off)", set_debug},
+            {"verbose", 'v', ArgKind::Optional, nullptr, nullptr, "log every synced path",
+             [](Options& o, const std::string& v) {
+                 if (parse_bool("verbose", v) && o.log_level < LogLevel::Verbose) o.log_level = LogLevel::Verbose;
+             }},
+            {"quiet", 'q', ArgKind::Optional, nullptr, nullptr, "log errors only",
+             [](Options& o, const std::string& v) {
+                 if (parse_bool("quiet", v)) o.log_level = LogLevel::Error;
+             }},
+            {"help", 'h', ArgKind::None, nullptr, nullptr, "print this help and exit",
+             [](Options& o, const std::string&) { o.show_help = true; }},
+            {"version", 'V', ArgKind::None, nullptr, nullptr, "print the version and exit",
+             [](Options& o, const std::string&) { o.show_version = true; }},
 };
 
 #undef FLAG
@@ -321,7 +357,9 @@ void check_combination(const Options& o) {
                           " (clsync builds rsync's arguments; use -M rsyncshell for an rsync command of your own)");
     if (!rsync_direct && o.sync_handler.empty())
         throw OptionError(std::string("option --sync-handler (-S) is required in mode ") + mode_name(o.mode));
-    if (o.destinations.size() > 1) throw OptionError("option --destination-dir: only one destination is supported yet");
+    if (!rsync_direct && o.destinations.size() > 1)
+        throw OptionError(std::string("option --destination-dir: one destination only in mode ") + mode_name(o.mode) +
+                          " (the handler is given it as its argument)");
     if (o.monitor == Monitor::Fanotify && !o.uid.empty())
         throw OptionError(
             "--monitor=fanotify cannot be used with --uid: after the switch it could not resolve "

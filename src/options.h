@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "status_report.h"
 
 namespace clsync {
 
@@ -33,6 +34,7 @@ struct Options {
     std::vector<std::string> destinations;
     Mode mode = Mode::RsyncDirect;
     std::string sync_handler;               // rsync binary or handler; empty: "rsync" from PATH
+    std::string ssh_command;                // remote shell for host:path destinations; empty: rsync's default
     std::vector<std::string> handler_args;  // after "--" (or the config key "--")
     std::string rules_file;
     Millis delay_collect{1000};
@@ -54,6 +56,7 @@ struct Options {
     bool background = false;
     std::string pid_file;
     std::string status_file;
+    StatusFormat status_format = StatusFormat::Text;
     LogOutput output = LogOutput::Stderr;
     LogLevel log_level = LogLevel::Info;
     bool exit_on_no_events = false;
@@ -61,6 +64,7 @@ struct Options {
     Monitor monitor = Monitor::Inotify;
     bool one_file_system = false;
     bool exclude_mount_points = false;  // implies one_file_system
+    bool source_guard = true;           // hold syncs while the watch dir is not itself (source_guard.h)
     bool skip_initialsync = false;
     bool only_initialsync = false;
     bool full_initialsync = false;  // rules do not apply to the initial sync

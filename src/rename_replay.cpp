@@ -1,13 +1,21 @@
 #include "rename_replay.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "log.h"
 #include "path_tree.h"
+#include "unique_fd.h"
 
 namespace clsync {
 namespace {
@@ -17,17 +25,73 @@ std::string parent_of(const std::string& path) {
     return slash == std::string::npos ? std::string() : path.substr(0, slash);
 }
 
-// After the replays, does the destination hold at `path` what the source holds? Only
-// a difference needs the old name synced: the replays are exact unless a swap was a
-// RENAME_EXCHANGE (it reports like two renames), or the source reused the name since.
-bool differs(const std::string& source, const std::string& destination, const std::string& path) {
+// The names in directory `dir` (without "." and ".."), sorted; empty if unreadable.
+std::vector<std::string> entry_names(const std::string& dir) {
+    std::vector<std::string> names;
+    std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(dir.c_str()), closedir);
+    if (!d) return names;
+    while (dirent* entry = readdir(d.get())) {
+        const char* n = entry->d_name;
+        if (!(n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0')))) names.emplace_back(n);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// Whether the regular files `a` and `b` hold the same bytes.
+bool same_contents(const std::string& a, const std::string& b) {
+    UniqueFd fa(open(a.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)),
+        fb(open(b.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fa.valid() || !fb.valid()) return false;
+    std::vector<char> ba(1 << 16), bb(1 << 16);
+    for (;;) {
+        ssize_t na = read(fa.get(), ba.data(), ba.size()), nb = read(fb.get(), bb.data(), bb.size());
+        if (na != nb || na < 0) return false;
+        if (na == 0) return true;
+        if (std::memcmp(ba.data(), bb.data(), static_cast<std::size_t>(na)) != 0) return false;
+    }
+}
+
+// Whether the trees at `a` and `b` have the same names, types, sizes, times and
+// symlink targets (a directory's own times aside: replays change them). Gives up
+// (false) below kMaxCompareDepth levels.
+constexpr int kMaxCompareDepth = 128;
+
+bool same_tree(const std::string& a, const std::string& b, int depth = 0) {
+    struct stat sa, sb;
+    if (lstat(a.c_str(), &sa) != 0 || lstat(b.c_str(), &sb) != 0) return false;
+    if ((sa.st_mode & S_IFMT) != (sb.st_mode & S_IFMT)) return false;
+    if (S_ISLNK(sa.st_mode)) {
+        char ta[PATH_MAX], tb[PATH_MAX];
+        ssize_t na = readlink(a.c_str(), ta, sizeof ta), nb = readlink(b.c_str(), tb, sizeof tb);
+        return na >= 0 && na == nb && std::memcmp(ta, tb, static_cast<std::size_t>(na)) == 0;
+    }
+    if (!S_ISDIR(sa.st_mode))
+        return sa.st_size == sb.st_size && sa.st_mtim.tv_sec == sb.st_mtim.tv_sec &&
+               sa.st_mtim.tv_nsec == sb.st_mtim.tv_nsec;
+    if (depth >= kMaxCompareDepth) return false;
+    std::vector<std::string> names_a = entry_names(a), names_b = entry_names(b);
+    if (names_a != names_b) return false;
+    for (const std::string& name : names_a)
+        if (!same_tree(a + '/' + name, b + '/' + name, depth + 1)) return false;
+    return true;
+}
+
+// After the replays, may the destination hold at `path` something other than the
+// source? The replays are exact for plain renames and swaps through a third name, but
+// a RENAME_EXCHANGE (reported like two renames) or a name reused since can leave
+// other contents there, under equal times (directories unpacked from one archive
+// share them): so a directory both sides have is compared entry by entry, a file
+// byte for byte where its size and time agree. A swap of unchanged files or trees
+// then copies nothing.
+bool may_differ(const std::string& source, const std::string& destination, const std::string& path) {
     struct stat src, dst;
-    bool in_source = lstat((source + '/' + path).c_str(), &src) == 0;
-    bool in_destination = lstat((destination + '/' + path).c_str(), &dst) == 0;
+    std::string src_path = source + '/' + path, dst_path = destination + '/' + path;
+    bool in_source = lstat(src_path.c_str(), &src) == 0;
+    bool in_destination = lstat(dst_path.c_str(), &dst) == 0;
     if (!in_source || !in_destination) return in_source || in_destination;
-    if ((src.st_mode & S_IFMT) != (dst.st_mode & S_IFMT)) return true;
-    if (src.st_mtim.tv_sec != dst.st_mtim.tv_sec || src.st_mtim.tv_nsec != dst.st_mtim.tv_nsec) return true;
-    return S_ISDIR(src.st_mode) ? src.st_nlink != dst.st_nlink : src.st_size != dst.st_size;
+    if (!same_tree(src_path, dst_path)) return true;
+    return S_ISREG(src.st_mode) && !same_contents(src_path, dst_path);
 }
 
 // A path named before `r` happened, as it is named after it.
@@ -38,16 +102,19 @@ void follow_rename(const Rename& r, std::string& path) {
 }  // namespace
 
 ReplayedRenames replay_renames(const std::string& source, const std::string& destination, bool local,
-                               const std::vector<Rename>& renames) {
+                               const std::vector<Rename>& renames, const std::vector<bool>& applied_remotely) {
     ReplayedRenames result;
-    std::vector<std::string> old_names;
-    for (const Rename& r : renames) {
+    // Synced recursively at the end where they may differ: the old names, and the new
+    // names whose replay failed (delete and copy).
+    std::vector<std::string> to_check;
+    for (std::size_t i = 0; i < renames.size(); ++i) {
+        const Rename& r = renames[i];
         // The paths added for earlier renames are names of that time: later renames in
         // this batch may have moved them (a -> b, then a's parent renamed).
         for (QueuedPath& p : result.paths) follow_rename(r, p.path);
-        for (std::string& old_name : old_names) follow_rename(r, old_name);
-        old_names.push_back(r.from);
-        bool applied = false;
+        for (std::string& name : to_check) follow_rename(r, name);
+        to_check.push_back(r.from);
+        bool applied = !local && i < applied_remotely.size() && applied_remotely[i];
         if (local) {
             std::string from = destination + '/' + r.from, to = destination + '/' + r.to;
             applied = std::rename(from.c_str(), to.c_str()) == 0;
@@ -63,10 +130,10 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
         if (applied)
             ++result.applied;
         else
-            result.paths.push_back({r.to, true});
+            to_check.push_back(r.to);
     }
-    for (const std::string& old_name : old_names)
-        if (!local || differs(source, destination, old_name)) result.paths.push_back({old_name, true});
+    for (const std::string& name : to_check)
+        if (!local || may_differ(source, destination, name)) result.paths.push_back({name, true});
     return result;
 }
 

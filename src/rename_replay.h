@@ -1,14 +1,14 @@
-// Replays renames seen in the source at a local destination before rsync runs, so
+// Replays renames seen in the source at the destination before rsync runs, so
 // that a renamed file or directory keeps its data (and inodes) there instead of being
 // deleted and copied again.
 //
 // Every rename is replayed in the order it happened. The rsync run then also covers,
-// for each rename: the old name, recursively, when the destination and the source
-// differ there after all replays (normally both have nothing there; a swap through a
-// third name leaves both equal; a RENAME_EXCHANGE, which reports like two renames,
-// or a name reused since, is copied); the directories holding the old and the new
-// name (their mtimes changed); and, when the replay failed (the destination did not hold the old name,
-// or could not take the new one), the new name recursively: delete and copy.
+// for each rename: the directories holding the old and the new name (their mtimes
+// changed); and, recursively, the old name, and the new name where the replay failed
+// (the destination did not hold the old name, or could not take the new one), each
+// where the destination may hold something else than the source after all replays
+// (see may_differ: not where neither side has anything, as after a plain rename; a
+// tree both have is compared entry by entry, a file byte for byte).
 #pragma once
 
 #include <string>
@@ -23,9 +23,11 @@ struct ReplayedRenames {
     unsigned applied = 0;
 };
 
-// `source` and `destination` are absolute directories; with `local` false (a remote
-// destination) nothing is replayed and every rename falls back to delete + copy.
+// `source` and `destination` are absolute directories. With `local` false (a remote
+// destination) nothing is renamed here: `applied_remotely` says which renames a remote
+// shell applied there (remote_rename.h; empty: none), the others fall back to delete
+// + copy, and every old name is synced (the destination cannot be looked at).
 ReplayedRenames replay_renames(const std::string& source, const std::string& destination, bool local,
-                               const std::vector<Rename>& renames);
+                               const std::vector<Rename>& renames, const std::vector<bool>& applied_remotely = {});
 
 }  // namespace clsync

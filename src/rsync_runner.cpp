@@ -1,6 +1,7 @@
 #include "rsync_runner.h"
 
 #include <fcntl.h>
+#include <glib.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -11,16 +12,47 @@
 #include "file_list.h"
 #include "log.h"
 #include "path_tree.h"
+#include "remote_rename.h"
 #include "rename_replay.h"
 #include "rsync_errors.h"
 #include "scanner.h"
 #include "unsyncable_dirs.h"
 
 namespace clsync {
+namespace {
+
+// Runs remote_rename_script over `ssh_command` (empty: "ssh"); which renames were applied.
+std::vector<bool> rename_remotely(const std::string& ssh_command, const std::string& destination,
+                                  const std::vector<Rename>& renames, Millis timeout, ChildRegistry& children) {
+    if (renames.empty()) return {};
+    gchar** words = nullptr;  // options.cpp refused a command that does not parse
+    if (!g_shell_parse_argv(ssh_command.empty() ? "ssh" : ssh_command.c_str(), nullptr, &words, nullptr))
+        return std::vector<bool>(renames.size(), false);
+    ChildSpec spec;
+    for (gchar** w = words; *w; ++w) spec.argv.emplace_back(*w);
+    g_strfreev(words);
+    SshDestination d = split_ssh_destination(destination);
+    // The remote command is read by the remote user's shell; the script by sh.
+    spec.argv.insert(spec.argv.end(), {d.host, "sh -s"});
+    spec.input = remote_rename_script(d.path, renames);
+    spec.timeout = timeout;
+    ChildOutcome outcome = run_child(spec, children);
+    std::vector<bool> applied = applied_renames(outcome.stderr_text, renames.size());
+    if (outcome.exit_code != 0)
+        log_debug("renaming at %s: %s: %s (copying instead)", d.host.c_str(), describe_exit(outcome).c_str(),
+                  outcome.stderr_text.c_str());
+    return applied;
+}
+
+}  // namespace
 
 SyncResult RsyncRunner::run(const Batch& batch) const {
-    ReplayedRenames replayed =
-        replay_renames(settings_.source, settings_.destination, settings_.local_destination, batch.renames);
+    std::vector<bool> applied_remotely;
+    if (settings_.ssh_command)
+        applied_remotely =
+            rename_remotely(*settings_.ssh_command, settings_.destination, batch.renames, settings_.timeout, children_);
+    ReplayedRenames replayed = replay_renames(settings_.source, settings_.destination, settings_.local_destination,
+                                              batch.renames, applied_remotely);
     SyncResult result = run_rsync(batch, replayed.paths);
     result.rename_paths = std::move(replayed.paths);
     result.renames_applied = replayed.applied;
@@ -70,6 +102,7 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     } else if (!rules.empty()) {
         argv.insert(argv.end(), {"--from0", "--include-from=-"});
     }
+    if (settings_.ssh_command && !settings_.ssh_command->empty()) argv.push_back("--rsh=" + *settings_.ssh_command);
     argv.insert(argv.end(), {"--", settings_.source + '/', settings_.destination + '/'});
 
     ChildSpec spec{std::move(argv), std::move(rules), {}, {}, settings_.timeout};

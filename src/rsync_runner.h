@@ -6,6 +6,7 @@
 // run() is called on worker threads; it is thread safe.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "child_registry.h"
@@ -18,10 +19,11 @@ class Rules;
 class UnsyncableDirs;
 
 struct RsyncSettings {
-    std::string rsync_binary;       // absolute path
-    std::string source;             // watch dir, absolute, canonical
-    std::string destination;        // as given (rsync syntax)
-    bool local_destination = true;  // renames can be replayed there
+    std::string rsync_binary;                // absolute path
+    std::string source;                      // watch dir, absolute, canonical
+    std::string destination;                 // as given (rsync syntax)
+    bool local_destination = true;           // renames can be replayed there
+    std::optional<std::string> ssh_command;  // a [user@]host:path destination: its remote shell ("": ssh)
     bool one_file_system = false;
     bool exclude_mount_points = false;
     Millis timeout{0};                    // -k; 0: none

@@ -34,8 +34,8 @@ void reload(Daemon& daemon) {
         log_warning(
             "SIGHUP: only --rules-file, -t, -T, -w, -r and --ignore-failures apply at once; the other "
             "changes take effect at the next start");
-    daemon.coordinator.update_timing({next.delay_collect, next.delay_collect_bigfile}, next.delay_sync, next.retries,
-                                     next.ignore_failures);
+    daemon.destinations.update_timing({next.delay_collect, next.delay_collect_bigfile}, next.delay_sync, next.retries,
+                                      next.ignore_failures);
     log_info("rules: %zu from %s", rules.rule_count(), next.rules_file.empty() ? "nowhere" : next.rules_file.c_str());
     daemon.rules.set(std::move(rules));
     daemon.options.rules_file = next.rules_file;
@@ -43,7 +43,7 @@ void reload(Daemon& daemon) {
     if (daemon.watcher)
         daemon.watcher->request_rescan();
     else
-        daemon.coordinator.sync_whole_tree_now();
+        daemon.destinations.sync_whole_tree_now();
     daemon.write_status();
 }
 
@@ -71,7 +71,7 @@ void install_signal_handlers(Daemon& daemon) {
         [](gpointer data) -> gboolean {
             auto* daemon = static_cast<Daemon*>(data);
             if (daemon->watcher) log_info("status: watching with %s", daemon->watcher->status().c_str());
-            daemon->coordinator.log_status();
+            daemon->destinations.log_status();
             daemon->write_status();
             return G_SOURCE_CONTINUE;
         },
@@ -79,8 +79,11 @@ void install_signal_handlers(Daemon& daemon) {
     g_unix_signal_add(
         SIGUSR2,
         [](gpointer data) -> gboolean {
-            log_info("SIGUSR2: full resync");
-            static_cast<Daemon*>(data)->coordinator.sync_whole_tree_now();
+            auto* daemon = static_cast<Daemon*>(data);
+            log_info("SIGUSR2: full resync, of the watch dir as it is now");
+            // The admin's word that the tree is right as it is (the source guard's hold).
+            if (daemon->guard) daemon->guard->accept_current();
+            daemon->destinations.sync_whole_tree_now();
             return G_SOURCE_CONTINUE;
         },
         &daemon);
@@ -110,10 +113,10 @@ void watch_sigquit(int fd, Daemon& daemon) {
                 // Changes made before the signal are in; later ones (a stopped container's
                 // tree being destroyed, say) must not reach the destination.
                 if (daemon->watcher) daemon->watcher->drain_and_stop();
-                daemon->coordinator.finish_queued_then_exit();
+                daemon->destinations.finish_queued_then_exit();
             } else {
                 log_info("SIGQUIT: exiting once the running sync is done");
-                daemon->coordinator.finish_running_then_exit();
+                daemon->destinations.finish_running_then_exit();
             }
             return G_SOURCE_CONTINUE;
         },

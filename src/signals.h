@@ -9,10 +9,12 @@
 #include <optional>
 
 #include "daemon.h"
+#include "destination_set.h"
 #include "exit_codes.h"
 #include "options.h"
 #include "rules.h"
-#include "sync_coordinator.h"
+#include "source_guard.h"
+#include "status_report.h"
 #include "unique_fd.h"
 #include "watcher.h"
 
@@ -34,18 +36,20 @@ struct MainLoop {
 // new ones with them and updates what it applied).
 struct Daemon {
     MainLoop& main_loop;
-    SyncCoordinator& coordinator;
+    DestinationSet& destinations;
     Watcher* watcher;  // null with --only-initialsync
     Rules& rules;
     Options options;  // as in force
     int argc;
     char** argv;
     std::optional<StatusFile> status_file;
+    SourceGuard* guard;  // null with --source-guard=0
 
     void write_status(const char* word = nullptr) const {
         if (!status_file) return;
-        SyncCoordinator::State state = coordinator.state();
-        status_file->write(word ? word : state.word, state.pending, state.running, state.iterations, state.failures);
+        StatusReport report = destinations.status();
+        if (word) report.word = word;
+        status_file->write(format_status(report, options.status_format, std::time(nullptr)));
     }
 };
 

@@ -4,9 +4,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -32,6 +34,12 @@ std::string canonical_watch_dir(const std::string& dir) {
 bool is_remote_destination(const std::string& destination) {
     auto colon = destination.find(':');
     return colon != std::string::npos && destination.find('/') > colon;
+}
+
+bool is_ssh_destination(const std::string& destination) {
+    if (!is_remote_destination(destination) || destination.compare(0, 8, "rsync://") == 0) return false;
+    auto colon = destination.find(':');
+    return destination.compare(colon, 2, "::") != 0;
 }
 
 // The destination's absolute path, resolving symlinks of the part that exists.
@@ -69,6 +77,31 @@ std::string checked_destination(const std::string& watch_dir, const std::string&
         throw StartupError{kExitUsage, "destination '" + destination + "' contains the watch dir '" + watch_dir +
                                            "': syncing would delete the rest of the destination"};
     return resolved;
+}
+
+std::vector<std::string> checked_destinations(const std::string& watch_dir, const std::vector<std::string>& given) {
+    std::vector<std::string> checked;
+    for (const std::string& destination : given) {
+        std::string path = checked_destination(watch_dir, destination);
+        if (is_remote_destination(path))
+            while (path.size() > 1 && path.back() == '/' && path[path.size() - 2] != ':') path.pop_back();
+        for (std::size_t i = 0; i < checked.size(); ++i) {
+            struct stat a, b;
+            bool same_inode = !is_remote_destination(path) && !is_remote_destination(checked[i]) &&
+                              stat(path.c_str(), &a) == 0 && stat(checked[i].c_str(), &b) == 0 &&
+                              a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+            if (path == checked[i] || same_inode)
+                throw StartupError{kExitUsage, "destinations '" + given[i] + "' and '" + destination +
+                                                   "' are the same directory: give each destination once"};
+            bool local = !is_remote_destination(path) && !is_remote_destination(checked[i]);
+            // Syncing to the outer one would delete the inner one (the source lacks it).
+            if (local && (is_within(path, checked[i]) || is_within(checked[i], path)))
+                throw StartupError{kExitUsage, "destination '" + destination + "' and destination '" + given[i] +
+                                                   "' lie one inside the other: each sync would delete the other"};
+        }
+        checked.push_back(std::move(path));
+    }
+    return checked;
 }
 
 std::string find_rsync(const std::string& configured) {
@@ -139,14 +172,44 @@ std::vector<std::string> own_paths_in(const std::string& watch_dir, const std::v
 
 namespace clsync {
 
-std::string prepare_state_dir(const std::string& configured, const std::string& label, const Identity& identity) {
-    std::string dir = configured;
-    if (dir.empty()) dir = std::string(geteuid() == 0 ? "/var/lib" : g_get_user_state_dir()) + "/clsync/" + label;
+std::string prepare_state_dir(const Options& options, const Identity& identity) {
+    std::string dir = options.state_dir;
+    if (dir.empty()) {
+        std::string name = options.label;
+        if (name == "nolabel") {
+            std::string key = options.watch_dir;
+            for (const std::string& d : options.destinations) key += '\0' + d;
+            char hash[24];
+            snprintf(hash, sizeof hash, "-%016llx",
+                     static_cast<unsigned long long>(XXH3_64bits(key.data(), key.size())));
+            name += hash;
+        }
+        dir = std::string(geteuid() == 0 ? "/var/lib" : g_get_user_state_dir()) + "/clsync/" + name;
+    }
     if (g_mkdir_with_parents(dir.c_str(), 0700) != 0)
         throw StartupError{kExitCantCreate, "cannot create the state dir " + dir + ": " + std::strerror(errno)};
-    if (identity.set && geteuid() == 0 && chown(dir.c_str(), identity.uid, identity.gid) != 0)
-        throw StartupError{kExitCantCreate,
-                           "cannot give the state dir " + dir + " to the user: " + std::strerror(errno)};
+    // It tells which paths are out of sync and holds signatures of file contents.
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        throw StartupError{kExitCantCreate, "state dir " + dir + " is not a directory"};
+    if (st.st_mode & 077) {
+        char mode[8];
+        snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+        throw StartupError{kExitCantCreate, "state dir " + dir + " is accessible by other users (mode " + mode +
+                                                "): make it private (chmod 700 " + dir + ")"};
+    }
+    if (identity.set && geteuid() == 0) {
+        // With what an earlier start (as root, or as another -u) left in it.
+        bool given = chown(dir.c_str(), identity.uid, identity.gid) == 0;
+        if (GDir* entries = g_dir_open(dir.c_str(), 0, nullptr)) {
+            while (const char* name = g_dir_read_name(entries))
+                given = given && lchown((dir + '/' + name).c_str(), identity.uid, identity.gid) == 0;
+            g_dir_close(entries);
+        }
+        if (!given)
+            throw StartupError{kExitCantCreate,
+                               "cannot give the state dir " + dir + " to the user: " + std::strerror(errno)};
+    }
     return dir;
 }
 

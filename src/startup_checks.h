@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "options.h"
+
 namespace clsync {
 
 // The watch dir's canonical absolute path; exit 66 if it is missing or unreadable.
@@ -13,6 +15,10 @@ std::string canonical_watch_dir(const std::string& dir);
 
 // rsync reads "host:path" and "rsync://..." as remote; everything else is local.
 bool is_remote_destination(const std::string& destination);
+
+// A remote destination reached over a remote shell ([user@]host:path), not an rsync
+// daemon (rsync://host/module, host::module).
+bool is_ssh_destination(const std::string& destination);
 
 // The absolute path, resolving symlinks of the part that exists.
 std::string resolve_local_path(const std::string& path);
@@ -23,6 +29,8 @@ bool is_within(const std::string& path, const std::string& dir);
 // The destination as rsync will get it: local paths made absolute (and refused, exit
 // 64, when inside the watch dir or containing it); remote ones unchanged.
 std::string checked_destination(const std::string& watch_dir, const std::string& destination);
+// checked_destination of each; two that name the same directory are refused (exit 64).
+std::vector<std::string> checked_destinations(const std::string& watch_dir, const std::vector<std::string>& given);
 
 // The rsync binary (-S, or rsync from PATH), 3.2.4 or later; exit 69 otherwise.
 std::string find_rsync(const std::string& configured);
@@ -41,8 +49,11 @@ std::vector<std::string> own_paths_in(const std::string& watch_dir, const std::v
 namespace clsync {
 struct Identity;
 
-// The state dir: `configured`, or /var/lib/clsync/LABEL for root, else
-// $XDG_STATE_HOME/clsync/LABEL. Created (0700) while clsync is still root, and given
-// to the -u/-g identity, which opens it. Throws StartupError (exit 73).
-std::string prepare_state_dir(const std::string& configured, const std::string& label, const Identity& identity);
+// The state dir: `configured`, or /var/lib/clsync/NAME for root, else
+// $XDG_STATE_HOME/clsync/NAME, where NAME is the label, or without -l
+// "nolabel-HASH" of the watch dir and destinations as given (so that instances
+// without labels do not share one). Created (0700) while clsync is still root, and
+// given to the -u/-g identity, which opens it. Throws StartupError (exit 73), also
+// when the dir can be read or entered by others.
+std::string prepare_state_dir(const Options& options, const Identity& identity);
 }  // namespace clsync

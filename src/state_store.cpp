@@ -72,8 +72,8 @@ StateStore::StateStore(const std::string& dir) : dir_(dir) {
     if (!lock_.valid())
         throw StateStoreError("state dir " + dir + ": cannot open " + lock_path + ": " + std::strerror(errno));
     if (flock(lock_.get(), LOCK_EX | LOCK_NB) != 0)
-        throw StateStoreError("state dir " + dir +
-                              " is in use by another clsync (give each instance its own --state-dir or --label)");
+        throw StateDirInUse("state dir " + dir +
+                            " is in use by another clsync (give each instance its own --state-dir or --label)");
     sqlite3* db = nullptr;
     std::string db_path = dir + "/state.db";
     int rc = sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -82,9 +82,10 @@ StateStore::StateStore(const std::string& dir) : dir_(dir) {
     if (rc != SQLITE_OK) fail("cannot open " + db_path);
     sqlite3_busy_timeout(db, 5000);
     exec("PRAGMA journal_mode=WAL");
-    // FULL: an update is recorded as begun on disk before its first byte is written,
-    // also across a power cut. Only big-file updates write here, a few per batch.
-    exec("PRAGMA synchronous=FULL");
+    // NORMAL: a commit survives the process being killed (it is in the kernel's page
+    // cache), not a power cut; that costs no fsync per batch of events. begin_update,
+    // which must be on disk before a byte is written in place, is written with FULL.
+    exec("PRAGMA synchronous=NORMAL");
     // A signature is a row of what the file looked like when written, and its hashes
     // in chunks of kHashesPerChunk: an update rewrites only the chunks whose hashes
     // changed (an append: the last one or two), not all of a big file's hashes.
@@ -99,6 +100,10 @@ StateStore::StateStore(const std::string& dir) : dir_(dir) {
     exec(
         "CREATE TABLE IF NOT EXISTS unfinished_updates ("
         " destination BLOB NOT NULL, path BLOB NOT NULL, PRIMARY KEY (destination, path)) WITHOUT ROWID");
+    exec(
+        "CREATE TABLE IF NOT EXISTS pending ("
+        " destination BLOB NOT NULL, path BLOB NOT NULL, recursive INTEGER NOT NULL, seq INTEGER NOT NULL,"
+        " PRIMARY KEY (destination, path)) WITHOUT ROWID");
 }
 
 void StateStore::exec(const char* sql) {
@@ -193,8 +198,15 @@ void StateStore::forget(const std::string& destination, const std::string& path)
 void StateStore::begin_update(const std::string& destination, const std::string& path) {
     std::lock_guard<std::mutex> lock(mutex_);
     // The hashes stay: finish_update rewrites only the chunks that changed.
-    Statement insert(db_.get(), "INSERT OR IGNORE INTO unfinished_updates (destination, path) VALUES (?1, ?2)");
-    insert.bytes(1, destination).bytes(2, path).step();
+    exec("PRAGMA synchronous=FULL");
+    try {
+        Statement insert(db_.get(), "INSERT OR IGNORE INTO unfinished_updates (destination, path) VALUES (?1, ?2)");
+        insert.bytes(1, destination).bytes(2, path).step();
+    } catch (...) {
+        exec("PRAGMA synchronous=NORMAL");
+        throw;
+    }
+    exec("PRAGMA synchronous=NORMAL");
 }
 
 std::vector<std::string> StateStore::unfinished_updates(const std::string& destination) {
@@ -204,6 +216,71 @@ std::vector<std::string> StateStore::unfinished_updates(const std::string& desti
     std::vector<std::string> paths;
     while (select.step()) paths.push_back(select.column_bytes(0));
     return paths;
+}
+
+void StateStore::add_pending(const std::string& destination, const std::vector<QueuedPath>& paths, std::int64_t seq) {
+    if (paths.empty()) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    exec("BEGIN");
+    try {
+        Statement upsert(db_.get(),
+                         "INSERT INTO pending (destination, path, recursive, seq) VALUES (?1, ?2, ?3, ?4)"
+                         " ON CONFLICT (destination, path) DO UPDATE SET"
+                         " recursive = MAX(recursive, excluded.recursive), seq = excluded.seq");
+        for (const QueuedPath& p : paths) {
+            upsert.bytes(1, destination).bytes(2, p.path).integer(3, p.recursive ? 1 : 0).integer(4, seq).step();
+            upsert.reset();
+        }
+        exec("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+void StateStore::clear_pending(const std::string& destination, const std::vector<QueuedPath>& covered,
+                               std::int64_t up_to_seq) {
+    if (covered.empty()) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    exec("BEGIN");
+    try {
+        Statement exact(db_.get(), "DELETE FROM pending WHERE destination = ?1 AND path = ?2 AND seq <= ?3");
+        Statement below(db_.get(),
+                        "DELETE FROM pending WHERE destination = ?1 AND path >= ?2 AND path < ?3 AND seq <= ?4");
+        Statement all(db_.get(), "DELETE FROM pending WHERE destination = ?1 AND seq <= ?2");
+        for (const QueuedPath& p : covered) {
+            if (p.path.empty() && p.recursive) {  // the whole tree
+                all.bytes(1, destination).integer(2, up_to_seq).step();
+                all.reset();
+                continue;
+            }
+            exact.bytes(1, destination).bytes(2, p.path).integer(3, up_to_seq).step();
+            exact.reset();
+            if (!p.recursive) continue;
+            below.bytes(1, destination).bytes(2, p.path + '/').bytes(3, after_subtree(p.path)).integer(4, up_to_seq);
+            below.step();
+            below.reset();
+        }
+        exec("COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+std::vector<QueuedPath> StateStore::pending(const std::string& destination) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Statement select(db_.get(), "SELECT path, recursive FROM pending WHERE destination = ?1 ORDER BY path");
+    select.bytes(1, destination);
+    std::vector<QueuedPath> paths;
+    while (select.step()) paths.push_back({select.column_bytes(0), select.column_integer(1) != 0});
+    return paths;
+}
+
+std::int64_t StateStore::last_pending_seq() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Statement select(db_.get(), "SELECT COALESCE(MAX(seq), 0) FROM pending");
+    return select.step() ? select.column_integer(0) : 0;
 }
 
 void StateStore::clear_update(const std::string& destination, const std::string& path) {

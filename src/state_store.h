@@ -9,8 +9,14 @@
 // complete and on disk. An unfinished update found at start-up means the file may be
 // half-written: the path is written again whole.
 //
-// One instance owns a state dir at a time (a lock file). Thread safe: the worker
-// threads share one connection behind a mutex; every call is one short transaction.
+// And, for every destination, the paths still to be synced there: recorded when their
+// events arrive, before any batch with them is attempted, and cleared only once a
+// batch that covered them completed. A restart syncs them first (a destination down
+// at the last stop is caught up exactly), then verifies the whole tree.
+//
+// One instance owns a state dir at a time (a lock file). Thread safe: the main thread
+// and the worker threads share one connection behind a mutex; every call is one short
+// transaction.
 #pragma once
 
 #include <sqlite3.h>
@@ -24,12 +30,17 @@
 #include <vector>
 
 #include "block_diff.h"
+#include "delay_queue.h"
 #include "unique_fd.h"
 
 namespace clsync {
 
 struct StateStoreError : std::runtime_error {
     using std::runtime_error::runtime_error;
+};
+// Another clsync holds the state dir.
+struct StateDirInUse : StateStoreError {
+    using StateStoreError::StateStoreError;
 };
 
 // A destination file as clsync last wrote it.
@@ -60,6 +71,16 @@ public:
     // Updates that were begun and never finished (a crash): to be synced again.
     std::vector<std::string> unfinished_updates(const std::string& destination);
     void clear_update(const std::string& destination, const std::string& path);
+
+    // Records `paths` as pending for `destination`, stamped `seq` (increasing). A path
+    // already pending keeps being recursive if it was.
+    void add_pending(const std::string& destination, const std::vector<QueuedPath>& paths, std::int64_t seq);
+    // Clears what `covered` covers (a recursive path: everything below it too) among
+    // the pending paths stamped `up_to_seq` or earlier: later events stay pending.
+    void clear_pending(const std::string& destination, const std::vector<QueuedPath>& covered, std::int64_t up_to_seq);
+    // The pending paths of `destination`, and the highest stamp among all of them.
+    std::vector<QueuedPath> pending(const std::string& destination);
+    std::int64_t last_pending_seq();
 
     const std::string& dir() const { return dir_; }
 

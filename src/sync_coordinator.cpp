@@ -36,6 +36,8 @@ std::string abridged(const std::string& message) {
     return message.substr(0, kHalf) + " [...] " + message.substr(message.size() - kHalf);
 }
 
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
 double seconds_since(TimePoint start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 }  // namespace
@@ -76,6 +78,7 @@ void SyncCoordinator::drain_inbox() {
     std::shared_ptr<const RuleSet> rules = settings_.rules ? settings_.rules->get() : nullptr;
     const RuleSet* filter = rules && !rules->empty() ? rules.get() : nullptr;
     bool filtering = filter || !settings_.own_paths.empty();
+    std::vector<QueuedPath> arrived;  // for the state store
     for (PathEvent& event : events) {
         if (event.is_rename()) {
             log_debug("event: '%s' renamed to '%s'", printable(event.renamed_from).c_str(),
@@ -85,25 +88,61 @@ void SyncCoordinator::drain_inbox() {
             bool to = !filtering || included(filter, event.path);
             if (from && to) {
                 queue_.rename(event.renamed_from, event.path, now);
+                if (settings_.state) arrived.insert(arrived.end(), {{event.renamed_from, true}, {event.path, true}});
                 continue;
             }
             // Moved out of (or into) what the rules include: a deletion (or a copy).
             if (from) queue_.add(event.renamed_from, true, SizeClass::Normal, now);
             if (to) queue_.add(event.path, true, SizeClass::Normal, now);
+            if (from && settings_.state) arrived.push_back({event.renamed_from, true});
+            if (to && settings_.state) arrived.push_back({event.path, true});
             continue;
         }
         if (filtering && !included(filter, event.path)) continue;
         if (log_enabled(LogLevel::Debug))
             log_debug("event: '%s'%s", printable(event.path).c_str(), event.recursive ? " (and below)" : "");
         queue_.add(event.path, event.recursive, event.size_class, now);
+        if (settings_.state) arrived.push_back({std::move(event.path), event.recursive});
     }
+    if (!unsynced_since_ && !queue_.empty()) unsynced_since_ = now;
     // More paths than a batch lists become a whole-tree sync anyway: say so now, which
     // also bounds the queue's memory (and work) during a storm of changes.
     if (queue_.size() > settings_.max_batch_paths && !queue_.covers_whole_tree()) {
         log_info("more than %zu paths queued: the next sync is of the whole tree", settings_.max_batch_paths);
         queue_.add("", true, SizeClass::Normal, now);
     }
+    // Once the whole tree is queued, one row says so: the store stays small however
+    // long a destination is down.
+    remember(queue_.covers_whole_tree() ? std::vector<QueuedPath>{{"", true}} : arrived);
     dispatch();
+}
+
+void SyncCoordinator::remember(const std::vector<QueuedPath>& paths) {
+    if (!settings_.state || paths.empty() || state_store_broken_) return;
+    try {
+        settings_.state->add_pending(settings_.destination, paths, ++seq_);
+    } catch (const StateStoreError& e) {
+        state_store_failed(e);
+    }
+}
+
+void SyncCoordinator::forget_synced(const Batch& batch, const SyncResult& result) {
+    if (!settings_.state || state_store_broken_) return;
+    std::vector<QueuedPath> covered = batch.paths;
+    if (batch.full_tree) covered.push_back({"", true});
+    for (const Rename& r : batch.renames) covered.insert(covered.end(), {{r.from, true}, {r.to, true}});
+    covered.insert(covered.end(), result.rename_paths.begin(), result.rename_paths.end());
+    try {
+        settings_.state->clear_pending(settings_.destination, covered, batch_seq_);
+    } catch (const StateStoreError& e) {
+        state_store_failed(e);
+    }
+}
+
+void SyncCoordinator::state_store_failed(const StateStoreError& e) {
+    log_error("%s; pending paths of %s are kept in memory only from now on (a restart syncs the whole tree)", e.what(),
+              settings_.destination.c_str());
+    state_store_broken_ = true;
 }
 
 bool SyncCoordinator::included(const RuleSet* rules, const std::string& path, const std::string& type_path) const {
@@ -117,7 +156,28 @@ bool SyncCoordinator::included(const RuleSet* rules, const std::string& path, co
 
 void SyncCoordinator::start(bool initial_sync) {
     initial_sync_pending_ = initial_sync;
-    if (initial_sync)
+    std::vector<QueuedPath> recovered;
+    if (settings_.state) {
+        try {
+            seq_ = settings_.state->last_pending_seq();
+            recovered = settings_.state->pending(settings_.destination);
+        } catch (const StateStoreError& e) {
+            state_store_failed(e);
+        }
+    }
+    if (!recovered.empty() && !(recovered.size() == 1 && recovered.front().path.empty())) {
+        // Synced first, exactly (a destination that was down catches up without a walk
+        // of the whole tree); then the whole tree is verified, unless --skip-initialsync.
+        log_info("%zu paths were still to be synced to %s at the last stop: syncing them first", recovered.size(),
+                 settings_.destination.c_str());
+        TimePoint due_now = Clock::now() - settings_.delays.normal;
+        for (const QueuedPath& p : recovered) queue_.add(p.path, p.recursive, SizeClass::Normal, due_now);
+        unsynced_since_ = Clock::now();
+        catching_up_ = true;
+        verify_after_recovery_ = initial_sync;
+        return dispatch();
+    }
+    if (initial_sync || !recovered.empty())
         sync_whole_tree_now();
     else
         dispatch();
@@ -126,6 +186,7 @@ void SyncCoordinator::start(bool initial_sync) {
 void SyncCoordinator::sync_whole_tree_now() {
     // Backdated by one window, so that it is due at once.
     queue_.add("", true, SizeClass::Normal, Clock::now() - settings_.delays.normal);
+    if (!unsynced_since_) unsynced_since_ = Clock::now();
     dispatch();
 }
 
@@ -149,16 +210,31 @@ void SyncCoordinator::finish_running_then_exit() {
     dispatch();
 }
 
-SyncCoordinator::State SyncCoordinator::state() const {
-    const char* word = initial_running_                           ? "initsync"
-                       : consecutive_failures_ && !batch_running_ ? "synchandler error"
-                                                                  : "running";
-    return {word, queue_.size(), batch_running_ ? 1u : 0u, iterations_, consecutive_failures_};
+const char* SyncCoordinator::status_word() const {
+    return initial_running_ ? "initsync" : consecutive_failures_ && !batch_running_ ? "synchandler error" : "running";
+}
+
+DestinationStatus SyncCoordinator::status() const {
+    DestinationStatus s;
+    s.destination = settings_.destination;
+    s.state = held_ || guard_hold_                ? DestinationState::Held
+              : consecutive_failures_             ? DestinationState::Down
+              : catching_up_ || initial_running_  ? DestinationState::CatchingUp
+              : batch_running_ || !queue_.empty() ? DestinationState::Syncing
+                                                  : DestinationState::InSync;
+    if (consecutive_failures_) s.down_since = down_since_;
+    s.pending = queue_.size();
+    if (unsynced_since_) s.oldest_pending_seconds = seconds_since(*unsynced_since_);
+    s.running = batch_running_ ? 1 : 0;
+    s.iterations = iterations_;
+    s.failures = consecutive_failures_;
+    s.last_error = last_error_;
+    if (guard_hold_) s.hold_reason = *guard_hold_;
+    return s;
 }
 
 void SyncCoordinator::log_status() const {
-    log_info("status: %zu paths queued, %s, %u batches synced, %u consecutive failures", queue_.size(),
-             batch_running_ ? "a batch is running" : "idle", iterations_, consecutive_failures_);
+    log_info("status: destination %s", describe_destination(status(), std::time(nullptr)).c_str());
 }
 
 void SyncCoordinator::stop() {
@@ -178,7 +254,15 @@ void SyncCoordinator::dispatch() {
     if (now < next_sync_allowed_) return arm_timer(next_sync_allowed_);
     TimePoint due = finishing_ ? now : *queue_.next_due();
     if (due > now) return arm_timer(due);
-    if (on_standby()) return arm_timer(now + kStandbyPoll);
+    if (held_by_guard()) return arm_timer(now + kStandbyPoll);
+    if (on_standby() != held_) {
+        held_ = !held_;
+        log_info(
+            held_ ? "standby file %s exists: holding the sync to %s" : "standby file %s is gone: syncing to %s again",
+            settings_.standby_file.c_str(), settings_.destination.c_str());
+        if (settings_.on_change) settings_.on_change();
+    }
+    if (held_) return arm_timer(now + kStandbyPoll);
     Batch batch = make_batch(queue_.take_due(finishing_ ? TimePoint::max() : now), settings_.max_batch_paths);
     batch.renames = queue_.take_renames();
     batch.initial_sync = batch.full_tree && initial_sync_pending_;
@@ -188,6 +272,7 @@ void SyncCoordinator::dispatch() {
 
 void SyncCoordinator::start_batch(Batch batch, TimePoint now) {
     batch_running_ = true;
+    batch_seq_ = seq_;
     initial_running_ = batch.initial_sync;
     if (settings_.on_change) settings_.on_change();
     next_sync_allowed_ = now + settings_.delay_sync;
@@ -224,20 +309,38 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
     TimePoint now = Clock::now();
     if (result.outcome != RsyncOutcome::Retry) consecutive_retries_ = 0;
     if (result.outcome == RsyncOutcome::Complete) {
-        if (consecutive_failures_) log_info("sync to %s works again", settings_.destination.c_str());
+        if (consecutive_failures_) {
+            log_info("sync to %s works again after %.0f s and %u failed runs", settings_.destination.c_str(),
+                     seconds_since(down_since_monotonic_), consecutive_failures_);
+            catching_up_ = true;
+        }
         consecutive_failures_ = 0;
+        last_error_.clear();
         if (batch.full_tree) whole_tree_synced_ = true;
         if (batch.initial_sync) initial_sync_pending_ = false;
         ++iterations_;
         std::string what = batch.full_tree ? "the whole tree" : count(batch.paths.size(), "path");
         if (result.renames_applied) what += " (" + count(result.renames_applied, "rename") + " replayed)";
-        log_info("synced %s in %.3f s%s", what.c_str(), seconds_since(started),
+        log_info("synced %s to %s in %.3f s%s", what.c_str(), settings_.destination.c_str(), seconds_since(started),
                  result.source_changed ? " (the source changed meanwhile: those paths are queued again)" : "");
         // Paths renamed while rsync ran may have been gone when it looked: the replay of
         // the rename would carry that gap to the new name. Those paths are synced again
         // under their new names; after a racy run (files vanished) every path is, except
         // after a whole-tree run (a busy big tree would be synced whole over and over).
+        forget_synced(batch, result);
         requeue(batch, result, now, !result.source_changed || batch.full_tree);
+        if (verify_after_recovery_) {
+            verify_after_recovery_ = false;
+            log_info("verifying the whole tree at %s", settings_.destination.c_str());
+            queue_.add("", true, SizeClass::Normal, now - settings_.delays.normal);
+            remember({{"", true}});
+        }
+        if (queue_.empty()) {
+            unsynced_since_.reset();
+            catching_up_ = false;
+        } else {
+            unsynced_since_ = queue_.oldest_first_seen();
+        }
     } else if (result.outcome == RsyncOutcome::Retry && ++consecutive_retries_ <= kMaxQuickRetries) {
         // Not a failure of the destination: run it again after one window, with the
         // changes that caused it folded in.
@@ -255,7 +358,10 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
 // Returns false when clsync is to exit (--retries exhausted).
 bool SyncCoordinator::handle_failure(const Batch& batch, const SyncResult& result, TimePoint now) {
     // Retries that keep repeating are not the source changing: back off like a failure.
-    ++consecutive_failures_;
+    if (++consecutive_failures_ == 1) {
+        down_since_ = std::time(nullptr);
+        down_since_monotonic_ = now;
+    }
     std::string what = abridged(result.message);
     if (settings_.retries && consecutive_failures_ >= settings_.retries) {
         std::string paths = batch.full_tree ? "the whole tree" : count(batch.paths.size(), "path");
@@ -279,22 +385,48 @@ bool SyncCoordinator::handle_failure(const Batch& batch, const SyncResult& resul
     next_sync_allowed_ = std::max(next_sync_allowed_, now + backoff);
     // Not dropped: the paths go back into the queue, folded with newer events.
     requeue(batch, result, now - settings_.delays.normal);
-    log_warning("sync to %s failed (exit code %d): %s; retrying in %.1f s", settings_.destination.c_str(),
-                result.exit_code, what.c_str(), std::chrono::duration<double>(backoff).count());
+    // Once per change of state, not once per retry: a destination down for an hour
+    // would otherwise fill the log.
+    double retry_in = std::chrono::duration<double>(backoff).count();
+    // The first line says why (ssh: connection refused); rsync's exit code and its
+    // summary line vary with the moment the connection failed.
+    if (first_line(what) != first_line(last_error_))
+        log_warning("sync to %s failed (exit code %d): %s; retrying with back-off (next in %.1f s, at most %.0f s)",
+                    settings_.destination.c_str(), result.exit_code, what.c_str(), retry_in,
+                    std::chrono::duration<double>(kMaxBackoff).count());
+    else
+        log_debug("sync to %s failed again (%u in a row); retrying in %.1f s", settings_.destination.c_str(),
+                  consecutive_failures_, retry_in);
+    last_error_ = what;
     return true;
 }
 
+bool SyncCoordinator::held_by_guard() {
+    if (!settings_.guard) return false;
+    std::optional<std::string> why = settings_.guard->problem(settings_.guarded_destination);
+    if (why != guard_hold_) {
+        if (why)
+            log_error(
+                "holding the sync to %s: %s; nothing is written or deleted there until the tree is back, or "
+                "SIGUSR2 says it is right as it is",
+                settings_.destination.c_str(), why->c_str());
+        else
+            log_info("sync to %s goes on", settings_.destination.c_str());
+        guard_hold_ = why;
+        if (settings_.on_change) settings_.on_change();
+    }
+    return guard_hold_.has_value();
+}
+
 bool SyncCoordinator::on_standby() const {
-    if (settings_.standby_file.empty() || access(settings_.standby_file.c_str(), F_OK) != 0) return false;
-    log_debug("standby file %s exists: holding the sync", settings_.standby_file.c_str());
-    return true;
+    return !settings_.standby_file.empty() && access(settings_.standby_file.c_str(), F_OK) == 0;
 }
 
 void SyncCoordinator::requeue(const Batch& batch, const SyncResult& result, TimePoint first_seen, bool only_renamed) {
     std::vector<QueuedPath> paths = batch.paths;
     if (batch.full_tree) paths.push_back({"", true});
     paths.insert(paths.end(), result.rename_paths.begin(), result.rename_paths.end());
-    queue_.requeue(std::move(paths), first_seen, only_renamed);
+    remember(queue_.requeue(std::move(paths), first_seen, only_renamed));
 }
 
 void SyncCoordinator::check_exit_conditions() {

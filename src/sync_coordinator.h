@@ -13,8 +13,10 @@
 
 #include <glib.h>
 
+#include <ctime>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,9 @@
 #include "delay_queue.h"
 #include "path_event.h"
 #include "rules.h"
+#include "source_guard.h"
+#include "state_store.h"
+#include "status_report.h"
 #include "sync_runner.h"
 #include "worker_pool.h"
 
@@ -48,7 +53,13 @@ struct CoordinatorSettings {
     std::function<void()> on_change;  // after a batch starts or ends (--status-file)
     bool exit_on_no_events = false;
     bool only_initialsync = false;
-    std::string destination;  // for messages
+    std::string destination;  // for messages, and the state store's key
+    // Where the paths still to be synced are kept across restarts (null: nowhere).
+    StateStore* state = nullptr;
+    // Holds every batch while the watch dir does not look like itself (null: off), and
+    // the destination it looks at for that (empty: none to look at).
+    SourceGuard* guard = nullptr;
+    std::string guarded_destination;
 };
 
 class SyncCoordinator : public EventSink {
@@ -72,14 +83,9 @@ public:
     void finish_running_then_exit();
     // Takes new windows, -w spacing and failure policy (SIGHUP); pending paths stay.
     void update_timing(DelayQueue::Delays delays, Millis delay_sync, unsigned retries, bool ignore_failures);
-    struct State {
-        const char* word;  // the original's status words: initsync, running, synchandler error
-        std::size_t pending;
-        unsigned running;
-        unsigned iterations;
-        unsigned failures;
-    };
-    State state() const;
+    // The original's status word: initsync, running or synchandler error.
+    const char* status_word() const;
+    DestinationStatus status() const;
     bool whole_tree_synced() const { return whole_tree_synced_; }
     // Logs what is queued and running (SIGUSR1).
     void log_status() const;
@@ -96,9 +102,18 @@ private:
     bool handle_failure(const Batch& batch, const SyncResult& result, TimePoint now);
     // Whether --standby-file holds every sync now.
     bool on_standby() const;
+    // Whether the source guard holds every sync now; logs when that changes.
+    bool held_by_guard();
     // Puts a batch's paths back, as first seen at `first_seen` (backdate to make them due).
     void requeue(const Batch& batch, const SyncResult& result, TimePoint first_seen, bool only_renamed = false);
     void arm_timer(TimePoint when);
+    // The state store's side of the queue: paths recorded as pending when they are
+    // queued, cleared once a batch covering them completed. A store that fails (disk
+    // full) is logged once; the queue in memory goes on, and a restart verifies the
+    // whole tree anyway.
+    void remember(const std::vector<QueuedPath>& paths);
+    void forget_synced(const Batch& batch, const SyncResult& result);
+    void state_store_failed(const StateStoreError& e);
     void check_exit_conditions();
 
     CoordinatorSettings settings_;
@@ -119,6 +134,19 @@ private:
     unsigned consecutive_retries_ = 0;
     unsigned iterations_ = 0;
     bool whole_tree_synced_ = false;
+    std::int64_t seq_ = 0;                // stamp of the last paths recorded as pending
+    std::int64_t batch_seq_ = 0;          // seq_ when the running batch was taken
+    bool verify_after_recovery_ = false;  // then the whole tree, after what was pending
+    bool state_store_broken_ = false;
+    // For status(): when the current run of failures began, and why the last one failed.
+    std::optional<std::time_t> down_since_;
+    TimePoint down_since_monotonic_{};
+    std::string last_error_;
+    bool catching_up_ = false;               // back after being down: until the queue is empty
+    bool held_ = false;                      // the last dispatch found the standby file
+    std::optional<std::string> guard_hold_;  // why the source guard holds the sync
+    // The first event not yet written (kept across failures; not reset by requeues).
+    std::optional<TimePoint> unsynced_since_;
     bool stopping_ = false;
     bool finishing_ = false;  // SIGQUIT: no more waiting for windows
     bool quitting_ = false;   // SIGQUIT: no more batches

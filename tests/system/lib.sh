@@ -13,14 +13,14 @@ DAEMON_PID=
 # The watcher backend under test: the suite runs once per backend (Makefile.am).
 MONITOR=${CLSYNC_MONITOR:-inotify}
 # The sync mode under test: rsyncdirect (rsync run by clsync), or librsync, in which
-# clsync writes the destination itself, with its state in $STATE (Makefile.am's
-# LIBRSYNC_TESTS). MODE_OPTIONS are the options that select it: every command line
+# clsync writes the destination itself (Makefile.am's LIBRSYNC_TESTS). Either way the
+# state dir is $STATE. MODE_OPTIONS are the options that select them: every command line
 # that starts the daemon takes them, unquoted ("$CLSYNC" $MODE_OPTIONS -W ...); they
 # are split at blanks, so $WORK must have none (checked below).
 MODE=${CLSYNC_MODE:-rsyncdirect}
 STATE=$WORK/state
 case $MODE in
-    rsyncdirect) MODE_OPTIONS= ;;
+    rsyncdirect) MODE_OPTIONS="--state-dir=$STATE" ;;
     librsync) MODE_OPTIONS="-M librsync --state-dir=$STATE" ;;
     *) echo "lib.sh: unknown CLSYNC_MODE '$MODE' (rsyncdirect or librsync)" >&2; rm -rf "$WORK"; exit 99 ;;
 esac

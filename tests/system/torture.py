@@ -705,7 +705,8 @@ def batches_in_flight(log_path):
             if b" clsync info: syncing " in line:
                 started += 1
             elif (b" clsync info: synced " in line or b"deletions were skipped" in line
-                  or (b" clsync warning: sync to " in line and b" failed " in line)):
+                  or (b" sync to " in line and (b" failed (" in line or b" failed again (" in line
+                                                 or b" times in a row" in line))):
                 finished += 1
     return started - finished
 
@@ -773,7 +774,7 @@ def main():
             if mode == "librsync":
                 mode_options = ["-M", "librsync", "--state-dir=" + os.path.join(work, "state")]
             elif mode == "rsyncdirect":
-                mode_options = []
+                mode_options = ["--state-dir=" + os.path.join(work, "state")]
             else:
                 raise Failure(f"unknown CLSYNC_MODE {mode!r} (rsyncdirect or librsync)")
             daemon = subprocess.Popen([clsync, *mode_options, "-W", src, "-D", dst, monitor, "-t", "0.2", "-d"],

@@ -13,8 +13,8 @@ echo one > "$SRC/open/file"
 chown -R 65534:65534 "$SRC" "$DST"
 mkdir -p "$DST/locked" && echo "old copy" > "$DST/locked/kept" && chown -R 65534:65534 "$DST/locked"
 chmod 000 "$SRC/locked"
-# librsync mode: the state dir is the daemon's (user nobody) to create its database in.
-if [ "$MODE" = librsync ]; then mkdir -p "$STATE" && chown 65534:65534 "$STATE"; fi
+# The state dir is the daemon's (user nobody) to create its database in.
+mkdir -p -m 700 "$STATE" && chown 65534:65534 "$STATE"
 
 # shellcheck disable=SC2086
 setpriv --reuid=65534 --regid=65534 --clear-groups "$CLSYNC" $MODE_OPTIONS -W "$SRC" -D "$DST" -t 0.2 -d >"$LOG" 2>&1 &

@@ -1,0 +1,38 @@
+#!/bin/sh
+# RENAME_EXCHANGE (renameat2) of two directories, and of two files, whose times and
+# sizes are equal (as after unpacking one archive): reported like two renames, the
+# replay cannot tell the contents apart by their metadata; the destination must still
+# end up with the swapped contents. A swap of equal trees copies nothing.
+. "$(dirname "$0")/lib.sh"
+exchange() {
+    python3 -c 'import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2) != 0:
+    sys.exit(os.strerror(ctypes.get_errno()))' "$1" "$2"
+}
+mkdir -p "$SRC/a" "$SRC/b" "$SRC/same1/in" "$SRC/same2/in"
+echo x >"$SRC/a/x"
+echo y >"$SRC/b/y"
+echo 1 >"$SRC/f1"
+echo 2 >"$SRC/f2"
+echo s >"$SRC/same1/in/s"
+echo s >"$SRC/same2/in/s"
+touch -d 2020-01-01 "$SRC/a" "$SRC/b" "$SRC/f1" "$SRC/f2" "$SRC/same1/in/s" "$SRC/same2/in/s" \
+    "$SRC/same1/in" "$SRC/same2/in" "$SRC/same1" "$SRC/same2"
+start_daemon
+wait_converged "initial sync"
+inode_same=$(stat -c %i "$DST/same1/in/s")
+
+exchange "$SRC/a" "$SRC/b"
+exchange "$SRC/f1" "$SRC/f2"
+exchange "$SRC/same1" "$SRC/same2"
+wait_converged "after the exchanges"
+[ "$(cat "$DST/b/x")" = x ] && [ "$(cat "$DST/a/y")" = y ] || fail "the exchanged directories kept their old contents"
+[ "$(cat "$DST/f1")" = 2 ] || fail "the exchanged files kept their old contents"
+if [ "$MODE" = rsyncdirect ]; then
+    # Equal trees: the replay's moves are the whole work (nothing copied again).
+    [ "$(stat -c %i "$DST/same1/in/s")" = "$inode_same" ] || [ "$(stat -c %i "$DST/same2/in/s")" = "$inode_same" ] ||
+        fail "a swap of equal trees copied them again"
+fi
+stop_daemon
+echo "PASS"
