@@ -104,6 +104,9 @@ StateStore::StateStore(const std::string& dir) : dir_(dir) {
         "CREATE TABLE IF NOT EXISTS pending ("
         " destination BLOB NOT NULL, path BLOB NOT NULL, recursive INTEGER NOT NULL, seq INTEGER NOT NULL,"
         " PRIMARY KEY (destination, path)) WITHOUT ROWID");
+    exec(
+        "CREATE TABLE IF NOT EXISTS destinations ("
+        " destination BLOB PRIMARY KEY NOT NULL, last_in_sync INTEGER NOT NULL) WITHOUT ROWID");
 }
 
 void StateStore::exec(const char* sql) {
@@ -280,6 +283,19 @@ std::vector<QueuedPath> StateStore::pending(const std::string& destination) {
 std::int64_t StateStore::last_pending_seq() {
     std::lock_guard<std::mutex> lock(mutex_);
     Statement select(db_.get(), "SELECT COALESCE(MAX(seq), 0) FROM pending");
+    return select.step() ? select.column_integer(0) : 0;
+}
+
+void StateStore::set_last_in_sync(const std::string& destination, std::int64_t when) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Statement upsert(db_.get(), "INSERT OR REPLACE INTO destinations (destination, last_in_sync) VALUES (?1, ?2)");
+    upsert.bytes(1, destination).integer(2, when).step();
+}
+
+std::int64_t StateStore::last_in_sync(const std::string& destination) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Statement select(db_.get(), "SELECT last_in_sync FROM destinations WHERE destination = ?1");
+    select.bytes(1, destination);
     return select.step() ? select.column_integer(0) : 0;
 }
 

@@ -81,6 +81,10 @@ public:
     // The pending paths of `destination`, and the highest stamp among all of them.
     std::vector<QueuedPath> pending(const std::string& destination);
     std::int64_t last_pending_seq();
+    // When `destination` was last found in sync (nothing queued after a batch), as Unix
+    // time; kept across restarts. 0 when never.
+    void set_last_in_sync(const std::string& destination, std::int64_t when);
+    std::int64_t last_in_sync(const std::string& destination);
 
     const std::string& dir() const { return dir_; }
 

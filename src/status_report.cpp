@@ -48,6 +48,7 @@ std::string json_destination(const DestinationStatus& d, std::time_t now) {
         ", \"oldest_pending_seconds\": " + (d.oldest_pending_seconds ? seconds(*d.oldest_pending_seconds) : "null") +
         ", \"running\": " + std::to_string(d.running) + ", \"iterations\": " + std::to_string(d.iterations) +
         ", \"failures\": " + std::to_string(d.failures) +
+        ", \"last_in_sync\": " + (d.last_in_sync ? '"' + utc_time(*d.last_in_sync) + '"' : "null") +
         ", \"last_error\": " + (d.last_error.empty() ? "null" : json_string(d.last_error)) +
         ", \"hold_reason\": " + (d.hold_reason.empty() ? "null" : json_string(d.hold_reason)) + "}";
     return json;
@@ -81,6 +82,7 @@ std::string describe_destination(const DestinationStatus& d, std::time_t now) {
     if (d.oldest_pending_seconds) text += " (oldest " + seconds(*d.oldest_pending_seconds) + " s)";
     text += ", " + std::to_string(d.running) + " running, " + std::to_string(d.iterations) + " synced, " +
             std::to_string(d.failures) + " failures";
+    if (d.last_in_sync && d.state != DestinationState::InSync) text += ", last in sync " + utc_time(*d.last_in_sync);
     if (!d.last_error.empty()) text += ", last error: " + d.last_error;
     return text;
 }

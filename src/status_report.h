@@ -27,6 +27,7 @@ struct DestinationStatus {
     std::string destination;
     DestinationState state = DestinationState::InSync;
     std::optional<std::time_t> down_since;         // wall-clock time of the first failure in a row
+    std::optional<std::time_t> last_in_sync;       // when nothing was left to sync (kept across restarts)
     std::size_t pending = 0;                       // paths and renames queued
     std::optional<double> oldest_pending_seconds;  // age of the oldest change not yet written
     unsigned running = 0;

@@ -161,6 +161,7 @@ void SyncCoordinator::start(bool initial_sync) {
         try {
             seq_ = settings_.state->last_pending_seq();
             recovered = settings_.state->pending(settings_.destination);
+            if (std::int64_t when = settings_.state->last_in_sync(settings_.destination)) last_in_sync_ = when;
         } catch (const StateStoreError& e) {
             state_store_failed(e);
         }
@@ -229,6 +230,7 @@ DestinationStatus SyncCoordinator::status() const {
     s.iterations = iterations_;
     s.failures = consecutive_failures_;
     s.last_error = last_error_;
+    s.last_in_sync = last_in_sync_;
     if (guard_hold_) s.hold_reason = *guard_hold_;
     return s;
 }
@@ -338,6 +340,14 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
         if (queue_.empty()) {
             unsynced_since_.reset();
             catching_up_ = false;
+            last_in_sync_ = std::time(nullptr);
+            if (settings_.state && !state_store_broken_) {
+                try {
+                    settings_.state->set_last_in_sync(settings_.destination, *last_in_sync_);
+                } catch (const StateStoreError& e) {
+                    state_store_failed(e);
+                }
+            }
         } else {
             unsynced_since_ = queue_.oldest_first_seen();
         }

@@ -147,6 +147,7 @@ private:
     std::optional<std::string> guard_hold_;  // why the source guard holds the sync
     // The first event not yet written (kept across failures; not reset by requeues).
     std::optional<TimePoint> unsynced_since_;
+    std::optional<std::time_t> last_in_sync_;  // from the state store at start, then ours
     bool stopping_ = false;
     bool finishing_ = false;  // SIGQUIT: no more waiting for windows
     bool quitting_ = false;   // SIGQUIT: no more batches

@@ -105,3 +105,17 @@ TEST_CASE("an interrupted update stays unfinished until it is cleared") {
     store.forget("/a", "");
     CHECK_FALSE(store.signature("/a", "big"));
 }
+
+TEST_CASE("when each destination was last in sync is kept across restarts") {
+    TempStateDir t;
+    {
+        StateStore store(t.dir);
+        CHECK(store.last_in_sync("/a") == 0);
+        store.set_last_in_sync("/a", 1000);
+        store.set_last_in_sync("/a", 2000);
+        store.set_last_in_sync("host:/b", 1500);
+    }
+    StateStore again(t.dir);
+    CHECK(again.last_in_sync("/a") == 2000);
+    CHECK(again.last_in_sync("host:/b") == 1500);
+}

@@ -64,3 +64,14 @@ TEST_CASE("every state has its documented name") {
     CHECK(std::string(state_name(DestinationState::Down)) == "down");
     CHECK(std::string(state_name(DestinationState::Held)) == "held");
 }
+
+TEST_CASE("a destination not in sync says when it last was") {
+    StatusReport report = two_destinations();
+    report.destinations[1].last_in_sync = 900;
+    report.destinations[0].last_in_sync = 1050;  // in sync now: not repeated
+    std::string text = format_status(report, StatusFormat::Text, 1060);
+    CHECK(text.find("4 failures, last in sync 1970-01-01T00:15:00Z, last error: ") != std::string::npos);
+    CHECK(text.find("0 failures, last in sync") == std::string::npos);
+    std::string json = format_status(report, StatusFormat::Json, 1060);
+    CHECK(json.find("\"last_in_sync\": \"1970-01-01T00:15:00Z\"") != std::string::npos);
+}
