@@ -637,8 +637,8 @@ def log_tail(path, lines=50):
         return f"(cannot read the log: {e})"
 
 
-def process_tree(pid):
-    """The daemon and its descendants (pid, state, wchan, command), from /proc."""
+def children_by_parent():
+    """{ppid: [pids]} of every process, from /proc."""
     children = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -649,6 +649,12 @@ def process_tree(pid):
             children.setdefault(ppid, []).append(int(entry))
         except (OSError, ValueError, IndexError):
             pass
+    return children
+
+
+def process_tree(pid):
+    """The daemon and its descendants (pid, state, wchan, command), from /proc."""
+    children = children_by_parent()
     lines, todo = [], [(pid, 0)]
     while todo:
         p, depth = todo.pop()
