@@ -377,6 +377,7 @@ def run_durability(cfg, base, tool, trash, rep):
             time.sleep(0.05)
         d.wait_idle(quiet=1.5)
         c0, r0, w0 = d.cpu(), d.rsync_runs(), d.written()
+        st0 = db.proc_stat_fields(d.pid)
         bdir = os.path.join(src, "burst")
         t_first = now()
         os.mkdir(bdir)
@@ -398,6 +399,8 @@ def run_durability(cfg, base, tool, trash, rep):
         res["cpu_s"] = round(d.cpu() - c0, 3)
         st = db.proc_stat_fields(d.pid)
         res["cpu_self_s"] = None
+        if st and st0:  # the daemon's own utime+stime (all threads), without its rsync children
+            res["cpu_self_s"] = round((int(st[11]) + int(st[12]) - int(st0[11]) - int(st0[12])) / db.CLK_TCK, 3)
         if st:
             res["cpu_total_s"] = round(d.cpu(), 3)
             res["cpu_self_total_s"] = round((int(st[11]) + int(st[12])) / db.CLK_TCK, 3)
@@ -498,7 +501,7 @@ def render_durability(results, cfg, tools):
     L.append(f"### Durability overhead: burst of {cfg['burst_files']:,} files of 4 KiB in a new dir, local "
              f"destination, --state-dir on disk vs on tmpfs (trees in {cfg['burst_dir']})\n")
     L.append("| state dir | converged | converge s after last write, median (per rep) | writing took s | "
-             "CPU s, median (per rep) | daemon-only CPU s at stop | bytes written MiB (daemon + rsync) | "
+             "CPU s, median (per rep) | daemon-only CPU s, median (per rep) | bytes written MiB (daemon + rsync) | "
              "rsync runs | identical |")
     L.append("|---|---|---|---|---|---|---|---|---|")
     for t in tools:
@@ -507,7 +510,7 @@ def render_durability(results, cfg, tools):
         S[t.key] = {"time_s": med([r.get("time_s") for r in ok]), "cpu_s": med([r.get("cpu_s") for r in ok])}
         L.append(f"| {t.name} | {len(ok)}/{len(rs)} | {f(S[t.key]['time_s'])} ({per_rep(rs, 'time_s')}) | "
                  f"{f(med([r.get('writing_s') for r in rs]))} | {f(S[t.key]['cpu_s'], 2)} ({per_rep(rs, 'cpu_s', 2)}) | "
-                 f"{f(med([r.get('cpu_self_total_s') for r in rs]), 2)} | "
+                 f"{f(med([r.get('cpu_self_s') for r in rs]), 2)} ({per_rep(rs, 'cpu_self_s', 2)}) | "
                  f"{f(med([db.mib(r.get('written')) for r in rs]), 1)} | "
                  f"{f(med([r.get('rsync_runs') for r in rs]), 0)} | "
                  f"{sum(1 for r in rs if r.get('identical'))}/{len(rs)} |")
@@ -591,8 +594,8 @@ def main():
             mounted = True
             disk_state = os.path.join(base, "disk-state")
             os.makedirs(disk_state)
-            trash = os.path.join(cfg["burst_dir"], "trash")
-            os.makedirs(trash, exist_ok=True)
+            trash = tempfile.mkdtemp(prefix="clsync-catchup-trash-", dir=cfg["burst_dir"])
+            cfg["trash"] = trash
             tools = [OursState(under_test, "disk", f"disk ({db.machine_info(disk_state)['fs']}, {disk_state})", disk_state),
                      OursState(under_test, "tmpfs", f"tmpfs ({tmpfs})", tmpfs)]
             results["durability"] = {}
@@ -614,6 +617,8 @@ def main():
             write_report(a, meta, version, results, reports, summary, cfg)
         finally:
             if not a.keep:
+                if cfg.get("trash"):
+                    shutil.rmtree(cfg["trash"], ignore_errors=True)
                 shutil.rmtree(base, ignore_errors=True)
 
 
@@ -628,6 +633,13 @@ def write_report(a, meta, version, results, reports, summary, cfg):
         for rs in wl.values():
             for r in rs:
                 c = r.get("cmd")
+                if c:  # one line per distinct command, with the per-run dirs abbreviated
+                    c = re.sub(r"/\S*?/(catchup|dur)-[\w-]+?-\d+-\w+", "WORK", c)
+                    c = re.sub(r"/\S*?/clsync-catchup-\w+/(catchup-ours-\d+-\w+/state|disk-state/state-\w+)",
+                               "DISK/state", c)
+                    c = re.sub(r"/\S*?/clsync-catchup-\w+/tmpfs-state/state-\w+", "TMPFS/state", c)
+                    c = re.sub(r"/\S*?/clsync-catchup-\w+/sshd/", "SSHD/", c)
+                    c = re.sub(r"/\S*?/clsync-catchup-\w+/clsync ", "clsync ", c)
                 if c and c not in seen:
                     seen.add(c)
                     cmds.append(f"    {c}")

@@ -21,16 +21,22 @@
 namespace clsync {
 namespace {
 
+// The remote shell's words (empty command: "ssh"); false if it does not parse (which
+// options.cpp refuses at start).
+bool parse_ssh_command(const std::string& ssh_command, std::vector<std::string>& argv) {
+    gchar** words = nullptr;
+    if (!g_shell_parse_argv(ssh_command.empty() ? "ssh" : ssh_command.c_str(), nullptr, &words, nullptr)) return false;
+    for (gchar** w = words; *w; ++w) argv.emplace_back(*w);
+    g_strfreev(words);
+    return true;
+}
+
 // Runs remote_rename_script over `ssh_command` (empty: "ssh"); which renames were applied.
 std::vector<bool> rename_remotely(const std::string& ssh_command, const std::string& destination,
                                   const std::vector<Rename>& renames, Millis timeout, ChildRegistry& children) {
     if (renames.empty()) return {};
-    gchar** words = nullptr;  // options.cpp refused a command that does not parse
-    if (!g_shell_parse_argv(ssh_command.empty() ? "ssh" : ssh_command.c_str(), nullptr, &words, nullptr))
-        return std::vector<bool>(renames.size(), false);
     ChildSpec spec;
-    for (gchar** w = words; *w; ++w) spec.argv.emplace_back(*w);
-    g_strfreev(words);
+    if (!parse_ssh_command(ssh_command, spec.argv)) return std::vector<bool>(renames.size(), false);
     SshDestination d = split_ssh_destination(destination);
     // The remote command is read by the remote user's shell; the script by sh.
     spec.argv.insert(spec.argv.end(), {d.host, "sh -s"});
@@ -45,6 +51,22 @@ std::vector<bool> rename_remotely(const std::string& ssh_command, const std::str
 }
 
 }  // namespace
+
+std::optional<bool> RsyncRunner::reachable() const {
+    ChildSpec spec;
+    spec.timeout = Millis(15000);
+    const std::string& d = settings_.destination;
+    if (settings_.ssh_command) {
+        if (!parse_ssh_command(*settings_.ssh_command, spec.argv)) return std::nullopt;
+        spec.argv.insert(spec.argv.end(), {split_ssh_destination(d).host, "true"});
+    } else if (d.compare(0, 8, "rsync://") == 0) {
+        // rsync://host[:port]/module/path -> rsync://host[:port]/ (the module list)
+        spec.argv = {settings_.rsync_binary, "--timeout=10", d.substr(0, d.find('/', 8) + 1)};
+    } else {
+        return std::nullopt;
+    }
+    return run_child(spec, children_).exit_code == 0;
+}
 
 SyncResult RsyncRunner::run(const Batch& batch) const {
     std::vector<bool> applied_remotely;

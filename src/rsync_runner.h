@@ -38,6 +38,8 @@ public:
         : settings_(std::move(settings)), children_(children), unsyncable_(unsyncable) {}
 
     SyncResult run(const Batch& batch) const override;
+    // ssh: the remote shell runs `true`; rsync daemon: it lists its modules.
+    std::optional<bool> reachable() const override;
 
 private:
     SyncResult run_rsync(const Batch& batch, const std::vector<QueuedPath>& rename_paths) const;

@@ -19,6 +19,8 @@ constexpr Millis kMaxBackoff{60000};
 constexpr unsigned kMaxQuickRetries = 5;
 // How often a held sync (--standby-file) looks whether it may go on.
 constexpr Millis kStandbyPoll{1000};
+// How often a destination that is down is looked at (see arm_probe).
+constexpr Millis kProbeInterval{1000};
 
 Millis failure_backoff(unsigned failures) {
     Millis backoff{500};
@@ -52,6 +54,7 @@ SyncCoordinator::SyncCoordinator(CoordinatorSettings settings, const SyncRunner&
 
 SyncCoordinator::~SyncCoordinator() {
     if (timer_id_) g_source_remove(timer_id_);
+    if (probe_timer_id_) g_source_remove(probe_timer_id_);
 }
 
 void SyncCoordinator::deliver(std::vector<PathEvent> events) {
@@ -243,6 +246,8 @@ void SyncCoordinator::stop() {
     stopping_ = true;
     if (timer_id_) g_source_remove(timer_id_);
     timer_id_ = 0;
+    if (probe_timer_id_) g_source_remove(probe_timer_id_);
+    probe_timer_id_ = 0;
 }
 
 void SyncCoordinator::dispatch() {
@@ -317,6 +322,7 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
             catching_up_ = true;
         }
         consecutive_failures_ = 0;
+        probe_failed_ = false;
         last_error_.clear();
         if (batch.full_tree) whole_tree_synced_ = true;
         if (batch.initial_sync) initial_sync_pending_ = false;
@@ -408,6 +414,7 @@ bool SyncCoordinator::handle_failure(const Batch& batch, const SyncResult& resul
         log_debug("sync to %s failed again (%u in a row); retrying in %.1f s", settings_.destination.c_str(),
                   consecutive_failures_, retry_in);
     last_error_ = what;
+    arm_probe();
     return true;
 }
 
@@ -445,6 +452,40 @@ void SyncCoordinator::check_exit_conditions() {
         log_info(finishing_ ? "everything queued is synced: exiting" : "no more events: exiting (--exit-on-no-events)");
         finish_(0);
     }
+}
+
+void SyncCoordinator::arm_probe() {
+    if (probe_timer_id_ || probe_running_ || stopping_) return;
+    if (next_sync_allowed_ - Clock::now() <= kProbeInterval) return;  // the retry comes first
+    probe_timer_id_ = g_timeout_add(
+        static_cast<guint>(kProbeInterval.count()),
+        [](gpointer self) -> gboolean {
+            auto* coordinator = static_cast<SyncCoordinator*>(self);
+            coordinator->probe_timer_id_ = 0;
+            if (coordinator->batch_running_ || !coordinator->consecutive_failures_) return G_SOURCE_REMOVE;
+            coordinator->probe_running_ = true;
+            coordinator->pool_.submit([coordinator] {
+                std::optional<bool> reachable = coordinator->runner_.reachable();
+                run_on_main_thread([coordinator, reachable] { coordinator->on_probe_result(reachable); });
+            });
+            return G_SOURCE_REMOVE;
+        },
+        this);
+}
+
+void SyncCoordinator::on_probe_result(std::optional<bool> reachable) {
+    probe_running_ = false;
+    if (stopping_ || !reachable || batch_running_ || !consecutive_failures_) return;
+    if (!*reachable) {
+        probe_failed_ = true;
+        return arm_probe();
+    }
+    // Answering all along: the failure is of another kind; the back-off stands.
+    if (!probe_failed_) return;
+    probe_failed_ = false;
+    log_info("%s answers again: retrying now", settings_.destination.c_str());
+    next_sync_allowed_ = Clock::now();
+    dispatch();
 }
 
 void SyncCoordinator::arm_timer(TimePoint when) {

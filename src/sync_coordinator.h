@@ -107,6 +107,12 @@ private:
     // Puts a batch's paths back, as first seen at `first_seen` (backdate to make them due).
     void requeue(const Batch& batch, const SyncResult& result, TimePoint first_seen, bool only_renamed = false);
     void arm_timer(TimePoint when);
+    // While the destination is down and the next retry is far: a cheap look every
+    // kProbeInterval whether it answers (SyncRunner::reachable). One that did not
+    // answer and now does is retried at once: caught up when it returns, not when
+    // the back-off says.
+    void arm_probe();
+    void on_probe_result(std::optional<bool> reachable);
     // The state store's side of the queue: paths recorded as pending when they are
     // queued, cleared once a batch covering them completed. A store that fails (disk
     // full) is logged once; the queue in memory goes on, and a restart verifies the
@@ -152,6 +158,9 @@ private:
     bool finishing_ = false;  // SIGQUIT: no more waiting for windows
     bool quitting_ = false;   // SIGQUIT: no more batches
     guint timer_id_ = 0;
+    guint probe_timer_id_ = 0;
+    bool probe_running_ = false;
+    bool probe_failed_ = false;  // the last look found the destination not answering
     TimePoint timer_due_{};
 };
 

@@ -3,6 +3,7 @@
 // run() is called on worker threads; implementations are thread safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ public:
     // Asks a running batch to stop soon (clsync is stopping). Runners that fork stop
     // their children through the child registry; in-process ones check this flag.
     virtual void cancel() const {}
+    // Whether the destination answers at all (a remote host accepts the connection),
+    // for a cheap look while it is down; nullopt where that cannot be told apart from
+    // a sync (a local destination, a handler). Called on worker threads.
+    virtual std::optional<bool> reachable() const { return std::nullopt; }
 };
 
 // Whether `exit_code` is one the administrator declared a success (-x).
