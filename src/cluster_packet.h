@@ -1,0 +1,95 @@
+// The cluster notifier's packets (doc/PROTOCOL.md): a versioned binary format,
+// authenticated with HMAC-SHA256 over a shared key, and the replay guard that lets
+// each packet of a node be applied once. Pure: no sockets here (tested in
+// tests/unit/test_cluster_packet.cpp, fuzzed by tests/fuzz/fuzz_cluster_packet.cpp).
+//
+// Decoding trusts nothing: every length is checked against what is left, the MAC is
+// checked before anything else is read, and any failure is a reason, never a crash.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace clsync {
+
+constexpr std::uint8_t kProtocolVersion = 1;
+// One UDP datagram (IP fragments it over a 1500-byte MTU; a lost fragment loses the
+// packet, which retransmission covers).
+constexpr std::size_t kMaxPacketSize = 8192;
+constexpr std::size_t kMaxNodeName = 64;
+constexpr std::size_t kMacSize = 32;  // HMAC-SHA256
+
+enum class PacketType : std::uint8_t {
+    Announce = 1,  // "I am here" (membership), sent periodically
+    Notice = 2,    // changes this node is about to write to the others
+    Ack = 3,       // a notice was received
+};
+
+// One change a notice announces: what a path will hold once written (or that it goes).
+struct NoticeEntry {
+    std::string path;  // relative to the synced tree; bytes
+    bool deleted = false;
+    std::uint64_t signature = 0;  // XXH3 of content and metadata; 0 when deleted
+    bool operator==(const NoticeEntry& o) const {
+        return path == o.path && deleted == o.deleted && signature == o.signature;
+    }
+};
+
+struct Packet {
+    PacketType type = PacketType::Announce;
+    std::string node;                  // sender's name, 1 to kMaxNodeName bytes
+    std::uint64_t epoch = 0;           // sender's start (ms since the epoch): a restart begins a new sequence
+    std::uint64_t seq = 0;             // per sender and epoch, from 1, increasing
+    std::vector<NoticeEntry> entries;  // Notice
+    std::string acked_node;            // Ack: whose packet
+    std::uint64_t acked_epoch = 0;
+    std::uint64_t acked_seq = 0;
+};
+
+enum class DecodeError {
+    TooShort,
+    TooLong,
+    BadMagic,
+    BadVersion,
+    BadMac,
+    BadType,
+    Malformed,  // a length or a field that does not fit
+};
+const char* decode_error_name(DecodeError error);
+
+// The bytes to send; throws std::length_error if the packet exceeds kMaxPacketSize or
+// a field its limit (a notice with too many entries is split by the caller).
+std::string encode_packet(const Packet& packet, const std::string& key);
+
+struct DecodeResult {
+    std::optional<Packet> packet;
+    DecodeError error = DecodeError::Malformed;  // when !packet
+};
+DecodeResult decode_packet(const std::string& bytes, const std::string& key);
+
+// The encoded size of a notice entry, for splitting a list of changes into packets.
+std::size_t notice_entry_size(const NoticeEntry& entry);
+// Room for entries in one notice from `node`.
+std::size_t notice_capacity(const std::string& node);
+
+// Exactly-once: accepts each (node, epoch, seq) once. An older epoch of a node is
+// refused; a newer one starts afresh; within an epoch, a sequence number already seen,
+// or more than kWindow behind the highest, is refused.
+class ReplayGuard {
+public:
+    static constexpr std::uint64_t kWindow = 64;
+    bool accept(const std::string& node, std::uint64_t epoch, std::uint64_t seq);
+
+private:
+    struct Seen {
+        std::uint64_t epoch = 0;
+        std::uint64_t highest = 0;
+        std::uint64_t window = 0;  // bit i: highest - i was seen
+    };
+    std::map<std::string, Seen> nodes_;
+};
+
+}  // namespace clsync
