@@ -378,17 +378,7 @@ def run_durability(cfg, base, tool, trash, rep):
         d.wait_idle(quiet=1.5)
         c0, r0, w0 = d.cpu(), d.rsync_runs(), d.written()
         st0 = db.proc_stat_fields(d.pid)
-        bdir = os.path.join(src, "burst")
-        t_first = now()
-        os.mkdir(bdir)
-        for i in range(cfg["burst_files"]):
-            payload[:8] = i.to_bytes(8, "little")
-            fd = os.open(os.path.join(bdir, f"f{i:05d}"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                os.write(fd, payload)
-            finally:
-                os.close(fd)
-        t_last = now()
+        t_first, t_last = db.write_burst(os.path.join(src, "burst"), cfg["burst_files"], payload)
         res["writing_s"] = round(t_last - t_first, 3)
         expected = db.snapshot(src)
         t = db.wait_tree(dst, expected, t_last + 120, d.alive)

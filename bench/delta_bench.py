@@ -558,6 +558,21 @@ def settle_after_delete():
     time.sleep(max(0.0, 6.0 - (now() - LAST_DELETE[0])))
 
 
+def write_burst(bdir, count, payload):
+    """Makes `bdir` and `count` files in it, each `payload` with its first 8 bytes made
+    unique, as fast as Python can; returns the times of the first and the last write."""
+    t_first = now()
+    os.mkdir(bdir)
+    for i in range(count):
+        payload[:8] = i.to_bytes(8, "little")
+        fd = os.open(os.path.join(bdir, f"f{i:05d}"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, payload)
+        finally:
+            os.close(fd)
+    return t_first, now()
+
+
 def run_burst(cfg, base, tool, rep):
     work = tempfile.mkdtemp(prefix=f"burst-{tool.key}-{rep}-", dir=base)
     src, dst = os.path.join(work, "src"), os.path.join(work, "dst")
@@ -583,17 +598,7 @@ def run_burst(cfg, base, tool, rep):
         d.wait_idle(quiet=1.5)
         c0, r0 = d.cpu(), d.rsync_runs()
         res["cpu_before_s"] = round(c0, 3)
-        bdir = os.path.join(src, "burst")
-        t_first = now()
-        os.mkdir(bdir)
-        for i in range(cfg["files"]):
-            payload[:8] = i.to_bytes(8, "little")
-            fd = os.open(os.path.join(bdir, f"f{i:05d}"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                os.write(fd, payload)
-            finally:
-                os.close(fd)
-        t_last = now()
+        t_first, t_last = write_burst(os.path.join(src, "burst"), cfg["files"], payload)
         res["writing_s"] = round(t_last - t_first, 3)
         expected = snapshot(src)
         t = wait_tree(dst, expected, t_last + cfg["deadline"], d.alive)
