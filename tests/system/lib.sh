@@ -77,6 +77,17 @@ wait_converged() {
     done
 }
 
+# batches_idle: no batch in flight: every "syncing" line has its end (synced; failed,
+# at the first failure, again, or for good; retried after skipped deletions). Not
+# "works again after N s and M failed runs", which ends nothing.
+batches_idle() {
+    [ "$(grep -c ' info: syncing ' "$LOG" || true)" -eq \
+      "$(grep -cE ' info: synced | sync to .* failed (\(|again \(|[0-9]+ times in a row)|deletions were skipped' "$LOG" || true)" ]
+}
+
+# settled DESCRIPTION: the trees are equal and no batch is running (checked again after).
+settled() { wait_converged "$1"; wait_for "no batch in flight ($1)" batches_idle; wait_converged "$1"; }
+
 # stop_daemon [SIGNAL]: signals the daemon (TERM by default) and expects exit 0.
 stop_daemon() {
     local signal=${1:-TERM} rc=0

@@ -22,12 +22,6 @@ more_in_place_than() { [ "$(in_place_count)" -gt "$1" ]; }
 last_in_place() { sed -n "s/.* '$1': \([0-9]*\) of \([0-9]*\) bytes written in place.*/\1 \2/p" "$LOG" | tail -n 1; }
 synced_count() { grep -c " info: synced " "$LOG" || true; }
 more_synced_than() { [ "$(synced_count)" -gt "$1" ]; }
-batches_idle() {
-    [ "$(grep -c ' info: syncing ' "$LOG" || true)" -eq \
-      "$(grep -cE ' info: synced | sync to .* failed' "$LOG" || true)" ]
-}
-# settled DESCRIPTION: the trees are equal and no batch is running.
-settled() { wait_converged "$1"; wait_for "no batch in flight ($1)" batches_idle; wait_converged "$1"; }
 ino() { stat -c %i "$1"; }
 # pwrite FILE OFFSET LENGTH: LENGTH random bytes at OFFSET, in one write(2), so that
 # the daemon sees one change (and one batch), size kept unless it grows the file.

@@ -20,11 +20,6 @@ unfinished() { sqlite3 -cmd ".timeout 5000" "$DB" "select count(*) from unfinish
 no_unfinished() { [ "$(unfinished)" = 0 ]; }
 in_place_count() { grep -c " bytes written in place" "$LOG" || true; }
 more_in_place_than() { [ "$(in_place_count)" -gt "$1" ]; }
-batches_idle() {
-    [ "$(grep -c ' info: syncing ' "$LOG" || true)" -eq \
-      "$(grep -cE ' info: synced | sync to .* failed' "$LOG" || true)" ]
-}
-settled() { wait_converged "$1"; wait_for "no batch in flight ($1)" batches_idle; wait_converged "$1"; }
 # change_blocks FILE STEP: 16 random bytes in every STEP-th 64 KiB block, size kept.
 change_blocks() {
     python3 -c '

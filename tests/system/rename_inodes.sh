@@ -9,13 +9,6 @@ ino() { stat -c %i "$1"; }
 inodes() { find "$1" -printf '%P %i\n' | sort; }
 replayed_batches() { grep -cE ' synced .* \([0-9]+ renames? replayed\)' "$LOG" || true; }
 replayed_more_than() { [ "$(replayed_batches)" -gt "$1" ]; }
-# No batch in flight: every "syncing" line has its end (synced, failed or retried).
-batches_idle() {
-    [ "$(grep -c ' info: syncing ' "$LOG" || true)" -eq \
-      "$(grep -cE ' info: synced | sync to .* failed|deletions were skipped' "$LOG" || true)" ]
-}
-# settled DESCRIPTION: destination equals source and no batch is running.
-settled() { wait_converged "$1"; wait_for "no batch in flight ($1)" batches_idle; }
 
 # 1. A directory of 10,000 small files (and a subdirectory), synced by the initial sync.
 mkdir -p "$SRC/big/sub/deeper"
