@@ -21,6 +21,8 @@ constexpr std::uint8_t kProtocolVersion = 1;
 constexpr std::size_t kMaxPacketSize = 8192;
 constexpr std::size_t kMaxNodeName = 64;
 constexpr std::size_t kMacSize = 32;  // HMAC-SHA256
+// The synced tree's top directory in a notice (a path may not be empty).
+constexpr const char* kRootWirePath = ".";
 
 enum class PacketType : std::uint8_t {
     Announce = 1,  // "I am here" (membership), sent periodically

@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "child_registry.h"
+#include "cluster_notifier.h"
+#include "cluster_runner.h"
 #include "config.h"
 #include "config_file.h"
 #include "daemon.h"
@@ -123,6 +125,7 @@ std::unique_ptr<SyncRunner> make_runner(const Options& options, const std::strin
         settings.ignored_exit_codes = options.ignore_exitcodes;
         settings.rules = &rules;
         settings.full_initialsync = options.full_initialsync;
+        settings.cluster = !options.cluster_key.empty();
         return std::make_unique<RsyncRunner>(std::move(settings), children, unsyncable);
     }
     HandlerSettings settings;
@@ -171,7 +174,7 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     std::optional<StatusFile> status_file;
     if (!options.status_file.empty()) {
         status_file.emplace(options.status_file, identity);
-        status_file->write(format_status({"starting", {}}, options.status_format, std::time(nullptr)));
+        status_file->write(format_status({"starting", {}, std::nullopt}, options.status_format, std::time(nullptr)));
     }
     // librsync needs its state; the other modes can do without the default one (a
     // user whose home cannot be written, say), keeping pending paths in memory only.
@@ -186,6 +189,8 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     } catch (const StartupError& e) {
         without_state(e.message);
     }
+    // Root's to read: read before the switch.
+    std::string cluster_key = options.cluster_key.empty() ? std::string() : read_cluster_key(options.cluster_key);
     // Everything else (watches, lists, handlers, rsync) runs as -u/-g already.
     drop_privileges(identity);
     raise_open_file_limit();
@@ -209,6 +214,17 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
         without_state(e.what());
     }
     WorkerPool hook_pool(1);
+    // Before the destinations, whose runners use it, and so destroyed after them.
+    std::optional<ExpectedChanges> expected;
+    std::optional<ClusterNotifier> cluster;
+    if (!cluster_key.empty()) {
+        expected.emplace();
+        const char* host = g_get_host_name();
+        cluster.emplace(
+            ClusterSettings{options.cluster_iface, options.cluster_ip, static_cast<std::uint16_t>(options.cluster_port),
+                            options.cluster_node_name.empty() ? host : options.cluster_node_name, cluster_key},
+            *expected);
+    }
 
     std::function<void(int)> finish;
     Daemon* daemon_ptr = nullptr;
@@ -245,6 +261,8 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
             options.mode == Mode::Librsync
                 ? make_local_runner(options, watch_dir, destination, unsyncable, rules, *state)
                 : make_runner(options, watch_dir, destination, children, unsyncable, rules, lists);
+        if (cluster)
+            runner = std::make_unique<ClusterRunner>(std::move(runner), watch_dir, destination, *cluster, *expected);
         settings.destination = options.mode == Mode::RsyncDirect || options.mode == Mode::Librsync
                                    ? destination
                                    : "handler " + options.sync_handler;
@@ -261,9 +279,18 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
             [&unsyncable](const std::string& path) { unsyncable.add(path); });
     }
 
-    Daemon daemon{
-        main_loop, sinks, watcher.get(), rules, options, argc, argv, std::move(status_file), guard ? &*guard : nullptr};
+    Daemon daemon{main_loop,
+                  sinks,
+                  watcher.get(),
+                  rules,
+                  options,
+                  argc,
+                  argv,
+                  std::move(status_file),
+                  guard ? &*guard : nullptr,
+                  cluster ? &*cluster : nullptr};
     daemon_ptr = &daemon;
+    if (cluster) cluster->set_on_change([&daemon] { daemon.write_status(); });
     // --pre-exit-hook: before exiting on its own, clsync runs the hook, then syncs what
     // is queued (what the hook changed too), then exits.
     bool pre_exit_done = hooks.pre_exit.empty();
@@ -292,6 +319,8 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
         log_info("clsync %s: %s -> %s (mode %s)", PACKAGE_VERSION, watch_dir.c_str(), d.destination.c_str(),
                  mode_name(options.mode));
     detacher.report(kExitOk);
+    // Before the first sync: the peers hear of this node's first writes.
+    if (cluster) cluster->start();
     // Started from inside the loop, so that an exit condition met at once can quit it.
     run_on_main_thread([&sinks, &options] { sinks.start(!options.skip_initialsync); });
     g_main_loop_run(main_loop.loop);
@@ -302,6 +331,7 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     sinks.stop();
     stop_children(children);
     sinks.cancel_and_join();
+    if (cluster) cluster->stop();
     hook_pool.shutdown();
     daemon.write_status("exiting");
     bool synced_once = sinks.whole_tree_synced() || options.skip_initialsync;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 
+#include "cluster_packet.h"
 #include "substitute.h"
 
 namespace clsync {
@@ -280,6 +281,24 @@ const std::vector<OptionSpec>
              TEXT(gid)},
             {"chroot", 0, ArgKind::Required, "DIR", nullptr,
              "chroot to DIR first thing (-W, -D, -S, -R and -L are paths inside it)", TEXT(chroot_dir)},
+            // Cluster.
+            {"cluster-key", 0, ArgKind::Required, "FILE", nullptr,
+             "run as a node of a cluster syncing both ways; FILE holds the shared secret (mode 0600)",
+             TEXT(cluster_key)},
+            {"cluster-node-name", 0, ArgKind::Required, "NAME", "the host name", "this node's name in the cluster",
+             [](Options& o, const std::string& v) {
+                 if (v.empty() || v.size() > kMaxNodeName) bad_value("cluster-node-name", v, "1 to 64 bytes");
+                 o.cluster_node_name = v;
+             }},
+            {"cluster-iface", 0, ArgKind::Required, "IFACE", nullptr,
+             "network interface of the cluster (default: the route to --cluster-ip)", TEXT(cluster_iface)},
+            {"cluster-ip", 0, ArgKind::Required, "ADDRESS", "227.108.115.121", "multicast group of the cluster",
+             TEXT(cluster_ip)},
+            {"cluster-port", 0, ArgKind::Required, "PORT", "40079", "UDP port of the cluster",
+             [](Options& o, const std::string& v) {
+                 o.cluster_port = parse_count("cluster-port", v, 1);
+                 if (o.cluster_port > 65535) bad_value("cluster-port", v, "a port from 1 to 65535");
+             }},
             // Logging.
             {"output", 'Y', ArgKind::Required, "WHERE", "stderr", "log to stderr, stdout or syslog", set_output},
             {"debug", 'd', ArgKind::Optional, "LEVEL", nullptr, "log debugging detail (-d0 turns it off)", set_debug},
@@ -340,9 +359,6 @@ const Unsupported kUnsupported[] = {
     {"detach-miscellanea", "namespaces are not managed"},
     {"forbid-devices", "device access is not managed"},
     {"cgroup-group-name", "cgroups are not managed"},
-    {"cluster-iface", "the cluster notifier is not implemented yet"},
-    {"cluster-ip", "the cluster notifier is not implemented yet"},
-    {"cluster-port", "the cluster notifier is not implemented yet"},
 };
 
 void check_combination(const Options& o) {
@@ -364,6 +380,15 @@ void check_combination(const Options& o) {
         throw OptionError(
             "--monitor=fanotify cannot be used with --uid: after the switch it could not resolve "
             "directory handles (that needs CAP_DAC_READ_SEARCH); use inotify");
+    bool cluster_options = !o.cluster_iface.empty() || !o.cluster_node_name.empty() ||
+                           o.cluster_ip != Options().cluster_ip || o.cluster_port != Options().cluster_port;
+    if (cluster_options && o.cluster_key.empty())
+        throw OptionError(
+            "option --cluster-key is required with the other --cluster-* options: a cluster is never "
+            "run without authentication");
+    if (!o.cluster_key.empty() && o.mode != Mode::RsyncDirect)
+        throw OptionError(std::string("option --cluster-key: a cluster node syncs in mode rsyncdirect only, not ") +
+                          mode_name(o.mode));
     if (o.skip_initialsync && o.only_initialsync)
         throw OptionError("options --skip-initialsync and --only-initialsync exclude each other");
 }

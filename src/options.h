@@ -76,6 +76,12 @@ struct Options {
     std::string uid;
     std::string gid;
     std::string chroot_dir;
+    // The cluster notifier (cluster_notifier.h): on when a key is given.
+    std::string cluster_iface;
+    std::string cluster_ip = "227.108.115.121";
+    unsigned cluster_port = 40079;
+    std::string cluster_node_name;  // empty: the host name
+    std::string cluster_key;        // the file holding the shared secret
     bool show_help = false;
     bool show_version = false;
 };

@@ -50,6 +50,22 @@ std::vector<bool> rename_remotely(const std::string& ssh_command, const std::str
     return applied;
 }
 
+// In a cluster (RsyncSettings::cluster) --delete removes only what was deleted here:
+// each listed path the source no longer has is at risk ("R"), everything else is
+// protected ("P *"). Receiver-side rules, ahead of the include list: a whole-tree run
+// adds what the peer lacks and deletes nothing, and a new directory's sync keeps what
+// the peer wrote into it meanwhile.
+std::vector<std::string> cluster_deletion_filters(const std::string& source, const std::vector<QueuedPath>& paths) {
+    std::vector<std::string> filters;
+    for (const QueuedPath& p : paths) {
+        if (p.path.empty() || !is_absent(source, p.path)) continue;
+        filters.push_back("--filter=R " + rsync_pattern(p.path, ""));
+        filters.push_back("--filter=R " + rsync_pattern(p.path, "/***"));
+    }
+    filters.push_back("--filter=P *");
+    return filters;
+}
+
 }  // namespace
 
 std::optional<bool> RsyncRunner::reachable() const {
@@ -101,6 +117,11 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     std::vector<QueuedPath> paths = batch.paths;
     paths.insert(paths.end(), rename_paths.begin(), rename_paths.end());
     paths = without_unsyncable(std::move(paths), unsyncable);
+    if (settings_.cluster) {
+        // The newest mtime wins: a peer's file changed after ours is not overwritten.
+        argv.push_back("--update");
+        for (std::string& filter : cluster_deletion_filters(settings_.source, paths)) argv.push_back(std::move(filter));
+    }
     bool whole_tree = batch.full_tree || has_multilinked_file(settings_.source, paths);
     if (whole_tree && !batch.full_tree) log_debug("batch has a hard-linked file: syncing the whole tree");
     // What the rules exclude below the run's directories: "- " rules before the includes.

@@ -26,6 +26,9 @@ struct RsyncSettings {
     std::optional<std::string> ssh_command;  // a [user@]host:path destination: its remote shell ("": ssh)
     bool one_file_system = false;
     bool exclude_mount_points = false;
+    // The destination is a cluster peer's tree, written by the peer too: only what was
+    // deleted here is deleted there, and a newer file there is not overwritten.
+    bool cluster = false;
     Millis timeout{0};                    // -k; 0: none
     const Rules* rules = nullptr;         // -R: what runs leave alone
     bool full_initialsync = false;        // -F: the initial sync ignores the rules

@@ -144,6 +144,34 @@ void walk_directories(const std::string& root, const std::string& start,
     }
 }
 
+// The directory holding `path` (the root itself for ""), and the name to look up in it.
+static UniqueFd open_parent(const std::string& root, const std::string& path, const char*& name) {
+    if (path.empty()) {
+        name = ".";
+        return open_directory(root, path);
+    }
+    std::string::size_type slash = path.rfind('/');
+    name = path.c_str() + (slash == std::string::npos ? 0 : slash + 1);
+    return open_directory(root, slash == std::string::npos ? std::string() : path.substr(0, slash));
+}
+
+static bool is_absence(int error) { return error == ENOENT || error == ENOTDIR; }
+
+EntryState path_state(const std::string& root, const std::string& path) {
+    const char* name = nullptr;
+    UniqueFd dir = open_parent(root, path, name);
+    if (!dir.valid()) return {is_absence(errno) ? EntryState::Kind::Absent : EntryState::Kind::Unreadable};
+    return entry_state(dir.get(), name);
+}
+
+bool is_absent(const std::string& root, const std::string& path) {
+    const char* name = nullptr;
+    UniqueFd dir = open_parent(root, path, name);
+    struct stat st;
+    if (!dir.valid()) return is_absence(errno);
+    return fstatat(dir.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0 && is_absence(errno);
+}
+
 bool is_directory(const std::string& root, const std::string& path) {
     struct stat st;
     std::string absolute = path.empty() ? root : root + '/' + path;

@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "content_signature.h"
 #include "delay_queue.h"
 #include "unique_fd.h"
 
@@ -29,6 +30,12 @@ void walk_directories(const std::string& root, const std::string& start,
 // Opens the directory `path` below `root` ("" = root itself) without following
 // symlinks, also when the whole path is longer than PATH_MAX.
 UniqueFd open_directory(const std::string& root, const std::string& path);
+
+// The state and content signature of `path` below `root` ("" = root itself), its
+// directories opened as open_directory does (content_signature.h).
+EntryState path_state(const std::string& root, const std::string& path);
+// Whether nothing is at `path` below `root` (false where that cannot be told: EACCES).
+bool is_absent(const std::string& root, const std::string& path);
 
 // Whether `path` below `root` ("" = root) is a directory (not following a symlink).
 bool is_directory(const std::string& root, const std::string& path);

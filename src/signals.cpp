@@ -72,6 +72,7 @@ void install_signal_handlers(Daemon& daemon) {
             auto* daemon = static_cast<Daemon*>(data);
             if (daemon->watcher) log_info("status: watching with %s", daemon->watcher->status().c_str());
             daemon->destinations.log_status();
+            if (daemon->cluster) daemon->cluster->log_status();
             daemon->write_status();
             return G_SOURCE_CONTINUE;
         },

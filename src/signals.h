@@ -8,6 +8,7 @@
 
 #include <optional>
 
+#include "cluster_notifier.h"
 #include "daemon.h"
 #include "destination_set.h"
 #include "exit_codes.h"
@@ -43,12 +44,14 @@ struct Daemon {
     int argc;
     char** argv;
     std::optional<StatusFile> status_file;
-    SourceGuard* guard;  // null with --source-guard=0
+    SourceGuard* guard;        // null with --source-guard=0
+    ClusterNotifier* cluster;  // null without --cluster-key
 
     void write_status(const char* word = nullptr) const {
         if (!status_file) return;
         StatusReport report = destinations.status();
         if (word) report.word = word;
+        if (cluster) report.cluster = cluster->status();
         status_file->write(format_status(report, options.status_format, std::time(nullptr)));
     }
 };

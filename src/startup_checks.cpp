@@ -214,3 +214,39 @@ std::string prepare_state_dir(const Options& options, const Identity& identity) 
 }
 
 }  // namespace clsync
+
+namespace clsync {
+
+std::string read_cluster_key(const std::string& path) {
+    constexpr std::size_t kMinKey = 16;
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0)
+        throw StartupError{kExitUsage, "option --cluster-key: " + path + ": " + std::strerror(errno)};
+    if (!S_ISREG(st.st_mode)) throw StartupError{kExitUsage, "option --cluster-key: " + path + " is not a file"};
+    if (st.st_mode & 077) {
+        char mode[8];
+        snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+        throw StartupError{kExitNoPerm, "option --cluster-key: " + path + " is accessible by other users (mode " +
+                                            mode + "): whoever reads it can forge cluster packets (chmod 600 " + path +
+                                            ")"};
+    }
+    gchar* text = nullptr;
+    gsize size = 0;
+    GError* error = nullptr;
+    if (!g_file_get_contents(path.c_str(), &text, &size, &error)) {
+        std::string why = error->message;
+        g_error_free(error);
+        throw StartupError{kExitUsage, "option --cluster-key: " + why};
+    }
+    std::string key(text, size);
+    g_free(text);
+    if (!key.empty() && key.back() == '\n') key.pop_back();
+    if (key.size() < kMinKey)
+        throw StartupError{kExitUsage, "option --cluster-key: " + path + " holds " + std::to_string(key.size()) +
+                                           " bytes; a key of at least 16 is needed (e.g. head -c 32 /dev/urandom | "
+                                           "base64 > " +
+                                           path + ")"};
+    return key;
+}
+
+}  // namespace clsync

@@ -57,3 +57,10 @@ struct Identity;
 // when the dir can be read or entered by others.
 std::string prepare_state_dir(const Options& options, const Identity& identity);
 }  // namespace clsync
+
+namespace clsync {
+// The cluster's shared secret from --cluster-key (without one trailing newline), read
+// while clsync is still root. Refused: a file others can read (exit 77), one that
+// cannot be read or holds fewer than 16 bytes (exit 64).
+std::string read_cluster_key(const std::string& path);
+}  // namespace clsync

@@ -54,7 +54,46 @@ std::string json_destination(const DestinationStatus& d, std::time_t now) {
     return json;
 }
 
+std::string json_cluster(const ClusterStatus& c) {
+    std::string json = "{\"node\": " + json_string(c.node) + ", \"peers\": [";
+    for (std::size_t i = 0; i < c.peers.size(); ++i) {
+        const ClusterNodeStatus& p = c.peers[i];
+        json += std::string(i ? ", " : "") + "{\"node\": " + json_string(p.node) +
+                ", \"address\": " + json_string(p.address) + ", \"state\": \"" + (p.up ? "up" : "down") +
+                "\", \"silent_seconds\": " + seconds(p.silent_seconds) + "}";
+    }
+    json += "], \"packets_accepted\": " + std::to_string(c.accepted) + ", \"packets_dropped\": {";
+    for (std::size_t i = 0; i < c.dropped.size(); ++i)
+        json += (i ? ", " : "") + json_string(c.dropped[i].first) + ": " + std::to_string(c.dropped[i].second);
+    return json + "}, \"announced_paths\": " + std::to_string(c.announced) +
+           ", \"not_synced_back\": " + std::to_string(c.not_synced_back) + "}";
+}
+
+std::string one_line(std::string text) {
+    for (char& c : text)
+        if (c == '\n') c = ' ';  // one line per item, whatever a name or an error holds
+    return text;
+}
+
 }  // namespace
+
+std::string describe_cluster(const ClusterStatus& c) {
+    std::string text = "node " + c.node + ", peers:";
+    for (const ClusterNodeStatus& p : c.peers)
+        text += " " + p.node + " at " + p.address + (p.up ? " up" : " down") + " (heard " + seconds(p.silent_seconds) +
+                " s ago),";
+    if (c.peers.empty()) text += " none heard,";
+    std::uint64_t dropped = 0;
+    std::string reasons;
+    for (const auto& [reason, count] : c.dropped) {
+        dropped += count;
+        reasons += (reasons.empty() ? " (" : ", ") + reason + ": " + std::to_string(count);
+    }
+    if (!reasons.empty()) reasons += ')';
+    return text + " " + std::to_string(c.accepted) + " packets accepted, " + std::to_string(dropped) + " dropped" +
+           reasons + ", " + std::to_string(c.announced) + " paths announced by peers, " +
+           std::to_string(c.not_synced_back) + " not synced back";
+}
 
 const char* state_name(DestinationState state) {
     switch (state) {
@@ -93,12 +132,9 @@ std::string format_status(const StatusReport& report, StatusFormat format, std::
         std::string text = report.word + "\npending " + std::to_string(t.pending) + "\nrunning " +
                            std::to_string(t.running) + "\niterations " + std::to_string(t.iterations) + "\nfailures " +
                            std::to_string(t.failures) + "\n";
-        for (const DestinationStatus& d : report.destinations) {
-            std::string line = describe_destination(d, now);
-            for (char& c : line)
-                if (c == '\n') c = ' ';  // one line per destination, whatever its name or error holds
-            text += "destination " + line + "\n";
-        }
+        for (const DestinationStatus& d : report.destinations)
+            text += "destination " + one_line(describe_destination(d, now)) + "\n";
+        if (report.cluster) text += "cluster " + one_line(describe_cluster(*report.cluster)) + "\n";
         return text;
     }
     std::string json = "{\"state\": " + json_string(report.word) + ", \"time\": \"" + utc_time(now) +
@@ -107,7 +143,7 @@ std::string format_status(const StatusReport& report, StatusFormat format, std::
                        ", \"failures\": " + std::to_string(t.failures) + ", \"destinations\": [";
     for (std::size_t i = 0; i < report.destinations.size(); ++i)
         json += (i ? ", " : "") + json_destination(report.destinations[i], now);
-    return json + "]}\n";
+    return json + "], \"cluster\": " + (report.cluster ? json_cluster(*report.cluster) : "null") + "}\n";
 }
 
 std::string json_string(const std::string& text) {

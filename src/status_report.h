@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <ctime>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace clsync {
@@ -37,19 +39,40 @@ struct DestinationStatus {
     std::string hold_reason;  // why the source guard holds it
 };
 
+// The cluster notifier's view (cluster_notifier.h): the peers heard from, and what
+// the packets did.
+struct ClusterNodeStatus {
+    std::string node;
+    std::string address;
+    bool up = false;
+    double silent_seconds = 0;  // since its last packet
+};
+
+struct ClusterStatus {
+    std::string node;  // this node
+    std::vector<ClusterNodeStatus> peers;
+    std::uint64_t accepted = 0;                                  // packets
+    std::vector<std::pair<std::string, std::uint64_t>> dropped;  // packets, per reason
+    std::size_t announced = 0;                                   // paths peers announced, not expired
+    std::uint64_t not_synced_back = 0;                           // paths left out by the echo filter
+};
+
 struct StatusReport {
     std::string word;  // the original's: starting, initsync, running, synchandler error, ...
     std::vector<DestinationStatus> destinations;
+    std::optional<ClusterStatus> cluster;  // a cluster node only
 };
 
 enum class StatusFormat { Text, Json };
 
 // Text: the original's five lines (word, pending, running, iterations, failures:
-// summed over the destinations), then one "destination" line each.
+// summed over the destinations), then one "destination" line each, then a cluster
+// node's "cluster" line.
 std::string format_status(const StatusReport& report, StatusFormat format, std::time_t now);
 
 // One line for the log (SIGUSR1).
 std::string describe_destination(const DestinationStatus& status, std::time_t now);
+std::string describe_cluster(const ClusterStatus& status);
 
 // `text` as a JSON string literal. Bytes that are not UTF-8 (file names need not be)
 // become U+FFFD: the result is valid JSON whatever the input.

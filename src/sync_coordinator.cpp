@@ -283,6 +283,28 @@ void SyncCoordinator::start_batch(Batch batch, TimePoint now) {
     initial_running_ = batch.initial_sync;
     if (settings_.on_change) settings_.on_change();
     next_sync_allowed_ = now + settings_.delay_sync;
+    pool_.submit([this, batch = std::move(batch), now]() mutable {
+        SyncResult result;
+        try {
+            Batch needed = runner_.needed(batch);
+            if (needed.full_tree || !needed.paths.empty() || !needed.renames.empty()) {
+                log_batch_start(needed);
+                result = runner_.run(needed);
+            } else {
+                result.outcome = RsyncOutcome::Complete;
+                result.exit_code = 0;
+                result.nothing_to_write = true;
+            }
+        } catch (const std::exception& e) {
+            // A list file that cannot be written (disk full, say): a failed run, retried.
+            result.message = e.what();
+        }
+        run_on_main_thread(
+            [this, batch = std::move(batch), result = std::move(result), now] { on_batch_done(batch, result, now); });
+    });
+}
+
+void SyncCoordinator::log_batch_start(const Batch& batch) const {
     std::string renames = batch.renames.empty() ? std::string() : " after " + count(batch.renames.size(), "rename");
     if (batch.full_tree)
         log_info("syncing the whole tree to %s%s", settings_.destination.c_str(), renames.c_str());
@@ -295,18 +317,6 @@ void SyncCoordinator::start_batch(Batch batch, TimePoint now) {
         for (const QueuedPath& p : batch.paths)
             log_verbose("  %s%s", printable(p.path).c_str(), p.recursive ? " (and below)" : "");
     }
-
-    pool_.submit([this, batch = std::move(batch), now]() mutable {
-        SyncResult result;
-        try {
-            result = runner_.run(batch);
-        } catch (const std::exception& e) {
-            // A list file that cannot be written (disk full, say): a failed run, retried.
-            result.message = e.what();
-        }
-        run_on_main_thread(
-            [this, batch = std::move(batch), result = std::move(result), now] { on_batch_done(batch, result, now); });
-    });
 }
 
 void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result, TimePoint started) {
@@ -326,11 +336,13 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
         last_error_.clear();
         if (batch.full_tree) whole_tree_synced_ = true;
         if (batch.initial_sync) initial_sync_pending_ = false;
-        ++iterations_;
-        std::string what = batch.full_tree ? "the whole tree" : count(batch.paths.size(), "path");
-        if (result.renames_applied) what += " (" + count(result.renames_applied, "rename") + " replayed)";
-        log_info("synced %s to %s in %.3f s%s", what.c_str(), settings_.destination.c_str(), seconds_since(started),
-                 result.source_changed ? " (the source changed meanwhile: those paths are queued again)" : "");
+        if (!result.nothing_to_write) {
+            ++iterations_;
+            std::string what = batch.full_tree ? "the whole tree" : count(batch.paths.size(), "path");
+            if (result.renames_applied) what += " (" + count(result.renames_applied, "rename") + " replayed)";
+            log_info("synced %s to %s in %.3f s%s", what.c_str(), settings_.destination.c_str(), seconds_since(started),
+                     result.source_changed ? " (the source changed meanwhile: those paths are queued again)" : "");
+        }
         // Paths renamed while rsync ran may have been gone when it looked: the replay of
         // the rename would carry that gap to the new name. Those paths are synced again
         // under their new names; after a racy run (files vanished) every path is, except

@@ -97,6 +97,8 @@ private:
     bool included(const RuleSet* rules, const std::string& path, const std::string& type_path = {}) const;
     void dispatch();
     void start_batch(Batch batch, TimePoint now);
+    // "syncing N paths to DEST" (and each path with -v); on the worker, once needed() said what.
+    void log_batch_start(const Batch& batch) const;
     void on_batch_done(const Batch& batch, const SyncResult& result, TimePoint started);
     // Requeues a failed batch with back-off, or gives up (-r); false when clsync exits.
     bool handle_failure(const Batch& batch, const SyncResult& result, TimePoint now);

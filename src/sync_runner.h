@@ -22,11 +22,15 @@ struct SyncResult {
     // puts them back into the queue, because the renames are not replayed twice.
     std::vector<QueuedPath> rename_paths;
     unsigned renames_applied = 0;
+    bool nothing_to_write = false;  // needed() left nothing of the batch: run() was not called
 };
 
 class SyncRunner {
 public:
     virtual ~SyncRunner() = default;
+    // What of `batch` needs writing at all (a cluster node leaves out what its peers
+    // wrote, cluster_runner.h); an empty batch is not run. Called on worker threads.
+    virtual Batch needed(const Batch& batch) const { return batch; }
     virtual SyncResult run(const Batch& batch) const = 0;
     // Asks a running batch to stop soon (clsync is stopping). Runners that fork stop
     // their children through the child registry; in-process ones check this flag.

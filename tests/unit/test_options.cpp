@@ -94,3 +94,25 @@ TEST_CASE("handler modes need -S, not -D; flags take an optional 1 or 0") {
                         Catch::Contains("clsync 0.4") && Catch::Contains("not supported"));
     REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--modification-signature=uid,bogus"}), Catch::Contains("bogus"));
 }
+
+TEST_CASE("cluster options: a key is required, values are checked, rsyncdirect only") {
+    Options o = parse({"-W", "s", "-D", "d", "--cluster-key=k", "--cluster-node-name=n1", "--cluster-iface=veth0",
+                       "--cluster-ip=239.1.2.3", "--cluster-port=4000"});
+    REQUIRE(o.cluster_key == "k");
+    REQUIRE(o.cluster_node_name == "n1");
+    REQUIRE(o.cluster_iface == "veth0");
+    REQUIRE(o.cluster_ip == "239.1.2.3");
+    REQUIRE(o.cluster_port == 4000);
+    Options defaults = parse({"-W", "s", "-D", "d", "--cluster-key=k"});
+    REQUIRE(defaults.cluster_ip == "227.108.115.121");
+    REQUIRE(defaults.cluster_port == 40079);
+    REQUIRE(defaults.cluster_node_name.empty());  // the host name
+
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--cluster-iface=veth0"}), Catch::Contains("--cluster-key"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--cluster-key=k", "--cluster-port=70000"}),
+                        Catch::Contains("--cluster-port"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--cluster-key=k", "--cluster-node-name="}),
+                        Catch::Contains("--cluster-node-name"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--cluster-key=k", "-M", "librsync"}),
+                        Catch::Contains("rsyncdirect only"));
+}

@@ -75,3 +75,27 @@ TEST_CASE("a destination not in sync says when it last was") {
     std::string json = format_status(report, StatusFormat::Json, 1060);
     CHECK(json.find("\"last_in_sync\": \"1970-01-01T00:15:00Z\"") != std::string::npos);
 }
+
+TEST_CASE("a cluster node's status names its peers and what the packets did") {
+    StatusReport report = two_destinations();
+    CHECK(format_status(report, StatusFormat::Json, 1060).find("\"cluster\": null}") != std::string::npos);
+    ClusterStatus cluster;
+    cluster.node = "a";
+    cluster.peers = {{"b", "10.0.0.2", true, 0.25}, {"c\n", "10.0.0.3", false, 7}};
+    cluster.accepted = 42;
+    cluster.dropped = {{"bad authentication code", 3}, {"replayed or duplicate", 1}};
+    cluster.announced = 12;
+    cluster.not_synced_back = 9;
+    report.cluster = cluster;
+    std::string text = format_status(report, StatusFormat::Text, 1060);
+    CHECK(text.find("\ncluster node a, peers: b at 10.0.0.2 up (heard 0.2 s ago), c  at 10.0.0.3 down (heard 7.0 s "
+                    "ago), 42 packets accepted, 4 dropped (bad authentication code: 3, replayed or duplicate: 1), 12 "
+                    "paths announced by peers, 9 not synced back\n") != std::string::npos);
+    std::string json = format_status(report, StatusFormat::Json, 1060);
+    CHECK(
+        json.find("\"cluster\": {\"node\": \"a\", \"peers\": [{\"node\": \"b\", \"address\": \"10.0.0.2\", \"state\": "
+                  "\"up\", \"silent_seconds\": 0.2}, {\"node\": \"c\\u000a\", \"address\": \"10.0.0.3\", \"state\": "
+                  "\"down\", \"silent_seconds\": 7.0}], \"packets_accepted\": 42, \"packets_dropped\": {\"bad "
+                  "authentication code\": 3, \"replayed or duplicate\": 1}, \"announced_paths\": 12, "
+                  "\"not_synced_back\": 9}}") != std::string::npos);
+}

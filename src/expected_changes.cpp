@@ -1,0 +1,95 @@
+#include "expected_changes.h"
+
+#include <algorithm>
+
+namespace clsync {
+namespace {
+
+// rsync keeps at most this much of NAME in a temporary name (NAME_MAX - 8).
+constexpr std::size_t kRsyncMaxTempBase = 247;
+
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+// The NAME a writer's temporary file name stands for: ".NAME.XXXXXX" (rsync, which
+// shortens a NAME longer than kRsyncMaxTempBase, so that NAME is then a prefix) or
+// ".NAME.clsync-XXXXXX" (delta_engine.cpp).
+std::optional<std::string> temp_target(const std::string& name) {
+    constexpr std::size_t kSuffix = 6;
+    if (name.size() < 1 + 1 + 1 + kSuffix || name[0] != '.') return std::nullopt;
+    std::size_t mark = name.size() - kSuffix - 1;
+    if (!std::all_of(name.begin() + static_cast<long>(mark) + 1, name.end(), is_alnum)) return std::nullopt;
+    if (name[mark] == '.') return name.substr(1, mark - 1);
+    static const std::string kOurs = ".clsync-";
+    if (mark + 1 >= 1 + 1 + kOurs.size() && name.compare(mark + 1 - kOurs.size(), kOurs.size(), kOurs) == 0)
+        return name.substr(1, mark + 1 - kOurs.size() - 1);
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> split_parent(const std::string& path) {
+    std::string::size_type slash = path.rfind('/');
+    if (slash == std::string::npos) return {std::string(), path};
+    return {path.substr(0, slash), path.substr(slash + 1)};
+}
+
+void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const NoticeEntry& e : entries) {
+        entries_[e.path == kRootWirePath ? std::string() : e.path] =
+            Entry{Expectation{node, e.deleted, e.signature}, now + kExpectationLifetime};
+        if (entries_.size() > kMaxExpectations) drop_oldest_locked();
+    }
+}
+
+void ExpectedChanges::drop_oldest_locked() {
+    // Rare (a million paths announced within the lifetime): a linear pass is fine, and
+    // drops a tenth at once so that it stays rare.
+    std::vector<TimePoint> times;
+    times.reserve(entries_.size());
+    for (const auto& [path, entry] : entries_) times.push_back(entry.expires);
+    auto cut = times.begin() + static_cast<long>(times.size() / 10);
+    std::nth_element(times.begin(), cut, times.end());
+    for (auto it = entries_.begin(); it != entries_.end();)
+        it = it->second.expires <= *cut ? entries_.erase(it) : std::next(it);
+}
+
+std::optional<Expectation> ExpectedChanges::find(const std::string& path, TimePoint now) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(path);
+    if (it == entries_.end() || it->second.expires <= now) return std::nullopt;
+    return it->second.expectation;
+}
+
+bool ExpectedChanges::is_writer_temp(const std::string& path, TimePoint now) const {
+    auto [dir, name] = split_parent(path);
+    std::optional<std::string> target = temp_target(name);
+    if (!target) return false;
+    std::string prefix = dir.empty() ? *target : dir + '/' + *target;
+    auto written = [now](const Entry& e) { return !e.expectation.deleted && e.expires > now; };
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto exact = entries_.find(prefix);
+    if (exact != entries_.end()) return written(exact->second);
+    if (target->size() < kRsyncMaxTempBase) return false;
+    // rsync shortened NAME: a longer name in the same directory.
+    for (auto it = entries_.lower_bound(prefix); it != entries_.end(); ++it) {
+        const std::string& announced = it->first;
+        if (announced.compare(0, prefix.size(), prefix) != 0) break;
+        if (announced.find('/', prefix.size()) != std::string::npos) continue;
+        if (written(it->second)) return true;
+    }
+    return false;
+}
+
+void ExpectedChanges::expire(TimePoint now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = entries_.begin(); it != entries_.end();)
+        it = it->second.expires <= now ? entries_.erase(it) : std::next(it);
+}
+
+std::size_t ExpectedChanges::size() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return entries_.size();
+}
+
+}  // namespace clsync

@@ -1,0 +1,63 @@
+// What peers announced they are writing into this node's tree (cluster notices, see
+// doc/PROTOCOL.md): per path, the signature of what will be there, or that it goes.
+// A change this node's watcher reports on such a path, that left the path as
+// announced, is the peer's write arriving: it is not synced back (echo suppression).
+//
+// Announcements are kept for kExpectationLifetime, renewed by each notice naming the
+// path, and the table holds at most kMaxExpectations paths (the oldest go first): a
+// change whose announcement was lost or dropped is synced back, which is wasted work
+// but never wrong (rsync then finds the peer's copy equal, or newer: --update).
+//
+// Threads: any (one mutex); notices are added on the main thread, workers look up.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "clock.h"
+#include "cluster_packet.h"
+
+namespace clsync {
+
+constexpr Millis kExpectationLifetime{10 * 60 * 1000};
+constexpr std::size_t kMaxExpectations = 1000000;
+
+struct Expectation {
+    std::string node;  // who announced it
+    bool deleted = false;
+    std::uint64_t signature = 0;
+};
+
+class ExpectedChanges {
+public:
+    void expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now);
+    // The newest announcement of `path` that has not expired.
+    std::optional<Expectation> find(const std::string& path, TimePoint now) const;
+    // Whether `path` is a temporary name under which a writer builds an announced file
+    // before renaming it into place: rsync's ".NAME.XXXXXX" and clsync -M librsync's
+    // ".NAME.clsync-XXXXXX" beside an announced NAME that is written (not deleted).
+    // Such a name appears and goes while the peer writes; it is not the peer's to sync.
+    bool is_writer_temp(const std::string& path, TimePoint now) const;
+    // Drops the announcements that expired.
+    void expire(TimePoint now);
+    std::size_t size() const;
+
+private:
+    struct Entry {
+        Expectation expectation;
+        TimePoint expires;
+    };
+    void drop_oldest_locked();
+
+    mutable std::mutex mutex_;
+    std::map<std::string, Entry> entries_;  // guarded by mutex_
+};
+
+// The parent directory and the name of a relative path ("a/b" -> "a", "b"; "b" -> "", "b").
+std::pair<std::string, std::string> split_parent(const std::string& path);
+
+}  // namespace clsync

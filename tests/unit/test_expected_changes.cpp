@@ -1,0 +1,132 @@
+#include <fcntl.h>
+#include <glib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "content_signature.h"
+#include "expected_changes.h"
+#include "unique_fd.h"
+
+using namespace clsync;
+
+namespace {
+
+const TimePoint kStart{};
+
+// A scratch directory, removed with everything in it.
+struct TempDir {
+    std::string path;
+    TempDir() {
+        gchar* made = g_dir_make_tmp("clsync-signature-XXXXXX", nullptr);
+        REQUIRE(made);
+        path = made;
+        g_free(made);
+    }
+    ~TempDir() {
+        std::string command = "rm -rf '" + path + "'";
+        REQUIRE(system(command.c_str()) == 0);
+    }
+    std::string at(const std::string& name) const { return path + "/" + name; }
+    void write(const std::string& name, const std::string& content) const {
+        REQUIRE(g_file_set_contents(at(name).c_str(), content.data(), static_cast<gssize>(content.size()), nullptr));
+    }
+    EntryState state(const std::string& name) const {
+        UniqueFd dir(open(path.c_str(), O_RDONLY | O_DIRECTORY));
+        return entry_state(dir.get(), name.c_str());
+    }
+    void set_mtime(const std::string& name, time_t seconds, long nanoseconds = 0) const {
+        struct timespec times[2] = {{seconds, nanoseconds}, {seconds, nanoseconds}};
+        REQUIRE(utimensat(AT_FDCWD, at(name).c_str(), times, AT_SYMLINK_NOFOLLOW) == 0);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a notice's paths are expected until they expire or are announced again") {
+    ExpectedChanges expected;
+    expected.expect("b", {{"dir/f", false, 11}, {"gone", true, 0}, {kRootWirePath, false, 5}}, kStart);
+    REQUIRE(expected.find("dir/f", kStart)->signature == 11);
+    REQUIRE(expected.find("dir/f", kStart)->node == "b");
+    REQUIRE(expected.find("gone", kStart)->deleted);
+    REQUIRE(expected.find("", kStart)->signature == 5);  // the top directory
+    REQUIRE_FALSE(expected.find("dir", kStart));
+    REQUIRE_FALSE(expected.find("dir/f", kStart + kExpectationLifetime));
+
+    expected.expect("c", {{"dir/f", true, 0}}, kStart + Millis(10));
+    REQUIRE(expected.find("dir/f", kStart + kExpectationLifetime)->deleted);
+    REQUIRE(expected.find("dir/f", kStart)->node == "c");
+    expected.expire(kStart + kExpectationLifetime);
+    REQUIRE(expected.size() == 1);
+}
+
+TEST_CASE("a writer's temporary names of an announced file are recognised") {
+    ExpectedChanges expected;
+    std::string long_name(250, 'n');
+    expected.expect("b", {{"d/report.txt", false, 1}, {"d/old", true, 0}, {"d/" + long_name, false, 2}}, kStart);
+    REQUIRE(expected.is_writer_temp("d/.report.txt.a1B2c3", kStart));         // rsync
+    REQUIRE(expected.is_writer_temp("d/.report.txt.clsync-Zz09aa", kStart));  // -M librsync
+    // rsync keeps only the start of a long name.
+    REQUIRE(expected.is_writer_temp("d/." + long_name.substr(0, 247) + ".abcdef", kStart));
+    REQUIRE_FALSE(expected.is_writer_temp("d/.report.txt.a1B2c", kStart));   // five characters
+    REQUIRE_FALSE(expected.is_writer_temp("d/.report.txt.a1B2c!", kStart));  // not alphanumeric
+    REQUIRE_FALSE(expected.is_writer_temp("d/report.txt.a1B2c3", kStart));   // no leading dot
+    REQUIRE_FALSE(expected.is_writer_temp(".report.txt.a1B2c3", kStart));    // another directory
+    REQUIRE_FALSE(expected.is_writer_temp("d/.old.a1B2c3", kStart));         // announced as deleted
+    REQUIRE_FALSE(expected.is_writer_temp("d/.report.a1B2c3", kStart));      // a short name is whole
+    REQUIRE_FALSE(expected.is_writer_temp("d/.report.txt.a1B2c3", kStart + kExpectationLifetime));
+}
+
+TEST_CASE("split_parent") {
+    REQUIRE(split_parent("a/b/c") == std::make_pair(std::string("a/b"), std::string("c")));
+    REQUIRE(split_parent("c") == std::make_pair(std::string(), std::string("c")));
+}
+
+TEST_CASE("a content signature changes with what a sync carries, and only with that") {
+    TempDir dir;
+    dir.write("f", "hello");
+    dir.set_mtime("f", 1700000000);
+    EntryState first = dir.state("f");
+    REQUIRE(first.kind == EntryState::Kind::Present);
+    REQUIRE_FALSE(first.directory);
+    REQUIRE(first.signature != 0);
+
+    SECTION("the same content and metadata elsewhere: the same signature") {
+        dir.write("g", "hello");
+        dir.set_mtime("g", 1700000000, 999);  // below the second: not compared
+        REQUIRE(dir.state("g") == first);
+    }
+    SECTION("content") {
+        dir.write("f", "hellO");
+        dir.set_mtime("f", 1700000000);
+        REQUIRE_FALSE(dir.state("f") == first);
+    }
+    SECTION("mtime") {
+        dir.set_mtime("f", 1700000001);
+        REQUIRE_FALSE(dir.state("f") == first);
+    }
+    SECTION("permissions") {
+        REQUIRE(chmod(dir.at("f").c_str(), 0600) == 0);
+        REQUIRE_FALSE(dir.state("f") == first);
+    }
+    SECTION("a symlink is its target") {
+        REQUIRE(symlink("f", dir.at("l").c_str()) == 0);
+        REQUIRE(symlink("f", dir.at("m").c_str()) == 0);
+        REQUIRE(symlink("g", dir.at("n").c_str()) == 0);
+        REQUIRE(dir.state("l") == dir.state("m"));
+        REQUIRE_FALSE(dir.state("l") == dir.state("n"));
+        REQUIRE_FALSE(dir.state("l") == first);
+    }
+    SECTION("a directory is its permissions, whatever it holds") {
+        REQUIRE(mkdir(dir.at("d").c_str(), 0755) == 0);
+        EntryState empty = dir.state("d");
+        REQUIRE(empty.directory);
+        dir.write("d/x", "x");
+        REQUIRE(dir.state("d") == empty);
+        REQUIRE(chmod(dir.at("d").c_str(), 0700) == 0);
+        REQUIRE_FALSE(dir.state("d") == empty);
+    }
+    SECTION("nothing there") { REQUIRE(dir.state("nothing").kind == EntryState::Kind::Absent); }
+}
