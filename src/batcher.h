@@ -14,6 +14,13 @@ struct Batch {
     std::vector<Rename> renames;    // replayed at the destination first, in this order
     bool initial_sync = false;      // the first whole-tree run (handlers see CLSYNC_STATUS=initsync)
     unsigned iteration = 0;         // sync runs completed before this one
+    // A cluster node's: every path an event named since the last batch, also those a
+    // recursive or whole-tree entry covers. The ones the source no longer has are the
+    // only ones deleted at the peer (rsync_runner.cpp).
+    std::vector<std::string> deletion_candidates;
+    // A cluster node's: what peers announced they deleted, below the paths synced
+    // recursively, not to be brought back by this run (cluster_runner.cpp).
+    std::vector<std::string> peer_deleted;
 };
 
 // Builds a batch from entries taken from the queue. Above `max_paths` entries a

@@ -24,6 +24,8 @@ constexpr Millis kPeerSilence{5000};
 // kMaxSends times in all: a notice that comes too late only costs a sync back.
 constexpr Millis kRetransmitInterval{200};
 constexpr unsigned kMaxSends = 5;
+// Nodes beyond this many are not tracked (a key holder making up names).
+constexpr std::size_t kMaxPeers = 256;
 // How often expired announcements are dropped (a pass over the whole table).
 constexpr unsigned kExpireEveryTicks = 60;
 
@@ -239,24 +241,29 @@ void ClusterNotifier::handle(const Packet& packet, const std::string& address) {
         ++drops_["another node with this node's name"];
         return;
     }
-    // A notice sent again because our acknowledgement was lost is acknowledged again.
-    if (packet.type == PacketType::Notice) {
+    ReplayGuard::Verdict verdict = replay_.check(packet.node, packet.epoch, packet.seq);
+    // A notice sent again because our acknowledgement was lost is acknowledged again;
+    // a replayed old one is not (no ack storms for whoever captured packets).
+    if (packet.type == PacketType::Notice && verdict != ReplayGuard::Verdict::Stale) {
         Packet ack = packet_of_type(PacketType::Ack);
         ack.acked_node = packet.node;
         ack.acked_epoch = packet.epoch;
         ack.acked_seq = packet.seq;
         send(std::move(ack));
     }
-    if (!replay_.accept(packet.node, packet.epoch, packet.seq)) {
-        // Mostly notices sent again; also a replay by someone who captured packets.
+    if (verdict != ReplayGuard::Verdict::New) {
         ++drops_["replayed or duplicate"];
+        return;
+    }
+    if (!peers_.count(packet.node) && peers_.size() >= kMaxPeers) {
+        ++drops_["too many nodes"];
         return;
     }
     ++received_;
     heard_from(packet, address);
     if (packet.type == PacketType::Notice) {
-        log_debug("cluster: node %s announces %zu changes", packet.node.c_str(), packet.entries.size());
-        expected_.expect(packet.node, packet.entries, Clock::now());
+        log_debug("cluster: node %s announces %zu changes", printable(packet.node).c_str(), packet.entries.size());
+        expected_.expect(packet.node, packet.entries, Clock::now(), g_get_real_time());
     } else if (packet.type == PacketType::Ack && packet.acked_node == settings_.node && packet.acked_epoch == epoch_) {
         std::lock_guard<std::mutex> lock(outstanding_mutex_);
         auto it = outstanding_.find(packet.acked_seq);
@@ -269,11 +276,11 @@ void ClusterNotifier::heard_from(const Packet& packet, const std::string& addres
     auto [it, is_new] = peers_.try_emplace(packet.node);
     Peer& peer = it->second;
     if (is_new)
-        log_info("cluster: node %s at %s is up", packet.node.c_str(), address.c_str());
+        log_info("cluster: node %s at %s is up", printable(packet.node).c_str(), address.c_str());
     else if (peer.epoch != packet.epoch)
-        log_info("cluster: node %s at %s restarted", packet.node.c_str(), address.c_str());
+        log_info("cluster: node %s at %s restarted", printable(packet.node).c_str(), address.c_str());
     else if (!peer.up)
-        log_info("cluster: node %s at %s is back after %.0f s", packet.node.c_str(), address.c_str(),
+        log_info("cluster: node %s at %s is back after %.0f s", printable(packet.node).c_str(), address.c_str(),
                  seconds_between(peer.last_heard, now));
     bool changed = is_new || !peer.up;
     peer.address = address;
@@ -300,7 +307,7 @@ void ClusterNotifier::tick() {
     for (auto& [name, peer] : peers_) {
         if (!peer.up || now - peer.last_heard < kPeerSilence) continue;
         peer.up = false;
-        log_warning("cluster: node %s at %s is silent for %.0f s: down", name.c_str(), peer.address.c_str(),
+        log_warning("cluster: node %s at %s is silent for %.0f s: down", printable(name).c_str(), peer.address.c_str(),
                     seconds_between(peer.last_heard, now));
         if (on_change_) on_change_();
     }

@@ -218,26 +218,26 @@ std::size_t notice_capacity(const std::string& node) {
     return kMaxPacketSize - (kFixedHeader + node.size() + kFixedTail + 4);
 }
 
-bool ReplayGuard::accept(const std::string& node, std::uint64_t epoch, std::uint64_t seq) {
+ReplayGuard::Verdict ReplayGuard::check(const std::string& node, std::uint64_t epoch, std::uint64_t seq) {
     auto [it, added] = nodes_.try_emplace(node);
     Seen& s = it->second;
     if (added || epoch > s.epoch) {
         s = {epoch, seq, 1};
-        return true;
+        return Verdict::New;
     }
-    if (epoch < s.epoch) return false;
+    if (epoch < s.epoch) return Verdict::Stale;
     if (seq > s.highest) {
         std::uint64_t shift = seq - s.highest;
         s.window = shift >= kWindow ? 1 : (s.window << shift) | 1;
         s.highest = seq;
-        return true;
+        return Verdict::New;
     }
     std::uint64_t behind = s.highest - seq;
-    if (behind >= kWindow) return false;
+    if (behind >= kWindow) return Verdict::Stale;
     std::uint64_t bit = std::uint64_t{1} << behind;
-    if (s.window & bit) return false;
+    if (s.window & bit) return Verdict::Duplicate;
     s.window |= bit;
-    return true;
+    return Verdict::New;
 }
 
 }  // namespace clsync

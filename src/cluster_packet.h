@@ -83,7 +83,15 @@ std::size_t notice_capacity(const std::string& node);
 class ReplayGuard {
 public:
     static constexpr std::uint64_t kWindow = 64;
-    bool accept(const std::string& node, std::uint64_t epoch, std::uint64_t seq);
+    enum class Verdict {
+        New,        // apply it
+        Duplicate,  // seen in the current window (a packet sent again): do not apply
+        Stale,      // an older epoch, or too far behind: do not apply
+    };
+    Verdict check(const std::string& node, std::uint64_t epoch, std::uint64_t seq);
+    bool accept(const std::string& node, std::uint64_t epoch, std::uint64_t seq) {
+        return check(node, epoch, seq) == Verdict::New;
+    }
 
 private:
     struct Seen {

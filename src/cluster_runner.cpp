@@ -1,5 +1,7 @@
 #include "cluster_runner.h"
 
+#include <sys/stat.h>
+
 #include <unordered_set>
 
 #include "content_signature.h"
@@ -31,6 +33,25 @@ void walk_states(const std::string& root, const std::string& start,
 
 }  // namespace
 
+bool ClusterRunner::delivered_by_writer(const std::string& path) const {
+    std::optional<Expectation> e = expected_.find(path, Clock::now());
+    if (!e || e->deleted) return false;
+    // rsync sets the mtime of its temporary file before renaming it: a file written
+    // here since has its mtime at its ctime.
+    struct stat st;
+    if (lstat((watch_dir_ + '/' + path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    return st.st_mtim.tv_sec != st.st_ctim.tv_sec || st.st_mtim.tv_nsec != st.st_ctim.tv_nsec;
+}
+
+bool ClusterRunner::changed_here_since(const std::string& path, std::int64_t since_us) const {
+    // Made (or moved) here after the peer deleted it: a rename or a creation sets the
+    // ctime; the newer change wins.
+    struct stat st;
+    if (lstat((watch_dir_ + '/' + path).c_str(), &st) != 0) return false;
+    std::int64_t changed_us = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000 + st.st_ctim.tv_nsec / 1000;
+    return changed_us >= since_us;
+}
+
 ClusterRunner::ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watch_dir, std::string destination,
                              ClusterNotifier& notifier, const ExpectedChanges& expected)
     : inner_(std::move(inner)),
@@ -42,6 +63,7 @@ ClusterRunner::ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watc
 Batch ClusterRunner::needed(const Batch& batch) const {
     std::size_t left_out = 0;
     Batch kept = without_echoes(batch, left_out);
+    kept.peer_deleted = peer_deletions_below(kept);
     if (left_out) {
         notifier_.count_echoes(left_out);
         log_info("%zu changed paths are what other nodes wrote: not synced back to %s", left_out, destination_.c_str());
@@ -81,21 +103,56 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out) c
         kept.full_tree = false;
         left_out += 1;
     }
-    // Renames are replayed in order, one after the other: all of them are left out, or none.
-    bool renames_echo = !batch.renames.empty();
-    for (const Rename& r : batch.renames) renames_echo = renames_echo && is_echo(r.from, true) && is_echo(r.to, true);
-    if (renames_echo) {
-        left_out += 2 * kept.renames.size();
-        kept.renames.clear();
+    // A rename the peer made itself is in place there already; the others are
+    // replayed, in their order. A peer's writer renaming its temporary file into place
+    // delivered that file, whatever it holds: a copy torn by a write at the peer during
+    // the transfer differs from the notice, and must not go back over the newer file
+    // (the peer syncs that one next).
+    std::unordered_set<std::string> delivered;
+    kept.renames.clear();
+    TimePoint now = Clock::now();
+    for (const Rename& r : batch.renames) {
+        if (expected_.is_writer_temp(r.from, now) && delivered_by_writer(r.to)) {
+            delivered.insert(r.to);
+            left_out += 2;
+        } else if (is_echo(r.from, true) && is_echo(r.to, true)) {
+            left_out += 2;
+        } else {
+            kept.renames.push_back(r);
+        }
     }
     kept.paths.clear();
     for (const QueuedPath& p : batch.paths) {
-        if (is_echo(p.path, p.recursive))
+        if (delivered.count(p.path) || is_echo(p.path, p.recursive))
             ++left_out;
         else
             kept.paths.push_back(p);
     }
+    // A path a peer deleted here is the peer's deletion, not ours to pass on (the
+    // peer may have made something new under that name since).
+    kept.deletion_candidates.clear();
+    for (const std::string& path : batch.deletion_candidates)
+        if (!is_echo(path, false)) kept.deletion_candidates.push_back(path);
     return kept;
+}
+
+std::vector<std::string> ClusterRunner::peer_deletions_below(const Batch& batch) const {
+    // A recursive sync adds what the peer lacks; what it lacks because it deleted it
+    // (and announced so) must not come back. A path this batch lists itself changed
+    // here since: that change is synced.
+    std::vector<std::string> roots;
+    if (batch.full_tree) roots.push_back("");
+    for (const QueuedPath& p : batch.paths)
+        if (p.recursive) roots.push_back(p.path);
+    for (const Rename& r : batch.renames) roots.push_back(r.to);
+    std::unordered_set<std::string> listed;
+    for (const QueuedPath& p : batch.paths) listed.insert(p.path);
+    std::vector<std::string> deleted;
+    TimePoint now = Clock::now();
+    for (const std::string& root : roots)
+        for (auto& [path, announced_at_us] : expected_.deleted_below(root, kMaxPeerDeletions - deleted.size(), now))
+            if (!listed.count(path) && !changed_here_since(path, announced_at_us)) deleted.push_back(std::move(path));
+    return deleted;
 }
 
 std::vector<NoticeEntry> ClusterRunner::notice_entries(const Batch& batch) const {

@@ -26,6 +26,9 @@ namespace clsync {
 // (a whole-tree sync of a big tree) the rest is not announced: its echoes are synced
 // back, rsync finding them equal.
 constexpr std::size_t kMaxNoticeEntries = 200000;
+// Peers' deletions kept from coming back by one run (one exclude rule each, which
+// rsync matches against every file).
+constexpr std::size_t kMaxPeerDeletions = 1000;
 
 class ClusterRunner : public SyncRunner {
 public:
@@ -42,6 +45,11 @@ private:
     Batch without_echoes(const Batch& batch, std::size_t& left_out) const;
     bool is_echo(const std::string& path, bool recursive) const;
     std::vector<NoticeEntry> notice_entries(const Batch& batch) const;
+    std::vector<std::string> peer_deletions_below(const Batch& batch) const;
+    bool changed_here_since(const std::string& path, std::int64_t since_us) const;
+    // Whether the announced `path`, just renamed into place by a peer's writer, is
+    // still as the writer left it.
+    bool delivered_by_writer(const std::string& path) const;
 
     std::unique_ptr<SyncRunner> inner_;
     std::string watch_dir_;

@@ -33,11 +33,12 @@ std::pair<std::string, std::string> split_parent(const std::string& path) {
     return {path.substr(0, slash), path.substr(slash + 1)};
 }
 
-void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now) {
+void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now,
+                             std::int64_t now_us) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const NoticeEntry& e : entries) {
         entries_[e.path == kRootWirePath ? std::string() : e.path] =
-            Entry{Expectation{node, e.deleted, e.signature}, now + kExpectationLifetime};
+            Entry{Expectation{node, e.deleted, e.signature, now_us}, now + kExpectationLifetime};
         if (entries_.size() > kMaxExpectations) drop_oldest_locked();
     }
 }
@@ -79,6 +80,26 @@ bool ExpectedChanges::is_writer_temp(const std::string& path, TimePoint now) con
         if (written(it->second)) return true;
     }
     return false;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> ExpectedChanges::deleted_below(const std::string& root,
+                                                                                 std::size_t limit,
+                                                                                 TimePoint now) const {
+    std::vector<std::pair<std::string, std::int64_t>> deleted;
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = entries_.lower_bound(root); it != entries_.end() && deleted.size() < limit; ++it) {
+        const std::string& path = it->first;
+        bool inside =
+            root.empty() || path == root ||
+            (path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/');
+        if (!inside) {
+            if (path.compare(0, root.size(), root) != 0) break;  // past every path starting with root
+            continue;                                            // "root-x" sorts between "root" and "root/"
+        }
+        if (it->second.expectation.deleted && it->second.expires > now && !path.empty())
+            deleted.emplace_back(path, it->second.expectation.announced_at_us);
+    }
+    return deleted;
 }
 
 void ExpectedChanges::expire(TimePoint now) {

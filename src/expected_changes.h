@@ -30,11 +30,13 @@ struct Expectation {
     std::string node;  // who announced it
     bool deleted = false;
     std::uint64_t signature = 0;
+    std::int64_t announced_at_us = 0;  // wall clock (g_get_real_time) when the notice came
 };
 
 class ExpectedChanges {
 public:
-    void expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now);
+    void expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now,
+                std::int64_t now_us = 0);
     // The newest announcement of `path` that has not expired.
     std::optional<Expectation> find(const std::string& path, TimePoint now) const;
     // Whether `path` is a temporary name under which a writer builds an announced file
@@ -42,6 +44,10 @@ public:
     // ".NAME.clsync-XXXXXX" beside an announced NAME that is written (not deleted).
     // Such a name appears and goes while the peer writes; it is not the peer's to sync.
     bool is_writer_temp(const std::string& path, TimePoint now) const;
+    // Paths announced as deleted, not expired, at or below `root` ("" = everywhere); at
+    // most `limit`.
+    std::vector<std::pair<std::string, std::int64_t>> deleted_below(const std::string& root, std::size_t limit,
+                                                                    TimePoint now) const;
     // Drops the announcements that expired.
     void expire(TimePoint now);
     std::size_t size() const;

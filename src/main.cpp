@@ -242,6 +242,7 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     settings.watch_dir = watch_dir;
     settings.own_paths = own_paths_in(watch_dir, {options.status_file, options.pid_file, options.lists_dir});
     settings.state = state ? &*state : nullptr;
+    settings.track_deletion_candidates = !cluster_key.empty();
     std::unique_ptr<Watcher> watcher;
     std::optional<SourceGuard> guard;
     if (options.source_guard) {

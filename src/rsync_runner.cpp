@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <unordered_set>
 #include <vector>
 
 #include "child_process.h"
@@ -51,19 +52,44 @@ std::vector<bool> rename_remotely(const std::string& ssh_command, const std::str
 }
 
 // In a cluster (RsyncSettings::cluster) --delete removes only what was deleted here:
-// each listed path the source no longer has is at risk ("R"), everything else is
-// protected ("P *"). Receiver-side rules, ahead of the include list: a whole-tree run
-// adds what the peer lacks and deletes nothing, and a new directory's sync keeps what
-// the peer wrote into it meanwhile.
-std::vector<std::string> cluster_deletion_filters(const std::string& source, const std::vector<QueuedPath>& paths) {
-    std::vector<std::string> filters;
-    for (const QueuedPath& p : paths) {
-        if (p.path.empty() || !is_absent(source, p.path)) continue;
-        filters.push_back("--filter=R " + rsync_pattern(p.path, ""));
-        filters.push_back("--filter=R " + rsync_pattern(p.path, "/***"));
+// each path an event named (Batch::deletion_candidates, and the batch's own paths)
+// that the source no longer has is at risk ("R"), and so is whatever the peer holds
+// below a listed path that is not a directory here (it must make way); everything
+// else is protected ("P *"). Receiver-side rules, ahead of the include list: a
+// whole-tree run adds what the peer lacks and deletes nothing, and a directory's
+// recursive sync keeps what the peer wrote into it meanwhile.
+std::string cluster_deletion_rules(const std::string& source, const std::vector<QueuedPath>& paths,
+                                   const std::vector<std::string>& candidates) {
+    std::string rules;
+    auto risk = [&rules](const std::string& path, const char* suffix) {
+        rules += "R " + rsync_pattern(path, suffix) + '\0';
+    };
+    std::unordered_set<std::string> done;
+    auto look_at = [&](const std::string& path) {
+        if (path.empty() || !done.insert(path).second) return;
+        if (is_absent(source, path)) {
+            risk(path, "");
+            risk(path, "/***");
+        } else if (!is_directory(source, path)) {
+            risk(path, "/***");
+        }
+    };
+    for (const QueuedPath& p : paths) look_at(p.path);
+    for (const std::string& path : candidates) look_at(path);
+    return rules + "P *" + '\0';
+}
+
+// "+ " before each NUL-terminated include rule, for a merged filter list (which,
+// unlike --include-from, takes every kind of rule).
+std::string as_include_rules(const std::string& rules) {
+    std::string prefixed;
+    prefixed.reserve(rules.size() + rules.size() / 8);
+    for (std::size_t start = 0; start < rules.size();) {
+        std::size_t end = rules.find('\0', start);
+        prefixed += "+ " + rules.substr(start, end + 1 - start);
+        start = end + 1;
     }
-    filters.push_back("--filter=P *");
-    return filters;
+    return prefixed;
 }
 
 }  // namespace
@@ -117,11 +143,6 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     std::vector<QueuedPath> paths = batch.paths;
     paths.insert(paths.end(), rename_paths.begin(), rename_paths.end());
     paths = without_unsyncable(std::move(paths), unsyncable);
-    if (settings_.cluster) {
-        // The newest mtime wins: a peer's file changed after ours is not overwritten.
-        argv.push_back("--update");
-        for (std::string& filter : cluster_deletion_filters(settings_.source, paths)) argv.push_back(std::move(filter));
-    }
     bool whole_tree = batch.full_tree || has_multilinked_file(settings_.source, paths);
     if (whole_tree && !batch.full_tree) log_debug("batch has a hard-linked file: syncing the whole tree");
     // What the rules exclude below the run's directories: "- " rules before the includes.
@@ -137,14 +158,24 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
                 excluded.push_back(std::move(e));
         rules = rsync_exclude_rules(excluded, '\0', true);
     }
-    if (!whole_tree) {
-        rules += rsync_include_rules(paths);
-        // Every listed path had an event: copy it even if size and time look unchanged
-        // (two writes within one timestamp tick).
-        argv.insert(argv.end(), {"--ignore-times", "--from0", "--include-from=-", "--exclude=*"});
-    } else if (!rules.empty()) {
+    std::string includes = whole_tree ? std::string() : rsync_include_rules(paths);
+    // Every listed path had an event: copy it even if size and time look unchanged
+    // (two writes within one timestamp tick).
+    if (!whole_tree) argv.push_back("--ignore-times");
+    if (settings_.cluster) {
+        // The newest mtime wins: a peer's file changed after ours is not overwritten.
+        argv.insert(argv.end(), {"--update", "--from0", "--filter=. -"});
+        // What a peer deleted is neither sent back nor (since the peer lacks it) deleted.
+        std::string peer_deleted;
+        for (const std::string& path : batch.peer_deleted)
+            peer_deleted += "- " + rsync_pattern(path, "") + '\0' + "- " + rsync_pattern(path, "/***") + '\0';
+        rules = peer_deleted + cluster_deletion_rules(settings_.source, paths, batch.deletion_candidates) + rules +
+                as_include_rules(includes);
+    } else if (!whole_tree || !rules.empty()) {
         argv.insert(argv.end(), {"--from0", "--include-from=-"});
+        rules += includes;
     }
+    if (!whole_tree) argv.push_back("--exclude=*");
     if (settings_.ssh_command && !settings_.ssh_command->empty()) argv.push_back("--rsh=" + *settings_.ssh_command);
     argv.insert(argv.end(), {"--", settings_.source + '/', settings_.destination + '/'});
 

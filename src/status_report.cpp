@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "log.h"
+
 namespace clsync {
 namespace {
 
@@ -78,10 +80,11 @@ std::string one_line(std::string text) {
 }  // namespace
 
 std::string describe_cluster(const ClusterStatus& c) {
-    std::string text = "node " + c.node + ", peers:";
+    // Names come from the network: printable() keeps them on one line, as they are.
+    std::string text = "node " + printable(c.node) + ", peers:";
     for (const ClusterNodeStatus& p : c.peers)
-        text += " " + p.node + " at " + p.address + (p.up ? " up" : " down") + " (heard " + seconds(p.silent_seconds) +
-                " s ago),";
+        text += " " + printable(p.node) + " at " + p.address + (p.up ? " up" : " down") + " (heard " +
+                seconds(p.silent_seconds) + " s ago),";
     if (c.peers.empty()) text += " none heard,";
     std::uint64_t dropped = 0;
     std::string reasons;

@@ -21,6 +21,10 @@ constexpr unsigned kMaxQuickRetries = 5;
 constexpr Millis kStandbyPoll{1000};
 // How often a destination that is down is looked at (see arm_probe).
 constexpr Millis kProbeInterval{1000};
+// Paths a cluster node remembers between two batches to tell deletions (see
+// Batch::deletion_candidates); beyond, deletions among further paths do not reach the
+// peers (logged).
+constexpr std::size_t kMaxDeletionCandidates = 100000;
 
 Millis failure_backoff(unsigned failures) {
     Millis backoff{500};
@@ -83,6 +87,10 @@ void SyncCoordinator::drain_inbox() {
     bool filtering = filter || !settings_.own_paths.empty();
     std::vector<QueuedPath> arrived;  // for the state store
     for (PathEvent& event : events) {
+        if (settings_.track_deletion_candidates) {
+            add_deletion_candidate(event.path);
+            if (event.is_rename()) add_deletion_candidate(event.renamed_from);
+        }
         if (event.is_rename()) {
             log_debug("event: '%s' renamed to '%s'", printable(event.renamed_from).c_str(),
                       printable(event.path).c_str());
@@ -118,6 +126,18 @@ void SyncCoordinator::drain_inbox() {
     // long a destination is down.
     remember(queue_.covers_whole_tree() ? std::vector<QueuedPath>{{"", true}} : arrived);
     dispatch();
+}
+
+void SyncCoordinator::add_deletion_candidate(const std::string& path) {
+    if (deletion_candidates_.size() < kMaxDeletionCandidates) {
+        deletion_candidates_.insert(path);
+    } else if (!deletion_candidates_overflowed_) {
+        deletion_candidates_overflowed_ = true;
+        log_warning(
+            "more than %zu paths changed before the next sync to %s: deletions among the further ones are not "
+            "passed on to it (the peers keep those files)",
+            kMaxDeletionCandidates, settings_.destination.c_str());
+    }
 }
 
 void SyncCoordinator::remember(const std::vector<QueuedPath>& paths) {
@@ -175,7 +195,10 @@ void SyncCoordinator::start(bool initial_sync) {
         log_info("%zu paths were still to be synced to %s at the last stop: syncing them first", recovered.size(),
                  settings_.destination.c_str());
         TimePoint due_now = Clock::now() - settings_.delays.normal;
-        for (const QueuedPath& p : recovered) queue_.add(p.path, p.recursive, SizeClass::Normal, due_now);
+        for (const QueuedPath& p : recovered) {
+            queue_.add(p.path, p.recursive, SizeClass::Normal, due_now);
+            if (settings_.track_deletion_candidates) add_deletion_candidate(p.path);
+        }
         unsynced_since_ = Clock::now();
         catching_up_ = true;
         verify_after_recovery_ = initial_sync;
@@ -272,6 +295,9 @@ void SyncCoordinator::dispatch() {
     if (held_) return arm_timer(now + kStandbyPoll);
     Batch batch = make_batch(queue_.take_due(finishing_ ? TimePoint::max() : now), settings_.max_batch_paths);
     batch.renames = queue_.take_renames();
+    batch.deletion_candidates.assign(deletion_candidates_.begin(), deletion_candidates_.end());
+    deletion_candidates_.clear();
+    deletion_candidates_overflowed_ = false;
     batch.initial_sync = batch.full_tree && initial_sync_pending_;
     batch.iteration = iterations_;
     start_batch(std::move(batch), now);
@@ -456,6 +482,8 @@ void SyncCoordinator::requeue(const Batch& batch, const SyncResult& result, Time
     if (batch.full_tree) paths.push_back({"", true});
     paths.insert(paths.end(), result.rename_paths.begin(), result.rename_paths.end());
     remember(queue_.requeue(std::move(paths), first_seen, only_renamed));
+    if (!only_renamed)
+        for (const std::string& path : batch.deletion_candidates) add_deletion_candidate(path);
 }
 
 void SyncCoordinator::check_exit_conditions() {

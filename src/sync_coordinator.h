@@ -17,6 +17,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,9 @@ struct CoordinatorSettings {
     // the destination it looks at for that (empty: none to look at).
     SourceGuard* guard = nullptr;
     std::string guarded_destination;
+    // A cluster node: each batch carries the paths events named since the last one
+    // (Batch::deletion_candidates).
+    bool track_deletion_candidates = false;
 };
 
 class SyncCoordinator : public EventSink {
@@ -123,6 +127,7 @@ private:
     void forget_synced(const Batch& batch, const SyncResult& result);
     void state_store_failed(const StateStoreError& e);
     void check_exit_conditions();
+    void add_deletion_candidate(const std::string& path);
 
     CoordinatorSettings settings_;
     const SyncRunner& runner_;
@@ -156,6 +161,8 @@ private:
     // The first event not yet written (kept across failures; not reset by requeues).
     std::optional<TimePoint> unsynced_since_;
     std::optional<std::time_t> last_in_sync_;  // from the state store at start, then ours
+    std::set<std::string> deletion_candidates_;
+    bool deletion_candidates_overflowed_ = false;
     bool stopping_ = false;
     bool finishing_ = false;  // SIGQUIT: no more waiting for windows
     bool quitting_ = false;   // SIGQUIT: no more batches

@@ -42,7 +42,7 @@ def same_content(a, b):
                 return True
 
 
-def compare(src, dst, check_root_mtime=True):
+def compare(src, dst, check_root_mtime=True, check_dir_mtimes=True):
     diffs = []
     s_entries, d_entries = scan(src), scan(dst)
     for rel in sorted(set(s_entries) - set(d_entries)):
@@ -60,7 +60,7 @@ def compare(src, dst, check_root_mtime=True):
         if stat.S_ISLNK(s.st_mode):
             if os.readlink(sp) != os.readlink(dp):
                 diffs.append(f"symlink target differs: {rel!r}")
-        elif s.st_mtime_ns != d.st_mtime_ns:
+        elif s.st_mtime_ns != d.st_mtime_ns and (check_dir_mtimes or not stat.S_ISDIR(s.st_mode)):
             diffs.append(f"mtime differs: {rel!r} {s.st_mtime_ns} != {d.st_mtime_ns}")
         if stat.S_ISREG(s.st_mode):
             if s.st_size != d.st_size or not same_content(sp, dp):

@@ -160,3 +160,14 @@ TEST_CASE("the replay guard accepts each packet of a node once") {
     CHECK(guard.accept("a", 101, 1));          // the node restarted
     CHECK_FALSE(guard.accept("a", 100, 5000));
 }
+
+TEST_CASE("the replay guard tells a packet sent again from a stale one") {
+    ReplayGuard guard;
+    using V = ReplayGuard::Verdict;
+    REQUIRE(guard.check("a", 2, 10) == V::New);
+    REQUIRE(guard.check("a", 2, 10) == V::Duplicate);
+    REQUIRE(guard.check("a", 2, 9) == V::New);
+    REQUIRE(guard.check("a", 2, 200) == V::New);
+    REQUIRE(guard.check("a", 2, 10) == V::Stale);   // more than the window behind
+    REQUIRE(guard.check("a", 1, 500) == V::Stale);  // an older epoch
+}

@@ -88,7 +88,7 @@ TEST_CASE("a cluster node's status names its peers and what the packets did") {
     cluster.not_synced_back = 9;
     report.cluster = cluster;
     std::string text = format_status(report, StatusFormat::Text, 1060);
-    CHECK(text.find("\ncluster node a, peers: b at 10.0.0.2 up (heard 0.2 s ago), c  at 10.0.0.3 down (heard 7.0 s "
+    CHECK(text.find("\ncluster node a, peers: b at 10.0.0.2 up (heard 0.2 s ago), c\\n at 10.0.0.3 down (heard 7.0 s "
                     "ago), 42 packets accepted, 4 dropped (bad authentication code: 3, replayed or duplicate: 1), 12 "
                     "paths announced by peers, 9 not synced back\n") != std::string::npos);
     std::string json = format_status(report, StatusFormat::Json, 1060);
