@@ -267,29 +267,38 @@ class Daemon:
         return False
 
     def stop(self):
-        if self.proc.poll() is None:
+        code, strays = stop_session(self.proc, self.pid, self.tool.name)
+        self.strays = max(self.strays, strays)
+        return code
+
+
+def stop_session(proc, pid, name):
+    """SIGTERM a daemon (SIGKILL after 10 s), then kill what is left in its session (an
+    orphaned rsync). (exit code, the most leftovers seen at once)."""
+    if proc.poll() is None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            log(f"{name} ignored SIGTERM for 10 s: SIGKILL")
+            os.kill(pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    most = 0
+    for _ in range(50):
+        strays = session_members(pid)
+        if not strays:
+            break
+        most = max(most, len(strays))
+        for p in strays:
             try:
-                os.kill(self.pid, signal.SIGTERM)
+                os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                log(f"{self.tool.name} ignored SIGTERM for 10 s: SIGKILL")
-                os.kill(self.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        for _ in range(50):  # leftovers in the daemon's session (an orphaned rsync)
-            strays = session_members(self.pid)
-            if not strays:
-                break
-            self.strays = max(self.strays, len(strays))
-            for p in strays:
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.1)
-        return self.proc.returncode
+        time.sleep(0.1)
+    return proc.returncode, most
 
 
 # ---------------------------------------------------------------- tree helpers

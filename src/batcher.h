@@ -8,6 +8,12 @@
 
 namespace clsync {
 
+// A path an event named, and when (wall clock, g_get_real_time) the last one was read.
+struct DeletionCandidate {
+    std::string path;
+    std::int64_t seen_us = 0;
+};
+
 struct Batch {
     std::vector<QueuedPath> paths;  // sorted; empty when full_tree
     bool full_tree = false;         // sync the whole tree (initial sync, rescan, huge batch)
@@ -17,10 +23,10 @@ struct Batch {
     // A cluster node's: every path an event named since the last batch, also those a
     // recursive or whole-tree entry covers. The ones the source no longer has are the
     // only ones deleted at the peer (rsync_runner.cpp).
-    std::vector<std::string> deletion_candidates;
-    // A cluster node's: what peers announced they deleted, below the paths synced
-    // recursively, not to be brought back by this run (cluster_runner.cpp).
-    std::vector<std::string> peer_deleted;
+    std::vector<DeletionCandidate> deletion_candidates;
+    // How many times in a row this batch's paths were put back by needed() (a cluster
+    // node stops waiting after a while).
+    unsigned deferrals = 0;
 };
 
 // Builds a batch from entries taken from the queue. Above `max_paths` entries a

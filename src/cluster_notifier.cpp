@@ -24,6 +24,7 @@ constexpr Millis kPeerSilence{5000};
 // kMaxSends times in all: a notice that comes too late only costs a sync back.
 constexpr Millis kRetransmitInterval{200};
 constexpr unsigned kMaxSends = 5;
+constexpr int kReceiveBuffer = 16 << 20;
 // Nodes beyond this many are not tracked (a key holder making up names).
 constexpr std::size_t kMaxPeers = 256;
 // How often expired announcements are dropped (a pass over the whole table).
@@ -89,6 +90,12 @@ ClusterNotifier::ClusterNotifier(ClusterSettings settings, ExpectedChanges& expe
         throw socket_error("IP_MULTICAST_TTL");
     if (setsockopt(socket_.get(), IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0)
         throw socket_error("IP_MULTICAST_LOOP");
+    // A whole-tree notice is hundreds of packets at once: the default buffer (about
+    // 200 KiB) would drop most of them before the main loop reads them. Root may go
+    // beyond net.core.rmem_max; others get what it allows.
+    int buffer = kReceiveBuffer;
+    if (setsockopt(socket_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer) != 0)
+        setsockopt(socket_.get(), SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
 }
 
 ClusterNotifier::~ClusterNotifier() { stop(); }

@@ -1,7 +1,9 @@
 #include "cluster_runner.h"
 
+#include <glib.h>
 #include <sys/stat.h>
 
+#include <unordered_map>
 #include <unordered_set>
 
 #include "content_signature.h"
@@ -31,25 +33,27 @@ void walk_states(const std::string& root, const std::string& start,
         });
 }
 
-}  // namespace
-
-bool ClusterRunner::delivered_by_writer(const std::string& path) const {
-    std::optional<Expectation> e = expected_.find(path, Clock::now());
+// Whether the announced, written `path` is still as a peer's writer left it: rsync
+// sets the mtime of its temporary file before renaming it, so a file written here
+// since has its mtime at its ctime.
+bool delivered_by_writer(const std::string& path, const std::string& watch_dir, const ExpectedChanges& expected) {
+    std::optional<Expectation> e = expected.find(path, Clock::now());
     if (!e || e->deleted) return false;
-    // rsync sets the mtime of its temporary file before renaming it: a file written
-    // here since has its mtime at its ctime.
     struct stat st;
-    if (lstat((watch_dir_ + '/' + path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    if (lstat((watch_dir + '/' + path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
     return st.st_mtim.tv_sec != st.st_ctim.tv_sec || st.st_mtim.tv_nsec != st.st_ctim.tv_nsec;
 }
 
-bool ClusterRunner::changed_here_since(const std::string& path, std::int64_t since_us) const {
-    // Made (or moved) here after the peer deleted it: a rename or a creation sets the
-    // ctime; the newer change wins.
-    struct stat st;
-    if (lstat((watch_dir_ + '/' + path).c_str(), &st) != 0) return false;
-    std::int64_t changed_us = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000 + st.st_ctim.tv_nsec / 1000;
-    return changed_us >= since_us;
+}  // namespace
+
+bool is_peer_delivery(const PathEvent& event, const std::string& watch_dir, const ExpectedChanges& expected,
+                      ClusterNotifier& notifier) {
+    TimePoint now = Clock::now();
+    bool delivery = event.is_rename() ? expected.is_writer_temp(event.renamed_from, now) &&
+                                            delivered_by_writer(event.path, watch_dir, expected)
+                                      : expected.is_writer_temp(event.path, now);
+    if (delivery) notifier.count_echoes(1);
+    return delivery;
 }
 
 ClusterRunner::ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watch_dir, std::string destination,
@@ -60,10 +64,15 @@ ClusterRunner::ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watc
       notifier_(notifier),
       expected_(expected) {}
 
-Batch ClusterRunner::needed(const Batch& batch) const {
+std::optional<Batch> ClusterRunner::needed(const Batch& batch) const {
     std::size_t left_out = 0;
-    Batch kept = without_echoes(batch, left_out);
-    kept.peer_deleted = peer_deletions_below(kept);
+    bool unsettled = false;
+    Batch kept = without_echoes(batch, left_out, unsettled);
+    if (unsettled && batch.deferrals < kMaxDeferrals) {
+        log_debug("a peer's notice about paths of the sync to %s is younger than %.0f s: waiting", destination_.c_str(),
+                  kSettle.count() / 1000.0);
+        return std::nullopt;
+    }
     if (left_out) {
         notifier_.count_echoes(left_out);
         log_info("%zu changed paths are what other nodes wrote: not synced back to %s", left_out, destination_.c_str());
@@ -76,14 +85,17 @@ SyncResult ClusterRunner::run(const Batch& batch) const {
     return inner_->run(batch);
 }
 
-bool ClusterRunner::is_echo(const std::string& path, bool recursive) const {
+bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unsettled) const {
     TimePoint now = Clock::now();
-    auto matches = [this, now](const std::string& p, const EntryState& state) {
+    std::int64_t settled_before_us = g_get_real_time() - std::chrono::microseconds(kSettle).count();
+    auto matches = [this, now, unsettled, settled_before_us](const std::string& p, const EntryState& state) {
         if (expected_.is_writer_temp(p, now)) return true;
         std::optional<Expectation> e = expected_.find(p, now);
         if (!e) return false;
-        return e->deleted ? state.kind == EntryState::Kind::Absent
-                          : state.kind == EntryState::Kind::Present && state.signature == e->signature;
+        bool same = e->deleted ? state.kind == EntryState::Kind::Absent
+                               : state.kind == EntryState::Kind::Present && state.signature == e->signature;
+        if (!same && unsettled && e->announced_at_us > settled_before_us) *unsettled = true;
+        return same;
     };
     if (!recursive) {
         // Cheap first: most paths were never announced, and need no signature.
@@ -96,10 +108,10 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive) const {
     return all;
 }
 
-Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out) const {
+Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, bool& unsettled) const {
     Batch kept = batch;
     if (batch.full_tree) {
-        if (!is_echo("", true)) return kept;
+        if (!is_echo("", true, &unsettled)) return kept;
         kept.full_tree = false;
         left_out += 1;
     }
@@ -112,18 +124,27 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out) c
     kept.renames.clear();
     TimePoint now = Clock::now();
     for (const Rename& r : batch.renames) {
-        if (expected_.is_writer_temp(r.from, now) && delivered_by_writer(r.to)) {
+        if (expected_.is_writer_temp(r.from, now) && delivered_by_writer(r.to, watch_dir_, expected_)) {
             delivered.insert(r.to);
             left_out += 2;
-        } else if (is_echo(r.from, true) && is_echo(r.to, true)) {
+        } else if (is_echo(r.from, true, &unsettled) && is_echo(r.to, true, &unsettled)) {
             left_out += 2;
         } else {
             kept.renames.push_back(r);
         }
     }
+    // A path missing here that a peer announced after our last event on it is the
+    // peer's newer file on its way (or the peer's own deletion): not ours to delete.
+    std::unordered_map<std::string, std::int64_t> seen;
+    for (const DeletionCandidate& c : batch.deletion_candidates) seen.emplace(c.path, c.seen_us);
+    auto peer_is_newer = [&](const std::string& path) {
+        std::optional<Expectation> e = expected_.find(path, now);
+        auto it = seen.find(path);
+        return e && e->announced_at_us > (it == seen.end() ? 0 : it->second) && is_absent(watch_dir_, path);
+    };
     kept.paths.clear();
     for (const QueuedPath& p : batch.paths) {
-        if (delivered.count(p.path) || is_echo(p.path, p.recursive))
+        if (delivered.count(p.path) || is_echo(p.path, p.recursive, &unsettled) || peer_is_newer(p.path))
             ++left_out;
         else
             kept.paths.push_back(p);
@@ -131,28 +152,9 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out) c
     // A path a peer deleted here is the peer's deletion, not ours to pass on (the
     // peer may have made something new under that name since).
     kept.deletion_candidates.clear();
-    for (const std::string& path : batch.deletion_candidates)
-        if (!is_echo(path, false)) kept.deletion_candidates.push_back(path);
+    for (const DeletionCandidate& c : batch.deletion_candidates)
+        if (!is_echo(c.path, false) && !peer_is_newer(c.path)) kept.deletion_candidates.push_back(c);
     return kept;
-}
-
-std::vector<std::string> ClusterRunner::peer_deletions_below(const Batch& batch) const {
-    // A recursive sync adds what the peer lacks; what it lacks because it deleted it
-    // (and announced so) must not come back. A path this batch lists itself changed
-    // here since: that change is synced.
-    std::vector<std::string> roots;
-    if (batch.full_tree) roots.push_back("");
-    for (const QueuedPath& p : batch.paths)
-        if (p.recursive) roots.push_back(p.path);
-    for (const Rename& r : batch.renames) roots.push_back(r.to);
-    std::unordered_set<std::string> listed;
-    for (const QueuedPath& p : batch.paths) listed.insert(p.path);
-    std::vector<std::string> deleted;
-    TimePoint now = Clock::now();
-    for (const std::string& root : roots)
-        for (auto& [path, announced_at_us] : expected_.deleted_below(root, kMaxPeerDeletions - deleted.size(), now))
-            if (!listed.count(path) && !changed_here_since(path, announced_at_us)) deleted.push_back(std::move(path));
-    return deleted;
 }
 
 std::vector<NoticeEntry> ClusterRunner::notice_entries(const Batch& batch) const {

@@ -18,6 +18,7 @@
 
 #include "cluster_notifier.h"
 #include "expected_changes.h"
+#include "path_event.h"
 #include "sync_runner.h"
 
 namespace clsync {
@@ -26,30 +27,36 @@ namespace clsync {
 // (a whole-tree sync of a big tree) the rest is not announced: its echoes are synced
 // back, rsync finding them equal.
 constexpr std::size_t kMaxNoticeEntries = 200000;
-// Peers' deletions kept from coming back by one run (one exclude rule each, which
-// rsync matches against every file).
-constexpr std::size_t kMaxPeerDeletions = 1000;
+// A path that differs from what a peer announced less than this long ago is not
+// judged yet (the peer's run may be writing, renaming and deleting around it): the
+// batch waits, at most kMaxDeferrals times.
+constexpr Millis kSettle{3000};
+constexpr unsigned kMaxDeferrals = 20;
+
+// Whether `event` is a peer's writer delivering an announced file into `watch_dir`:
+// an event on its temporary name, or the rename of that name onto the announced one
+// while the file is as the writer left it (its mtime set, not written since). Counted
+// as not synced back. Any thread.
+bool is_peer_delivery(const PathEvent& event, const std::string& watch_dir, const ExpectedChanges& expected,
+                      ClusterNotifier& notifier);
 
 class ClusterRunner : public SyncRunner {
 public:
     ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watch_dir, std::string destination,
                   ClusterNotifier& notifier, const ExpectedChanges& expected);
 
-    Batch needed(const Batch& batch) const override;
+    std::optional<Batch> needed(const Batch& batch) const override;
     SyncResult run(const Batch& batch) const override;
     void cancel() const override { inner_->cancel(); }
     std::optional<bool> reachable() const override { return inner_->reachable(); }
 
 private:
     // The batch without the peers' writes; `left_out` counts the paths taken out.
-    Batch without_echoes(const Batch& batch, std::size_t& left_out) const;
-    bool is_echo(const std::string& path, bool recursive) const;
+    Batch without_echoes(const Batch& batch, std::size_t& left_out, bool& unsettled) const;
+    // `unsettled` is set when a path differs from a notice younger than kSettle: the
+    // peer may still be writing it.
+    bool is_echo(const std::string& path, bool recursive, bool* unsettled = nullptr) const;
     std::vector<NoticeEntry> notice_entries(const Batch& batch) const;
-    std::vector<std::string> peer_deletions_below(const Batch& batch) const;
-    bool changed_here_since(const std::string& path, std::int64_t since_us) const;
-    // Whether the announced `path`, just renamed into place by a peer's writer, is
-    // still as the writer left it.
-    bool delivered_by_writer(const std::string& path) const;
 
     std::unique_ptr<SyncRunner> inner_;
     std::string watch_dir_;

@@ -82,26 +82,6 @@ bool ExpectedChanges::is_writer_temp(const std::string& path, TimePoint now) con
     return false;
 }
 
-std::vector<std::pair<std::string, std::int64_t>> ExpectedChanges::deleted_below(const std::string& root,
-                                                                                 std::size_t limit,
-                                                                                 TimePoint now) const {
-    std::vector<std::pair<std::string, std::int64_t>> deleted;
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (auto it = entries_.lower_bound(root); it != entries_.end() && deleted.size() < limit; ++it) {
-        const std::string& path = it->first;
-        bool inside =
-            root.empty() || path == root ||
-            (path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/');
-        if (!inside) {
-            if (path.compare(0, root.size(), root) != 0) break;  // past every path starting with root
-            continue;                                            // "root-x" sorts between "root" and "root/"
-        }
-        if (it->second.expectation.deleted && it->second.expires > now && !path.empty())
-            deleted.emplace_back(path, it->second.expectation.announced_at_us);
-    }
-    return deleted;
-}
-
 void ExpectedChanges::expire(TimePoint now) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = entries_.begin(); it != entries_.end();)

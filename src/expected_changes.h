@@ -44,10 +44,6 @@ public:
     // ".NAME.clsync-XXXXXX" beside an announced NAME that is written (not deleted).
     // Such a name appears and goes while the peer writes; it is not the peer's to sync.
     bool is_writer_temp(const std::string& path, TimePoint now) const;
-    // Paths announced as deleted, not expired, at or below `root` ("" = everywhere); at
-    // most `limit`.
-    std::vector<std::pair<std::string, std::int64_t>> deleted_below(const std::string& root, std::size_t limit,
-                                                                    TimePoint now) const;
     // Drops the announcements that expired.
     void expire(TimePoint now);
     std::size_t size() const;

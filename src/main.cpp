@@ -168,6 +168,8 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     UniqueFd sigquit_fd = block_sigquit();
     Identity identity = resolve_identity(options.uid, options.gid);
     if (!options.chroot_dir.empty()) enter_chroot(options.chroot_dir);
+    // Root's to read: read before the switch, and before anything is created.
+    std::string cluster_key = options.cluster_key.empty() ? std::string() : read_cluster_key(options.cluster_key);
     // Before the long start-up walk: a second instance is refused at once.
     std::optional<PidFile> pid_file;
     if (!options.pid_file.empty()) pid_file.emplace(options.pid_file);
@@ -189,8 +191,6 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     } catch (const StartupError& e) {
         without_state(e.message);
     }
-    // Root's to read: read before the switch.
-    std::string cluster_key = options.cluster_key.empty() ? std::string() : read_cluster_key(options.cluster_key);
     // Everything else (watches, lists, handlers, rsync) runs as -u/-g already.
     drop_privileges(identity);
     raise_open_file_limit();
@@ -243,6 +243,10 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     settings.own_paths = own_paths_in(watch_dir, {options.status_file, options.pid_file, options.lists_dir});
     settings.state = state ? &*state : nullptr;
     settings.track_deletion_candidates = !cluster_key.empty();
+    if (cluster)
+        settings.peer_delivery = [&watch_dir, &expected, &cluster](const PathEvent& event) {
+            return is_peer_delivery(event, watch_dir, *expected, *cluster);
+        };
     std::unique_ptr<Watcher> watcher;
     std::optional<SourceGuard> guard;
     if (options.source_guard) {

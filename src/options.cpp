@@ -649,7 +649,8 @@ std::string help_text(const char* program) {
     text +=
         "\nExit codes: 0 ok, 64 usage error, 66 watch dir unusable, 69 handler missing or unusable,\n"
         "70 internal error, 71 system error, 73 pid file or state dir held or not writable,\n"
-        "75 sync failed --retries times, 77 lists dir open to others, 78 config or rules file error. See clsync(1).\n";
+        "75 sync failed --retries times, 77 lists dir or cluster key open to others,\n"
+        "78 config or rules file error. See clsync(1).\n";
     return text;
 }
 

@@ -59,7 +59,7 @@ std::vector<bool> rename_remotely(const std::string& ssh_command, const std::str
 // whole-tree run adds what the peer lacks and deletes nothing, and a directory's
 // recursive sync keeps what the peer wrote into it meanwhile.
 std::string cluster_deletion_rules(const std::string& source, const std::vector<QueuedPath>& paths,
-                                   const std::vector<std::string>& candidates) {
+                                   const std::vector<DeletionCandidate>& candidates) {
     std::string rules;
     auto risk = [&rules](const std::string& path, const char* suffix) {
         rules += "R " + rsync_pattern(path, suffix) + '\0';
@@ -75,7 +75,7 @@ std::string cluster_deletion_rules(const std::string& source, const std::vector<
         }
     };
     for (const QueuedPath& p : paths) look_at(p.path);
-    for (const std::string& path : candidates) look_at(path);
+    for (const DeletionCandidate& c : candidates) look_at(c.path);
     return rules + "P *" + '\0';
 }
 
@@ -165,11 +165,7 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     if (settings_.cluster) {
         // The newest mtime wins: a peer's file changed after ours is not overwritten.
         argv.insert(argv.end(), {"--update", "--from0", "--filter=. -"});
-        // What a peer deleted is neither sent back nor (since the peer lacks it) deleted.
-        std::string peer_deleted;
-        for (const std::string& path : batch.peer_deleted)
-            peer_deleted += "- " + rsync_pattern(path, "") + '\0' + "- " + rsync_pattern(path, "/***") + '\0';
-        rules = peer_deleted + cluster_deletion_rules(settings_.source, paths, batch.deletion_candidates) + rules +
+        rules = cluster_deletion_rules(settings_.source, paths, batch.deletion_candidates) + rules +
                 as_include_rules(includes);
     } else if (!whole_tree || !rules.empty()) {
         argv.insert(argv.end(), {"--from0", "--include-from=-"});

@@ -25,6 +25,8 @@ constexpr Millis kProbeInterval{1000};
 // Batch::deletion_candidates); beyond, deletions among further paths do not reach the
 // peers (logged).
 constexpr std::size_t kMaxDeletionCandidates = 100000;
+// How soon a batch the runner deferred (SyncRunner::needed) is asked about again.
+constexpr Millis kDeferralPause{500};
 
 Millis failure_backoff(unsigned failures) {
     Millis backoff{500};
@@ -86,10 +88,12 @@ void SyncCoordinator::drain_inbox() {
     const RuleSet* filter = rules && !rules->empty() ? rules.get() : nullptr;
     bool filtering = filter || !settings_.own_paths.empty();
     std::vector<QueuedPath> arrived;  // for the state store
+    std::int64_t now_us = settings_.track_deletion_candidates ? g_get_real_time() : 0;
     for (PathEvent& event : events) {
+        if (settings_.peer_delivery && settings_.peer_delivery(event)) continue;
         if (settings_.track_deletion_candidates) {
-            add_deletion_candidate(event.path);
-            if (event.is_rename()) add_deletion_candidate(event.renamed_from);
+            add_deletion_candidate(event.path, now_us);
+            if (event.is_rename()) add_deletion_candidate(event.renamed_from, now_us);
         }
         if (event.is_rename()) {
             log_debug("event: '%s' renamed to '%s'", printable(event.renamed_from).c_str(),
@@ -128,9 +132,12 @@ void SyncCoordinator::drain_inbox() {
     dispatch();
 }
 
-void SyncCoordinator::add_deletion_candidate(const std::string& path) {
-    if (deletion_candidates_.size() < kMaxDeletionCandidates) {
-        deletion_candidates_.insert(path);
+void SyncCoordinator::add_deletion_candidate(const std::string& path, std::int64_t seen_us) {
+    auto it = deletion_candidates_.find(path);
+    if (it != deletion_candidates_.end()) {
+        it->second = std::max(it->second, seen_us);
+    } else if (deletion_candidates_.size() < kMaxDeletionCandidates) {
+        deletion_candidates_.emplace(path, seen_us);
     } else if (!deletion_candidates_overflowed_) {
         deletion_candidates_overflowed_ = true;
         log_warning(
@@ -197,7 +204,7 @@ void SyncCoordinator::start(bool initial_sync) {
         TimePoint due_now = Clock::now() - settings_.delays.normal;
         for (const QueuedPath& p : recovered) {
             queue_.add(p.path, p.recursive, SizeClass::Normal, due_now);
-            if (settings_.track_deletion_candidates) add_deletion_candidate(p.path);
+            if (settings_.track_deletion_candidates) add_deletion_candidate(p.path, 0);
         }
         unsynced_since_ = Clock::now();
         catching_up_ = true;
@@ -295,10 +302,11 @@ void SyncCoordinator::dispatch() {
     if (held_) return arm_timer(now + kStandbyPoll);
     Batch batch = make_batch(queue_.take_due(finishing_ ? TimePoint::max() : now), settings_.max_batch_paths);
     batch.renames = queue_.take_renames();
-    batch.deletion_candidates.assign(deletion_candidates_.begin(), deletion_candidates_.end());
+    for (auto& [path, seen_us] : deletion_candidates_) batch.deletion_candidates.push_back({path, seen_us});
     deletion_candidates_.clear();
     deletion_candidates_overflowed_ = false;
     batch.initial_sync = batch.full_tree && initial_sync_pending_;
+    batch.deferrals = deferrals_;
     batch.iteration = iterations_;
     start_batch(std::move(batch), now);
 }
@@ -312,10 +320,14 @@ void SyncCoordinator::start_batch(Batch batch, TimePoint now) {
     pool_.submit([this, batch = std::move(batch), now]() mutable {
         SyncResult result;
         try {
-            Batch needed = runner_.needed(batch);
-            if (needed.full_tree || !needed.paths.empty() || !needed.renames.empty()) {
-                log_batch_start(needed);
-                result = runner_.run(needed);
+            std::optional<Batch> needed = runner_.needed(batch);
+            if (!needed) {
+                result.deferred = true;
+            } else if (needed->full_tree || !needed->paths.empty() || !needed->renames.empty()) {
+                log_batch_start(*needed);
+                result = runner_.run(*needed);
+                result.paths_run = needed->paths.size();
+                result.whole_tree_run = needed->full_tree;
             } else {
                 result.outcome = RsyncOutcome::Complete;
                 result.exit_code = 0;
@@ -350,6 +362,8 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
     batch_running_ = false;
     initial_running_ = false;
     TimePoint now = Clock::now();
+    if (result.deferred) return put_back_deferred(batch, now);
+    deferrals_ = 0;
     if (result.outcome != RsyncOutcome::Retry) consecutive_retries_ = 0;
     if (result.outcome == RsyncOutcome::Complete) {
         if (consecutive_failures_) {
@@ -364,7 +378,7 @@ void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result
         if (batch.initial_sync) initial_sync_pending_ = false;
         if (!result.nothing_to_write) {
             ++iterations_;
-            std::string what = batch.full_tree ? "the whole tree" : count(batch.paths.size(), "path");
+            std::string what = result.whole_tree_run ? "the whole tree" : count(result.paths_run, "path");
             if (result.renames_applied) what += " (" + count(result.renames_applied, "rename") + " replayed)";
             log_info("synced %s to %s in %.3f s%s", what.c_str(), settings_.destination.c_str(), seconds_since(started),
                      result.source_changed ? " (the source changed meanwhile: those paths are queued again)" : "");
@@ -477,13 +491,25 @@ bool SyncCoordinator::on_standby() const {
     return !settings_.standby_file.empty() && access(settings_.standby_file.c_str(), F_OK) == 0;
 }
 
+void SyncCoordinator::put_back_deferred(const Batch& batch, TimePoint now) {
+    ++deferrals_;
+    // Nothing was replayed: the renames go back as both of their names, synced whole.
+    SyncResult back;
+    for (const Rename& r : batch.renames)
+        back.rename_paths.insert(back.rename_paths.end(), {{r.from, true}, {r.to, true}});
+    requeue(batch, back, now - settings_.delays.normal);
+    next_sync_allowed_ = std::max(next_sync_allowed_, now + kDeferralPause);
+    if (settings_.on_change) settings_.on_change();
+    dispatch();
+}
+
 void SyncCoordinator::requeue(const Batch& batch, const SyncResult& result, TimePoint first_seen, bool only_renamed) {
     std::vector<QueuedPath> paths = batch.paths;
     if (batch.full_tree) paths.push_back({"", true});
     paths.insert(paths.end(), result.rename_paths.begin(), result.rename_paths.end());
     remember(queue_.requeue(std::move(paths), first_seen, only_renamed));
     if (!only_renamed)
-        for (const std::string& path : batch.deletion_candidates) add_deletion_candidate(path);
+        for (const DeletionCandidate& c : batch.deletion_candidates) add_deletion_candidate(c.path, c.seen_us);
 }
 
 void SyncCoordinator::check_exit_conditions() {

@@ -15,9 +15,9 @@
 
 #include <ctime>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +64,10 @@ struct CoordinatorSettings {
     // A cluster node: each batch carries the paths events named since the last one
     // (Batch::deletion_candidates).
     bool track_deletion_candidates = false;
+    // A cluster node: whether an event is a peer's writer delivering a file here (its
+    // temporary file, or the rename that puts it in place): not this node's change,
+    // dropped before it is queued (null: none).
+    std::function<bool(const PathEvent&)> peer_delivery;
 };
 
 class SyncCoordinator : public EventSink {
@@ -112,6 +116,8 @@ private:
     bool held_by_guard();
     // Puts a batch's paths back, as first seen at `first_seen` (backdate to make them due).
     void requeue(const Batch& batch, const SyncResult& result, TimePoint first_seen, bool only_renamed = false);
+    // needed() said "not now": everything back, asked again after kDeferralPause.
+    void put_back_deferred(const Batch& batch, TimePoint now);
     void arm_timer(TimePoint when);
     // While the destination is down and the next retry is far: a cheap look every
     // kProbeInterval whether it answers (SyncRunner::reachable). One that did not
@@ -127,7 +133,7 @@ private:
     void forget_synced(const Batch& batch, const SyncResult& result);
     void state_store_failed(const StateStoreError& e);
     void check_exit_conditions();
-    void add_deletion_candidate(const std::string& path);
+    void add_deletion_candidate(const std::string& path, std::int64_t seen_us);
 
     CoordinatorSettings settings_;
     const SyncRunner& runner_;
@@ -160,8 +166,9 @@ private:
     std::optional<std::string> guard_hold_;  // why the source guard holds the sync
     // The first event not yet written (kept across failures; not reset by requeues).
     std::optional<TimePoint> unsynced_since_;
-    std::optional<std::time_t> last_in_sync_;  // from the state store at start, then ours
-    std::set<std::string> deletion_candidates_;
+    std::optional<std::time_t> last_in_sync_;                  // from the state store at start, then ours
+    unsigned deferrals_ = 0;                                   // batches put back by needed() in a row
+    std::map<std::string, std::int64_t> deletion_candidates_;  // path -> when its last event was read
     bool deletion_candidates_overflowed_ = false;
     bool stopping_ = false;
     bool finishing_ = false;  // SIGQUIT: no more waiting for windows

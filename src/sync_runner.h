@@ -23,6 +23,10 @@ struct SyncResult {
     std::vector<QueuedPath> rename_paths;
     unsigned renames_applied = 0;
     bool nothing_to_write = false;  // needed() left nothing of the batch: run() was not called
+    bool deferred = false;          // needed() said "not now": nothing was run
+    // What run() was given (needed()'s part of the batch), for the log.
+    std::size_t paths_run = 0;
+    bool whole_tree_run = false;
 };
 
 class SyncRunner {
@@ -30,7 +34,9 @@ public:
     virtual ~SyncRunner() = default;
     // What of `batch` needs writing at all (a cluster node leaves out what its peers
     // wrote, cluster_runner.h); an empty batch is not run. Called on worker threads.
-    virtual Batch needed(const Batch& batch) const { return batch; }
+    // nullopt: not now (a peer is still writing what the batch would judge); the
+    // coordinator puts the batch back and asks again a moment later.
+    virtual std::optional<Batch> needed(const Batch& batch) const { return batch; }
     virtual SyncResult run(const Batch& batch) const = 0;
     // Asks a running batch to stop soon (clsync is stopping). Runners that fork stop
     // their children through the child registry; in-process ones check this flag.

@@ -130,17 +130,3 @@ TEST_CASE("a content signature changes with what a sync carries, and only with t
     }
     SECTION("nothing there") { REQUIRE(dir.state("nothing").kind == EntryState::Kind::Absent); }
 }
-
-TEST_CASE("deletions announced below a path are found, within a limit") {
-    ExpectedChanges expected;
-    expected.expect("b",
-                    {{"d/x", true, 0}, {"d/y", false, 3}, {"d/sub/z", true, 0}, {"d-other", true, 0}, {"e", true, 0}},
-                    kStart, 1234);
-    auto below_d = expected.deleted_below("d", 10, kStart);
-    REQUIRE(below_d.size() == 2);
-    REQUIRE(below_d[0] == std::make_pair(std::string("d/sub/z"), std::int64_t{1234}));
-    REQUIRE(below_d[1].first == "d/x");
-    REQUIRE(expected.deleted_below("", 10, kStart).size() == 4);
-    REQUIRE(expected.deleted_below("", 2, kStart).size() == 2);
-    REQUIRE(expected.deleted_below("d", 10, kStart + kExpectationLifetime).empty());
-}
