@@ -143,21 +143,29 @@ void ClusterNotifier::send_bytes(const std::string& bytes) {
         log_debug("cluster: sending a packet: %s", std::strerror(errno));
 }
 
-void ClusterNotifier::notify(const std::vector<NoticeEntry>& entries) {
+std::uint64_t ClusterNotifier::send_reliably(Packet packet) {
+    packet.node = settings_.node;
+    packet.epoch = epoch_;
+    packet.seq = next_seq_++;
+    std::string bytes = encode_packet(packet, settings_.key);
+    send_bytes(bytes);
+    std::lock_guard<std::mutex> lock(outstanding_mutex_);
+    outstanding_[packet.seq] = Outstanding{std::move(bytes), 1, {}};
+    if (!retransmit_asked_) {
+        retransmit_asked_ = true;
+        run_on_main_thread([this] { arm_retransmit(); });
+    }
+    return packet.seq;
+}
+
+std::vector<std::uint64_t> ClusterNotifier::notify(const std::vector<NoticeEntry>& entries) {
     const std::size_t capacity = notice_capacity(settings_.node);
+    std::vector<std::uint64_t> seqs;
     Packet notice = packet_of_type(PacketType::Notice);
     std::size_t used = 0;
     auto flush = [&] {
         if (notice.entries.empty()) return;
-        notice.node = settings_.node;
-        notice.epoch = epoch_;
-        notice.seq = next_seq_++;
-        std::string bytes = encode_packet(notice, settings_.key);
-        send_bytes(bytes);
-        {
-            std::lock_guard<std::mutex> lock(outstanding_mutex_);
-            outstanding_[notice.seq] = Outstanding{std::move(bytes), 1, {}};
-        }
+        seqs.push_back(send_reliably(notice));
         notice.entries.clear();
         used = 0;
     };
@@ -169,10 +177,16 @@ void ClusterNotifier::notify(const std::vector<NoticeEntry>& entries) {
         used += size;
     }
     flush();
-    std::lock_guard<std::mutex> lock(outstanding_mutex_);
-    if (!retransmit_asked_ && !outstanding_.empty()) {
-        retransmit_asked_ = true;
-        run_on_main_thread([this] { arm_retransmit(); });
+    return seqs;
+}
+
+void ClusterNotifier::done(const std::vector<std::uint64_t>& seqs) {
+    constexpr std::size_t kSeqsPerPacket = 512;
+    for (std::size_t start = 0; start < seqs.size(); start += kSeqsPerPacket) {
+        Packet packet = packet_of_type(PacketType::Done);
+        packet.done_seqs.assign(seqs.begin() + static_cast<long>(start),
+                                seqs.begin() + static_cast<long>(std::min(seqs.size(), start + kSeqsPerPacket)));
+        send_reliably(std::move(packet));
     }
 }
 
@@ -249,9 +263,11 @@ void ClusterNotifier::handle(const Packet& packet, const std::string& address) {
         return;
     }
     ReplayGuard::Verdict verdict = replay_.check(packet.node, packet.epoch, packet.seq);
-    // A notice sent again because our acknowledgement was lost is acknowledged again;
-    // a replayed old one is not (no ack storms for whoever captured packets).
-    if (packet.type == PacketType::Notice && verdict != ReplayGuard::Verdict::Stale) {
+    // A notice (or done) sent again because our acknowledgement was lost is
+    // acknowledged again; a replayed old one is not (no ack storms for whoever
+    // captured packets).
+    bool reliable = packet.type == PacketType::Notice || packet.type == PacketType::Done;
+    if (reliable && verdict != ReplayGuard::Verdict::Stale) {
         Packet ack = packet_of_type(PacketType::Ack);
         ack.acked_node = packet.node;
         ack.acked_epoch = packet.epoch;
@@ -270,7 +286,9 @@ void ClusterNotifier::handle(const Packet& packet, const std::string& address) {
     heard_from(packet, address);
     if (packet.type == PacketType::Notice) {
         log_debug("cluster: node %s announces %zu changes", printable(packet.node).c_str(), packet.entries.size());
-        expected_.expect(packet.node, packet.entries, Clock::now(), g_get_real_time());
+        expected_.expect(packet.node, packet.entries, Clock::now(), g_get_real_time(), packet.seq);
+    } else if (packet.type == PacketType::Done) {
+        expected_.settle(packet.node, packet.done_seqs);
     } else if (packet.type == PacketType::Ack && packet.acked_node == settings_.node && packet.acked_epoch == epoch_) {
         std::lock_guard<std::mutex> lock(outstanding_mutex_);
         auto it = outstanding_.find(packet.acked_seq);
@@ -286,6 +304,9 @@ void ClusterNotifier::heard_from(const Packet& packet, const std::string& addres
         log_info("cluster: node %s at %s is up", printable(packet.node).c_str(), address.c_str());
     else if (peer.epoch != packet.epoch)
         log_info("cluster: node %s at %s restarted", printable(packet.node).c_str(), address.c_str());
+    // What it was writing before it restarted or went silent will not be reported done.
+    if (!is_new && (peer.epoch != packet.epoch || !peer.up))
+        expected_.settle_all(packet.node);
     else if (!peer.up)
         log_info("cluster: node %s at %s is back after %.0f s", printable(packet.node).c_str(), address.c_str(),
                  seconds_between(peer.last_heard, now));

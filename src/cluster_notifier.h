@@ -50,8 +50,11 @@ public:
     // Reads packets and announces this node from now on (main thread).
     void start();
     void stop();
-    // Multicasts notices of `entries` (split to fit packets); any thread.
-    void notify(const std::vector<NoticeEntry>& entries);
+    // Multicasts notices of `entries` (split to fit packets); any thread. Returns their
+    // seqs, for done().
+    std::vector<std::uint64_t> notify(const std::vector<NoticeEntry>& entries);
+    // The batch those notices announced is written (or gave up); any thread.
+    void done(const std::vector<std::uint64_t>& seqs);
     // Counts paths the echo filter did not sync back; any thread.
     void count_echoes(std::size_t paths) { echoes_ += paths; }
     const std::string& node() const { return settings_.node; }
@@ -75,6 +78,8 @@ private:
     };
 
     std::uint64_t send(Packet packet);
+    // Sends `packet` and again until every peer that is up acknowledged it; its seq.
+    std::uint64_t send_reliably(Packet packet);
     void send_bytes(const std::string& bytes);
     void receive_all();
     void handle(const Packet& packet, const std::string& address);

@@ -105,6 +105,10 @@ std::string encode_body(const Packet& packet) {
             put_u64(body, packet.acked_epoch);
             put_u64(body, packet.acked_seq);
             break;
+        case PacketType::Done:
+            put_u32(body, static_cast<std::uint32_t>(packet.done_seqs.size()));
+            for (std::uint64_t seq : packet.done_seqs) put_u64(body, seq);
+            break;
     }
     return body;
 }
@@ -133,6 +137,14 @@ bool decode_body(Reader& r, Packet& packet) {
             std::uint8_t length = 0;
             return r.u8(length) && length > 0 && length <= kMaxNodeName && r.bytes(packet.acked_node, length) &&
                    r.u64(packet.acked_epoch) && r.u64(packet.acked_seq) && r.done();
+        }
+        case PacketType::Done: {
+            std::uint32_t count = 0;
+            if (!r.u32(count) || count == 0 || count > kMaxPacketSize / 8) return false;
+            packet.done_seqs.resize(count);
+            for (std::uint64_t& seq : packet.done_seqs)
+                if (!r.u64(seq) || seq == 0) return false;
+            return r.done();
         }
     }
     return false;
@@ -199,7 +211,7 @@ DecodeResult decode_packet(const std::string& bytes, const std::string& key) {
     std::uint16_t flags = 0;
     std::uint32_t body_length = 0;
     if (!r.u8(type) || !r.u16(flags) || !r.u8(node_length)) return fail(DecodeError::Malformed);
-    if (type < 1 || type > 3) return fail(DecodeError::BadType);
+    if (type < 1 || type > 4) return fail(DecodeError::BadType);
     packet.type = static_cast<PacketType>(type);
     if (flags != 0 || node_length == 0 || node_length > kMaxNodeName || !r.bytes(packet.node, node_length) ||
         !r.u64(packet.epoch) || !r.u64(packet.seq) || !r.u32(body_length) || packet.seq == 0)

@@ -28,6 +28,7 @@ enum class PacketType : std::uint8_t {
     Announce = 1,  // "I am here" (membership), sent periodically
     Notice = 2,    // changes this node is about to write to the others
     Ack = 3,       // a notice was received
+    Done = 4,      // the batch those notices announced is written: judge its paths now
 };
 
 // One change a notice announces: what a path will hold once written (or that it goes).
@@ -49,6 +50,7 @@ struct Packet {
     std::string acked_node;            // Ack: whose packet
     std::uint64_t acked_epoch = 0;
     std::uint64_t acked_seq = 0;
+    std::vector<std::uint64_t> done_seqs;  // Done: the seqs of the batch's notices
 };
 
 enum class DecodeError {

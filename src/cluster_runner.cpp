@@ -1,7 +1,6 @@
 #include "cluster_runner.h"
 
 #include <glib.h>
-#include <sys/stat.h>
 
 #include <unordered_map>
 #include <unordered_set>
@@ -33,25 +32,15 @@ void walk_states(const std::string& root, const std::string& start,
         });
 }
 
-// Whether the announced, written `path` is still as a peer's writer left it: rsync
-// sets the mtime of its temporary file before renaming it, so a file written here
-// since has its mtime at its ctime.
-bool delivered_by_writer(const std::string& path, const std::string& watch_dir, const ExpectedChanges& expected) {
-    std::optional<Expectation> e = expected.find(path, Clock::now());
-    if (!e || e->deleted) return false;
-    struct stat st;
-    if (lstat((watch_dir + '/' + path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
-    return st.st_mtim.tv_sec != st.st_ctim.tv_sec || st.st_mtim.tv_nsec != st.st_ctim.tv_nsec;
-}
-
 }  // namespace
 
-bool is_peer_delivery(const PathEvent& event, const std::string& watch_dir, const ExpectedChanges& expected,
-                      ClusterNotifier& notifier) {
+bool is_peer_delivery(const PathEvent& event, const ExpectedChanges& expected, ClusterNotifier& notifier) {
     TimePoint now = Clock::now();
-    bool delivery = event.is_rename() ? expected.is_writer_temp(event.renamed_from, now) &&
-                                            delivered_by_writer(event.path, watch_dir, expected)
-                                      : expected.is_writer_temp(event.path, now);
+    // The rename of a writer's temporary file is the peer delivering the file, whatever
+    // it holds by now: it was never this node's, and replaying it elsewhere (or sending
+    // back a copy torn by a write at the peer during the transfer) could only undo the
+    // peer's newer state. A local change after it raises events of its own.
+    bool delivery = expected.is_writer_temp(event.is_rename() ? event.renamed_from : event.path, now);
     if (delivery) notifier.count_echoes(1);
     return delivery;
 }
@@ -81,20 +70,31 @@ std::optional<Batch> ClusterRunner::needed(const Batch& batch) const {
 }
 
 SyncResult ClusterRunner::run(const Batch& batch) const {
-    notifier_.notify(notice_entries(batch));
+    // Done however the run ends: the peers judge the announced paths from then on.
+    struct DoneOnExit {
+        ClusterNotifier& notifier;
+        std::vector<std::uint64_t> seqs;
+        ~DoneOnExit() {
+            if (!seqs.empty()) notifier.done(seqs);
+        }
+    } done{notifier_, notifier_.notify(notice_entries(batch))};
     return inner_->run(batch);
 }
 
 bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unsettled) const {
     TimePoint now = Clock::now();
-    std::int64_t settled_before_us = g_get_real_time() - std::chrono::microseconds(kSettle).count();
-    auto matches = [this, now, unsettled, settled_before_us](const std::string& p, const EntryState& state) {
+    std::int64_t now_us = g_get_real_time();
+    std::int64_t settled_before_us = now_us - std::chrono::microseconds(kSettle).count();
+    std::int64_t in_flight_since_us = now_us - std::chrono::microseconds(kMaxInFlight).count();
+    auto matches = [this, now, unsettled, settled_before_us, in_flight_since_us](const std::string& p,
+                                                                                 const EntryState& state) {
         if (expected_.is_writer_temp(p, now)) return true;
         std::optional<Expectation> e = expected_.find(p, now);
         if (!e) return false;
         bool same = e->deleted ? state.kind == EntryState::Kind::Absent
                                : state.kind == EntryState::Kind::Present && state.signature == e->signature;
-        if (!same && unsettled && e->announced_at_us > settled_before_us) *unsettled = true;
+        bool writing = e->in_flight && e->announced_at_us > in_flight_since_us;
+        if (!same && unsettled && (writing || e->announced_at_us > settled_before_us)) *unsettled = true;
         return same;
     };
     if (!recursive) {
@@ -124,7 +124,7 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
     kept.renames.clear();
     TimePoint now = Clock::now();
     for (const Rename& r : batch.renames) {
-        if (expected_.is_writer_temp(r.from, now) && delivered_by_writer(r.to, watch_dir_, expected_)) {
+        if (expected_.is_writer_temp(r.from, now)) {
             delivered.insert(r.to);
             left_out += 2;
         } else if (is_echo(r.from, true, &unsettled) && is_echo(r.to, true, &unsettled)) {

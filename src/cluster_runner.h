@@ -27,18 +27,18 @@ namespace clsync {
 // (a whole-tree sync of a big tree) the rest is not announced: its echoes are synced
 // back, rsync finding them equal.
 constexpr std::size_t kMaxNoticeEntries = 200000;
-// A path that differs from what a peer announced less than this long ago is not
-// judged yet (the peer's run may be writing, renaming and deleting around it): the
-// batch waits, at most kMaxDeferrals times.
-constexpr Millis kSettle{3000};
+// A path that differs from what a peer announced is not judged while the peer's run
+// is still writing (no Done yet, for at most kMaxInFlight), nor within kSettle of the
+// notice (a Done may be lost): the peer's run may be renaming and deleting around
+// it. The batch waits, at most kMaxDeferrals times.
+constexpr Millis kSettle{1000};
+constexpr Millis kMaxInFlight{60000};
 constexpr unsigned kMaxDeferrals = 20;
 
-// Whether `event` is a peer's writer delivering an announced file into `watch_dir`:
-// an event on its temporary name, or the rename of that name onto the announced one
-// while the file is as the writer left it (its mtime set, not written since). Counted
-// as not synced back. Any thread.
-bool is_peer_delivery(const PathEvent& event, const std::string& watch_dir, const ExpectedChanges& expected,
-                      ClusterNotifier& notifier);
+// Whether `event` is a peer's writer delivering an announced file: an event on its
+// temporary name, or the rename of that name onto the announced one. Counted as not
+// synced back. Any thread.
+bool is_peer_delivery(const PathEvent& event, const ExpectedChanges& expected, ClusterNotifier& notifier);
 
 class ClusterRunner : public SyncRunner {
 public:

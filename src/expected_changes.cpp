@@ -34,13 +34,42 @@ std::pair<std::string, std::string> split_parent(const std::string& path) {
 }
 
 void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now,
-                             std::int64_t now_us) {
+                             std::int64_t now_us, std::uint64_t seq) {
     std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::string> paths;
     for (const NoticeEntry& e : entries) {
-        entries_[e.path == kRootWirePath ? std::string() : e.path] =
-            Entry{Expectation{node, e.deleted, e.signature, now_us}, now + kExpectationLifetime};
+        std::string path = e.path == kRootWirePath ? std::string() : e.path;
+        entries_[path] =
+            Entry{Expectation{node, e.deleted, e.signature, now_us, seq != 0}, seq, now + kExpectationLifetime};
+        if (seq) paths.push_back(std::move(path));
         if (entries_.size() > kMaxExpectations) drop_oldest_locked();
     }
+    if (seq) in_flight_[{node, seq}] = InFlight{now + kExpectationLifetime, std::move(paths)};
+}
+
+void ExpectedChanges::settle_locked(std::map<std::pair<std::string, std::uint64_t>, InFlight>::iterator it) {
+    for (const std::string& path : it->second.paths) {
+        auto entry = entries_.find(path);
+        // Unless a later notice took the path over.
+        if (entry != entries_.end() && entry->second.seq == it->first.second &&
+            entry->second.expectation.node == it->first.first)
+            entry->second.expectation.in_flight = false;
+    }
+    in_flight_.erase(it);
+}
+
+void ExpectedChanges::settle(const std::string& node, const std::vector<std::uint64_t>& seqs) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (std::uint64_t seq : seqs) {
+        auto it = in_flight_.find({node, seq});
+        if (it != in_flight_.end()) settle_locked(it);
+    }
+}
+
+void ExpectedChanges::settle_all(const std::string& node) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = in_flight_.lower_bound({node, 0}); it != in_flight_.end() && it->first.first == node;)
+        settle_locked(it++);
 }
 
 void ExpectedChanges::drop_oldest_locked() {
@@ -84,6 +113,11 @@ bool ExpectedChanges::is_writer_temp(const std::string& path, TimePoint now) con
 
 void ExpectedChanges::expire(TimePoint now) {
     std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = in_flight_.begin(); it != in_flight_.end();)
+        if (it->second.expires <= now)
+            settle_locked(it++);
+        else
+            ++it;
     for (auto it = entries_.begin(); it != entries_.end();)
         it = it->second.expires <= now ? entries_.erase(it) : std::next(it);
 }

@@ -31,12 +31,20 @@ struct Expectation {
     bool deleted = false;
     std::uint64_t signature = 0;
     std::int64_t announced_at_us = 0;  // wall clock (g_get_real_time) when the notice came
+    // The announcing batch is still being written (no Done for its notice yet): what the
+    // path holds now may be a state on the way.
+    bool in_flight = false;
 };
 
 class ExpectedChanges {
 public:
+    // `seq`: the notice's; its paths are in flight until settle() names it (0: settled).
     void expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now,
-                std::int64_t now_us = 0);
+                std::int64_t now_us = 0, std::uint64_t seq = 0);
+    // The batches of `node`'s notices `seqs` are written (a Done packet).
+    void settle(const std::string& node, const std::vector<std::uint64_t>& seqs);
+    // Every batch of `node` (it restarted, or went silent).
+    void settle_all(const std::string& node);
     // The newest announcement of `path` that has not expired.
     std::optional<Expectation> find(const std::string& path, TimePoint now) const;
     // Whether `path` is a temporary name under which a writer builds an announced file
@@ -51,12 +59,20 @@ public:
 private:
     struct Entry {
         Expectation expectation;
+        std::uint64_t seq = 0;
         TimePoint expires;
     };
+    struct InFlight {
+        TimePoint expires;
+        std::vector<std::string> paths;
+    };
     void drop_oldest_locked();
+    void settle_locked(std::map<std::pair<std::string, std::uint64_t>, InFlight>::iterator it);
 
     mutable std::mutex mutex_;
     std::map<std::string, Entry> entries_;  // guarded by mutex_
+    // The paths of each notice not settled yet, by (node, seq); guarded by mutex_.
+    std::map<std::pair<std::string, std::uint64_t>, InFlight> in_flight_;
 };
 
 // The parent directory and the name of a relative path ("a/b" -> "a", "b"; "b" -> "", "b").

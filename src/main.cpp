@@ -244,8 +244,8 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     settings.state = state ? &*state : nullptr;
     settings.track_deletion_candidates = !cluster_key.empty();
     if (cluster)
-        settings.peer_delivery = [&watch_dir, &expected, &cluster](const PathEvent& event) {
-            return is_peer_delivery(event, watch_dir, *expected, *cluster);
+        settings.peer_delivery = [&expected, &cluster](const PathEvent& event) {
+            return is_peer_delivery(event, *expected, *cluster);
         };
     std::unique_ptr<Watcher> watcher;
     std::optional<SourceGuard> guard;

@@ -79,7 +79,7 @@ PACE_PACKETS = 32
 
 MAGIC = b"CLSY"
 VERSION = 1
-ANNOUNCE, NOTICE, ACK = 1, 2, 3
+ANNOUNCE, NOTICE, ACK, DONE = 1, 2, 3, 4
 MAX_PACKET = 8192
 MAX_NODE = 64
 MAX_PATH = 4096
@@ -180,6 +180,14 @@ def body_ok(ptype, body):
                 if deleted > 1 or (deleted == 1 and signature != 0):
                     return False
             return r.done()
+        if ptype == DONE:
+            count = r.number(">I")
+            if count == 0 or count > MAX_PACKET // 8:
+                return False
+            for _ in range(count):
+                if r.number(">Q") == 0:
+                    return False
+            return r.done()
         length = r.number(">B")  # ACK
         if length == 0 or length > MAX_NODE:
             return False
@@ -204,7 +212,7 @@ def predict(data, key):
         return BAD_MAC
     r = Reader(signed[5:])
     ptype, flags, name_len = r.number(">B"), r.number(">H"), r.number(">B")
-    if ptype not in (ANNOUNCE, NOTICE, ACK):
+    if ptype not in (ANNOUNCE, NOTICE, ACK, DONE):
         return BAD_TYPE
     try:
         if flags != 0 or name_len == 0 or name_len > MAX_NODE:
@@ -522,7 +530,7 @@ class Attacks:
         ack = ack_body(b"A", 1, 1)
         cases = [
             ("type 0", packet(0, b"M", e, 1, b"", k), BAD_TYPE),
-            ("type 4", packet(4, b"M", e, 1, b"", k), BAD_TYPE),
+            ("type 5", packet(5, b"M", e, 1, b"", k), BAD_TYPE),
             ("type 255", packet(255, b"M", e, 1, good, k), BAD_TYPE),
             ("version 2", packet(NOTICE, b"M", e, 1, good, k, version=2), BAD_VERSION),
             ("version 0", packet(NOTICE, b"M", e, 1, good, k, version=0), BAD_VERSION),
@@ -583,7 +591,7 @@ class Attacks:
         rng, out = self.rng, []
         announced = set()
         for i in range(self.random_count // 4):
-            ptype = rng.choice((ANNOUNCE, NOTICE, ACK))
+            ptype = rng.choice((ANNOUNCE, NOTICE, ACK, DONE))
             if ptype == ANNOUNCE:
                 body = rng.randbytes(rng.choice((0, rng.randint(0, 20))))
             elif ptype == ACK:

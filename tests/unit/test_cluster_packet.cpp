@@ -67,6 +67,20 @@ TEST_CASE("every packet type survives encoding and decoding") {
     CHECK(d.packet->acked_node == "node-a");
     CHECK(d.packet->acked_epoch == n.epoch);
     CHECK(d.packet->acked_seq == 42);
+
+    Packet done;
+    done.type = PacketType::Done;
+    done.node = "node-a";
+    done.seq = 50;
+    done.done_seqs = {42, 43, 45};
+    d = decode_packet(encode_packet(done, kKey), kKey);
+    REQUIRE(d.packet);
+    CHECK(d.packet->type == PacketType::Done);
+    CHECK(d.packet->done_seqs == done.done_seqs);
+    done.done_seqs = {42, 0};  // seq 0 is no packet's
+    CHECK(decode_packet(encode_packet(done, kKey), kKey).error == DecodeError::Malformed);
+    done.done_seqs.clear();
+    CHECK(decode_packet(encode_packet(done, kKey), kKey).error == DecodeError::Malformed);
 }
 
 TEST_CASE("a packet with another key, or any byte changed, is refused as unauthenticated") {
