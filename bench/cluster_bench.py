@@ -106,27 +106,8 @@ def make_base(root, nfiles):
 
 
 def listing(root):
-    """{relative path: (size, mtime_ns)} of the regular files below root."""
-    out = {}
-    stack = [""]
-    while stack:
-        rel = stack.pop()
-        try:
-            it = os.scandir(os.path.join(root, rel) if rel else root)
-        except OSError:
-            continue
-        with it:
-            for e in it:
-                r = f"{rel}/{e.name}" if rel else e.name
-                try:
-                    if e.is_dir(follow_symlinks=False):
-                        stack.append(r)
-                    elif e.is_file(follow_symlinks=False):
-                        st = e.stat(follow_symlinks=False)
-                        out[r] = (st.st_size, st.st_mtime_ns)
-                except OSError:
-                    pass
-    return out
+    """{relative path: (size, mtime_ns)} of the files below root (the bench writes regular files only)."""
+    return {rel: (size, mtime) for rel, (is_dir, size, mtime) in db.snapshot(root).items() if not is_dir}
 
 
 def byte_diffs(a, b, names):
