@@ -53,8 +53,8 @@ public:
 private:
     // The batch without the peers' writes; `left_out` counts the paths taken out.
     Batch without_echoes(const Batch& batch, std::size_t& left_out, bool& unsettled) const;
-    // `unsettled` is set when a path differs from a notice younger than kSettle: the
-    // peer may still be writing it.
+    // `unsettled` is set when a path differs from a notice whose batch the peer is still
+    // writing (no Done yet), or that is younger than kSettle.
     bool is_echo(const std::string& path, bool recursive, bool* unsettled = nullptr) const;
     std::vector<NoticeEntry> notice_entries(const Batch& batch) const;
 
