@@ -13,23 +13,34 @@ namespace clsync {
 namespace {
 
 // Calls visit(path, state) for `start` and, if it is a directory, everything below
-// it, until visit returns false.
+// it; a directory whose visit returns false is not looked into.
 void walk_states(const std::string& root, const std::string& start,
                  const std::function<bool(const std::string&, const EntryState&)>& visit) {
     EntryState top = path_state(root, start);
     if (!visit(start, top) || !top.directory) return;
-    bool going = true;
     walk_directories(
         root, start,
-        [&](const std::string& path, int dir_fd) {
-            if (!going) return false;
-            if (path != start) going = visit(path, entry_state(dir_fd, "."));
-            return going;
-        },
-        {},
+        [&](const std::string& path, int dir_fd) { return path == start || visit(path, entry_state(dir_fd, ".")); }, {},
         [&](const std::string& dir, int dir_fd, const char* name) {
-            if (going) going = visit(join_path(dir, name), entry_state(dir_fd, name));
+            visit(join_path(dir, name), entry_state(dir_fd, name));
         });
+}
+
+// Whether the event is a rename a peer's run made here, replaying one of its own: the
+// peer announced the old name gone and the new one there, and is still writing (or
+// did within kSettle). What the new name holds is the peer's, on its way to what the
+// peer has: judging it (or replaying the rename back) would send the peer's older
+// state back over its newer one.
+bool is_peer_rename(const PathEvent& event, const ExpectedChanges& expected, TimePoint now) {
+    if (!event.is_rename()) return false;
+    std::optional<Expectation> from = expected.find(event.renamed_from, now), to = expected.find(event.path, now);
+    if (!from || !to || !from->deleted || to->deleted || from->node != to->node) return false;
+    std::int64_t now_us = g_get_real_time();
+    auto writing = [now_us](const Expectation& e) {
+        return e.in_flight ? e.announced_at_us > now_us - std::chrono::microseconds(kMaxInFlight).count()
+                           : e.announced_at_us > now_us - std::chrono::microseconds(kSettle).count();
+    };
+    return writing(*from) && writing(*to);
 }
 
 }  // namespace
@@ -40,7 +51,8 @@ bool is_peer_delivery(const PathEvent& event, const ExpectedChanges& expected, C
     // it holds by now: it was never this node's, and replaying it elsewhere (or sending
     // back a copy torn by a write at the peer during the transfer) could only undo the
     // peer's newer state. A local change after it raises events of its own.
-    bool delivery = expected.is_writer_temp(event.is_rename() ? event.renamed_from : event.path, now);
+    bool delivery = expected.is_writer_temp(event.is_rename() ? event.renamed_from : event.path, now) ||
+                    is_peer_rename(event, expected, now);
     if (delivery) notifier.count_echoes(1);
     return delivery;
 }
@@ -86,32 +98,41 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unset
     std::int64_t now_us = g_get_real_time();
     std::int64_t settled_before_us = now_us - std::chrono::microseconds(kSettle).count();
     std::int64_t in_flight_since_us = now_us - std::chrono::microseconds(kMaxInFlight).count();
-    auto matches = [this, now, unsettled, settled_before_us, in_flight_since_us](const std::string& p,
-                                                                                 const EntryState& state) {
+    auto matches = [&](const std::string& p, const EntryState& state) {
         if (expected_.is_writer_temp(p, now)) return true;
         std::optional<Expectation> e = expected_.find(p, now);
-        if (!e) return false;
-        bool same = e->deleted ? state.kind == EntryState::Kind::Absent
-                               : state.kind == EntryState::Kind::Present && state.signature == e->signature;
-        bool writing = e->in_flight && e->announced_at_us > in_flight_since_us;
-        if (!same && unsettled && (writing || e->announced_at_us > settled_before_us)) *unsettled = true;
-        return same;
+        if (e && state.kind != EntryState::Kind::Unreadable &&
+            e->matches(state.kind == EntryState::Kind::Absent, state.signature))
+            return true;
+        if (e && unsettled &&
+            ((e->in_flight && e->announced_at_us > in_flight_since_us) || e->announced_at_us > settled_before_us))
+            *unsettled = true;
+        if (log_enabled(LogLevel::Debug))
+            log_debug("cluster: '%s' changed here: %s", printable(p).c_str(),
+                      !e             ? "no peer announced it"
+                      : e->in_flight ? "differs from a notice still being written"
+                                     : "differs from the notices");
+        return false;
     };
     if (!recursive) {
         // Cheap first: most paths were never announced, and need no signature.
         if (!expected_.is_writer_temp(path, now) && !expected_.find(path, now)) return false;
         return matches(path, path_state(watch_dir_, path));
     }
+    // The first difference decides: a directory goes whole or not at all (syncing
+    // only its differing entries was tried: it left trees apart in cluster.py's
+    // concurrent workloads).
     bool all = true;
-    walk_states(watch_dir_, path,
-                [&](const std::string& p, const EntryState& state) { return all = matches(p, state); });
+    walk_states(watch_dir_, path, [&](const std::string& p, const EntryState& state) {
+        all = all && matches(p, state);
+        return all;
+    });
     return all;
 }
 
 Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, bool& unsettled) const {
     Batch kept = batch;
-    if (batch.full_tree) {
-        if (!is_echo("", true, &unsettled)) return kept;
+    if (batch.full_tree && is_echo("", true, &unsettled)) {
         kept.full_tree = false;
         left_out += 1;
     }
@@ -169,7 +190,7 @@ std::vector<NoticeEntry> ClusterRunner::notice_entries(const Batch& batch) const
     auto add_tree = [&](const std::string& path) {
         walk_states(watch_dir_, path, [&](const std::string& p, const EntryState& state) {
             add(p, state);
-            return entries.size() < kMaxNoticeEntries;
+            return entries.size() < kMaxNoticeEntries;  // no further down once full
         });
     };
     // rsync sets the attributes of every directory above a listed path.

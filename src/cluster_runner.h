@@ -35,9 +35,9 @@ constexpr Millis kSettle{1000};
 constexpr Millis kMaxInFlight{60000};
 constexpr unsigned kMaxDeferrals = 20;
 
-// Whether `event` is a peer's writer delivering an announced file: an event on its
-// temporary name, or the rename of that name onto the announced one. Counted as not
-// synced back. Any thread.
+// Whether `event` is a peer's writer delivering an announced file (an event on its
+// temporary name, or the rename of that name onto the announced one), or a peer's
+// run replaying one of its renames here. Counted as not synced back. Any thread.
 bool is_peer_delivery(const PathEvent& event, const ExpectedChanges& expected, ClusterNotifier& notifier);
 
 class ClusterRunner : public SyncRunner {
@@ -53,6 +53,7 @@ public:
 private:
     // The batch without the peers' writes; `left_out` counts the paths taken out.
     Batch without_echoes(const Batch& batch, std::size_t& left_out, bool& unsettled) const;
+    // Whether `path` (and all below it, if `recursive`) is as peers announced it.
     // `unsettled` is set when a path differs from a notice whose batch the peer is still
     // writing (no Done yet), or that is younger than kSettle.
     bool is_echo(const std::string& path, bool recursive, bool* unsettled = nullptr) const;

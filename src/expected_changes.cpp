@@ -10,19 +10,24 @@ constexpr std::size_t kRsyncMaxTempBase = 247;
 
 bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
-// The NAME a writer's temporary file name stands for: ".NAME.XXXXXX" (rsync, which
-// shortens a NAME longer than kRsyncMaxTempBase, so that NAME is then a prefix) or
-// ".NAME.clsync-XXXXXX" (delta_engine.cpp).
-std::optional<std::string> temp_target(const std::string& name) {
+// The NAMEs a writer's temporary file name may stand for: rsync's ".NAME.XXXXXX"
+// (which shortens a NAME longer than kRsyncMaxTempBase, so that NAME is then a
+// prefix; rsync 3.5.0 leaves out the first dot when NAME starts with one and the
+// second when NAME ends with one), or ".NAME.clsync-XXXXXX" (delta_engine.cpp).
+std::vector<std::string> temp_targets(const std::string& name) {
     constexpr std::size_t kSuffix = 6;
-    if (name.size() < 1 + 1 + 1 + kSuffix || name[0] != '.') return std::nullopt;
-    std::size_t mark = name.size() - kSuffix - 1;
-    if (!std::all_of(name.begin() + static_cast<long>(mark) + 1, name.end(), is_alnum)) return std::nullopt;
-    if (name[mark] == '.') return name.substr(1, mark - 1);
+    if (name.size() < 1 + 1 + kSuffix || name[0] != '.') return {};
+    std::size_t mark = name.size() - kSuffix - 1;  // before XXXXXX
+    if (!std::all_of(name.begin() + static_cast<long>(mark) + 1, name.end(), is_alnum)) return {};
     static const std::string kOurs = ".clsync-";
     if (mark + 1 >= 1 + 1 + kOurs.size() && name.compare(mark + 1 - kOurs.size(), kOurs.size(), kOurs) == 0)
-        return name.substr(1, mark + 1 - kOurs.size() - 1);
-    return std::nullopt;
+        return {name.substr(1, mark + 1 - kOurs.size() - 1)};
+    if (name[mark] != '.') return {};
+    // ".NAME.", ".NAME" + ".", "." + "NAME.", or NAME itself starting and ending with a dot.
+    std::string base = name.substr(0, mark + 1);
+    std::vector<std::string> names = {base.substr(1), base.substr(0, base.size() - 1), base};
+    if (base.size() >= 3) names.push_back(base.substr(1, base.size() - 2));
+    return names;
 }
 
 }  // namespace
@@ -33,14 +38,29 @@ std::pair<std::string, std::string> split_parent(const std::string& path) {
     return {path.substr(0, slash), path.substr(slash + 1)};
 }
 
+bool Expectation::matches(bool absent, std::uint64_t state_signature) const {
+    if (absent || deleted) return absent && deleted;
+    return state_signature == signature ||
+           (state_signature != 0 && std::find(earlier.begin(), earlier.end(), state_signature) != earlier.end());
+}
+
 void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now,
                              std::int64_t now_us, std::uint64_t seq) {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<std::string> paths;
     for (const NoticeEntry& e : entries) {
         std::string path = e.path == kRootWirePath ? std::string() : e.path;
-        entries_[path] =
-            Entry{Expectation{node, e.deleted, e.signature, now_us, seq != 0}, seq, now + kExpectationLifetime};
+        Entry& entry = entries_[path];
+        Expectation before = std::move(entry.expectation);
+        entry = Entry{Expectation{node, e.deleted, e.signature, {}, now_us, seq != 0}, seq, now + kExpectationLifetime};
+        if (before.node == node) {
+            std::array<std::uint64_t, 3>& earlier = entry.expectation.earlier;
+            earlier = before.earlier;
+            if (!before.deleted && before.signature != e.signature) {
+                std::copy_backward(earlier.begin(), earlier.end() - 1, earlier.end());
+                earlier[0] = before.signature;
+            }
+        }
         if (seq) paths.push_back(std::move(path));
         if (entries_.size() > kMaxExpectations) drop_oldest_locked();
     }
@@ -93,20 +113,22 @@ std::optional<Expectation> ExpectedChanges::find(const std::string& path, TimePo
 
 bool ExpectedChanges::is_writer_temp(const std::string& path, TimePoint now) const {
     auto [dir, name] = split_parent(path);
-    std::optional<std::string> target = temp_target(name);
-    if (!target) return false;
-    std::string prefix = dir.empty() ? *target : dir + '/' + *target;
+    std::vector<std::string> targets = temp_targets(name);
+    if (targets.empty()) return false;
     auto written = [now](const Entry& e) { return !e.expectation.deleted && e.expires > now; };
     std::lock_guard<std::mutex> lock(mutex_);
-    auto exact = entries_.find(prefix);
-    if (exact != entries_.end()) return written(exact->second);
-    if (target->size() < kRsyncMaxTempBase) return false;
-    // rsync shortened NAME: a longer name in the same directory.
-    for (auto it = entries_.lower_bound(prefix); it != entries_.end(); ++it) {
-        const std::string& announced = it->first;
-        if (announced.compare(0, prefix.size(), prefix) != 0) break;
-        if (announced.find('/', prefix.size()) != std::string::npos) continue;
-        if (written(it->second)) return true;
+    for (const std::string& target : targets) {
+        std::string prefix = dir.empty() ? target : dir + '/' + target;
+        auto exact = entries_.find(prefix);
+        if (exact != entries_.end() && written(exact->second)) return true;
+        if (target.size() < kRsyncMaxTempBase) continue;
+        // rsync shortened NAME: a longer name in the same directory.
+        for (auto it = entries_.lower_bound(prefix); it != entries_.end(); ++it) {
+            const std::string& announced = it->first;
+            if (announced.compare(0, prefix.size(), prefix) != 0) break;
+            if (announced.find('/', prefix.size()) != std::string::npos) continue;
+            if (written(it->second)) return true;
+        }
     }
     return false;
 }

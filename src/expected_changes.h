@@ -11,6 +11,7 @@
 // Threads: any (one mutex); notices are added on the main thread, workers look up.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -30,10 +31,19 @@ struct Expectation {
     std::string node;  // who announced it
     bool deleted = false;
     std::uint64_t signature = 0;
+    // What the same node announced for the path before (newest first, 0: none): a
+    // peer's run that failed or was overtaken may leave one of them here, which is
+    // still the peer's write, not a change of this node (the signature holds the
+    // mtime: a local edit does not come out equal).
+    std::array<std::uint64_t, 3> earlier{};
     std::int64_t announced_at_us = 0;  // wall clock (g_get_real_time) when the notice came
     // The announcing batch is still being written (no Done for its notice yet): what the
     // path holds now may be a state on the way.
     bool in_flight = false;
+
+    // Whether `state` is what this announcement, or one of the node's earlier ones,
+    // leaves at the path.
+    bool matches(bool absent, std::uint64_t state_signature) const;
 };
 
 class ExpectedChanges {

@@ -94,12 +94,11 @@ bool may_differ(const std::string& source, const std::string& destination, const
     return S_ISREG(src.st_mode) && !same_contents(src_path, dst_path);
 }
 
-// A path named before `r` happened, as it is named after it.
+}  // namespace
+
 void follow_rename(const Rename& r, std::string& path) {
     if (path == r.from || is_ancestor(r.from, path)) path = r.to + path.substr(r.from.size());
 }
-
-}  // namespace
 
 ReplayedRenames replay_renames(const std::string& source, const std::string& destination, bool local,
                                const std::vector<Rename>& renames, const std::vector<bool>& applied_remotely) {

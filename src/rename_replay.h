@@ -30,4 +30,7 @@ struct ReplayedRenames {
 ReplayedRenames replay_renames(const std::string& source, const std::string& destination, bool local,
                                const std::vector<Rename>& renames, const std::vector<bool>& applied_remotely = {});
 
+// A path named before `r` happened, as it is named after it.
+void follow_rename(const Rename& r, std::string& path);
+
 }  // namespace clsync

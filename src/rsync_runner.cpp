@@ -57,9 +57,12 @@ std::vector<bool> rename_remotely(const std::string& ssh_command, const std::str
 // below a listed path that is not a directory here (it must make way); everything
 // else is protected ("P *"). Receiver-side rules, ahead of the include list: a
 // whole-tree run adds what the peer lacks and deletes nothing, and a directory's
-// recursive sync keeps what the peer wrote into it meanwhile.
+// recursive sync keeps what the peer wrote into it meanwhile. A path deleted here
+// before a rename of its directory is, after the replay of that rename, under the new
+// name at the peer: it is at risk under both.
 std::string cluster_deletion_rules(const std::string& source, const std::vector<QueuedPath>& paths,
-                                   const std::vector<DeletionCandidate>& candidates) {
+                                   const std::vector<DeletionCandidate>& candidates,
+                                   const std::vector<Rename>& renames) {
     std::string rules;
     auto risk = [&rules](const std::string& path, const char* suffix) {
         rules += "R " + rsync_pattern(path, suffix) + '\0';
@@ -75,7 +78,12 @@ std::string cluster_deletion_rules(const std::string& source, const std::vector<
         }
     };
     for (const QueuedPath& p : paths) look_at(p.path);
-    for (const DeletionCandidate& c : candidates) look_at(c.path);
+    for (const DeletionCandidate& c : candidates) {
+        look_at(c.path);
+        std::string moved = c.path;
+        for (const Rename& r : renames) follow_rename(r, moved);
+        look_at(moved);
+    }
     return rules + "P *" + '\0';
 }
 
@@ -165,7 +173,7 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     if (settings_.cluster) {
         // The newest mtime wins: a peer's file changed after ours is not overwritten.
         argv.insert(argv.end(), {"--update", "--from0", "--filter=. -"});
-        rules = cluster_deletion_rules(settings_.source, paths, batch.deletion_candidates) + rules +
+        rules = cluster_deletion_rules(settings_.source, paths, batch.deletion_candidates, batch.renames) + rules +
                 as_include_rules(includes);
     } else if (!whole_tree || !rules.empty()) {
         argv.insert(argv.end(), {"--from0", "--include-from=-"});

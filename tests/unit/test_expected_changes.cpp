@@ -79,6 +79,36 @@ TEST_CASE("a writer's temporary names of an announced file are recognised") {
     REQUIRE_FALSE(expected.is_writer_temp("d/.report.txt.a1B2c3", kStart + kExpectationLifetime));
 }
 
+TEST_CASE("rsync 3.5's temporary names of dot files are recognised") {
+    // Seen with rsync 3.5.0: no second dot before a NAME starting with one, none
+    // after a NAME ending with one.
+    ExpectedChanges expected;
+    expected.expect("b", {{".hid", false, 1}, {"...", false, 2}, {"a.", false, 3}, {".a.", false, 4}}, kStart);
+    REQUIRE(expected.is_writer_temp(".hid.6iS9uZ", kStart));
+    REQUIRE(expected.is_writer_temp("...PhgBdK", kStart));
+    REQUIRE(expected.is_writer_temp(".a.hAADkK", kStart));
+    REQUIRE(expected.is_writer_temp(".a.WpFZ55", kStart));
+    REQUIRE_FALSE(expected.is_writer_temp(".hid.6iS9u", kStart));
+    REQUIRE_FALSE(expected.is_writer_temp(".other.6iS9uZ", kStart));
+}
+
+TEST_CASE("an earlier announcement of the same node still matches") {
+    ExpectedChanges expected;
+    expected.expect("b", {{"f", false, 1}}, kStart);
+    expected.expect("b", {{"f", false, 2}}, kStart);
+    expected.expect("b", {{"f", true, 0}}, kStart);
+    expected.expect("b", {{"f", false, 3}}, kStart);
+    std::optional<Expectation> e = expected.find("f", kStart);
+    REQUIRE(e->matches(false, 3));
+    REQUIRE(e->matches(false, 2));
+    REQUIRE(e->matches(false, 1));
+    REQUIRE_FALSE(e->matches(false, 4));
+    REQUIRE_FALSE(e->matches(false, 0));
+    REQUIRE_FALSE(e->matches(true, 0));               // the newest says present
+    expected.expect("c", {{"f", false, 5}}, kStart);  // another node starts afresh
+    REQUIRE_FALSE(expected.find("f", kStart)->matches(false, 3));
+}
+
 TEST_CASE("split_parent") {
     REQUIRE(split_parent("a/b/c") == std::make_pair(std::string("a/b"), std::string("c")));
     REQUIRE(split_parent("c") == std::make_pair(std::string(), std::string("c")));
