@@ -286,6 +286,7 @@ void ClusterNotifier::handle(const Packet& packet, const std::string& address) {
     heard_from(packet, address);
     if (packet.type == PacketType::Notice) {
         log_debug("cluster: node %s announces %zu changes", printable(packet.node).c_str(), packet.entries.size());
+        if (on_notice_) on_notice_(packet.node, packet.entries);
         expected_.expect(packet.node, packet.entries, Clock::now(), g_get_real_time(), packet.seq);
     } else if (packet.type == PacketType::Done) {
         expected_.settle(packet.node, packet.done_seqs);

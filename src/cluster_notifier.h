@@ -63,6 +63,11 @@ public:
     void log_status() const;
     // Called when a peer comes up or goes down (--status-file); main thread.
     void set_on_change(std::function<void()> on_change) { on_change_ = std::move(on_change); }
+    // Called with each new notice of a peer before its paths become expectations
+    // (conflict_keeper.h); main thread.
+    void set_on_notice(std::function<void(const std::string& node, const std::vector<NoticeEntry>&)> on_notice) {
+        on_notice_ = std::move(on_notice);
+    }
 
 private:
     struct Peer {
@@ -103,6 +108,7 @@ private:
     std::map<std::string, std::uint64_t> drops_;  // per reason
     std::uint64_t received_ = 0;
     std::function<void()> on_change_;
+    std::function<void(const std::string&, const std::vector<NoticeEntry>&)> on_notice_;
     bool warned_name_clash_ = false;
     unsigned ticks_ = 0;
     guint read_source_ = 0;

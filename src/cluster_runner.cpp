@@ -58,12 +58,13 @@ bool is_peer_delivery(const PathEvent& event, const ExpectedChanges& expected, C
 }
 
 ClusterRunner::ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watch_dir, std::string destination,
-                             ClusterNotifier& notifier, const ExpectedChanges& expected)
+                             ClusterNotifier& notifier, const ExpectedChanges& expected, ConflictKeeper& conflicts)
     : inner_(std::move(inner)),
       watch_dir_(std::move(watch_dir)),
       destination_(std::move(destination)),
       notifier_(notifier),
-      expected_(expected) {}
+      expected_(expected),
+      conflicts_(conflicts) {}
 
 std::optional<Batch> ClusterRunner::needed(const Batch& batch) const {
     std::size_t left_out = 0;
@@ -82,6 +83,8 @@ std::optional<Batch> ClusterRunner::needed(const Batch& batch) const {
 }
 
 SyncResult ClusterRunner::run(const Batch& batch) const {
+    std::vector<NoticeEntry> entries = notice_entries(batch);
+    conflicts_.announced(entries);
     // Done however the run ends: the peers judge the announced paths from then on.
     struct DoneOnExit {
         ClusterNotifier& notifier;
@@ -89,7 +92,7 @@ SyncResult ClusterRunner::run(const Batch& batch) const {
         ~DoneOnExit() {
             if (!seqs.empty()) notifier.done(seqs);
         }
-    } done{notifier_, notifier_.notify(notice_entries(batch))};
+    } done{notifier_, notifier_.notify(entries)};
     return inner_->run(batch);
 }
 

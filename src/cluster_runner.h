@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cluster_notifier.h"
+#include "conflict_keeper.h"
 #include "expected_changes.h"
 #include "path_event.h"
 #include "sync_runner.h"
@@ -43,7 +44,7 @@ bool is_peer_delivery(const PathEvent& event, const ExpectedChanges& expected, C
 class ClusterRunner : public SyncRunner {
 public:
     ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watch_dir, std::string destination,
-                  ClusterNotifier& notifier, const ExpectedChanges& expected);
+                  ClusterNotifier& notifier, const ExpectedChanges& expected, ConflictKeeper& conflicts);
 
     std::optional<Batch> needed(const Batch& batch) const override;
     SyncResult run(const Batch& batch) const override;
@@ -64,6 +65,7 @@ private:
     std::string destination_;
     ClusterNotifier& notifier_;
     const ExpectedChanges& expected_;
+    ConflictKeeper& conflicts_;
 };
 
 }  // namespace clsync

@@ -216,14 +216,22 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     WorkerPool hook_pool(1);
     // Before the destinations, whose runners use it, and so destroyed after them.
     std::optional<ExpectedChanges> expected;
+    std::optional<ConflictKeeper> conflicts;  // before the notifier, which calls it
     std::optional<ClusterNotifier> cluster;
     if (!cluster_key.empty()) {
         expected.emplace();
         const char* host = g_get_host_name();
-        cluster.emplace(
-            ClusterSettings{options.cluster_iface, options.cluster_ip, static_cast<std::uint16_t>(options.cluster_port),
-                            options.cluster_node_name.empty() ? host : options.cluster_node_name, cluster_key},
-            *expected);
+        std::string node = options.cluster_node_name.empty() ? host : options.cluster_node_name;
+        cluster.emplace(ClusterSettings{options.cluster_iface, options.cluster_ip,
+                                        static_cast<std::uint16_t>(options.cluster_port), node, cluster_key},
+                        *expected);
+        // A change waits at most the longer delay before its notice, and its sync takes a
+        // moment more: within that window it may not have reached the peers yet.
+        Millis window = std::max(options.delay_collect, options.delay_collect_bigfile) + kConflictSlack;
+        conflicts.emplace(watch_dir, node, window, *expected);
+        cluster->set_on_notice([&conflicts](const std::string& peer, const std::vector<NoticeEntry>& entries) {
+            conflicts->keep_conflicting(peer, entries);
+        });
     }
 
     std::function<void(int)> finish;
@@ -267,7 +275,8 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
                 ? make_local_runner(options, watch_dir, destination, unsyncable, rules, *state)
                 : make_runner(options, watch_dir, destination, children, unsyncable, rules, lists);
         if (cluster)
-            runner = std::make_unique<ClusterRunner>(std::move(runner), watch_dir, destination, *cluster, *expected);
+            runner = std::make_unique<ClusterRunner>(std::move(runner), watch_dir, destination, *cluster, *expected,
+                                                     *conflicts);
         settings.destination = options.mode == Mode::RsyncDirect || options.mode == Mode::Librsync
                                    ? destination
                                    : "handler " + options.sync_handler;

@@ -172,6 +172,9 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     if (!whole_tree) argv.push_back("--ignore-times");
     if (settings_.cluster) {
         // The newest mtime wins: a peer's file changed after ours is not overwritten.
+        // Not with --modify-window=-1: rsync 3.5.0 then overwrites a file up to about
+        // 2 s newer (tests/system/cluster.py, scenario 7); whole seconds compare right.
+        argv.erase(std::find(argv.begin(), argv.end(), "--modify-window=-1"));
         argv.insert(argv.end(), {"--update", "--from0", "--filter=. -"});
         rules = cluster_deletion_rules(settings_.source, paths, batch.deletion_candidates, batch.renames) + rules +
                 as_include_rules(includes);

@@ -27,7 +27,10 @@ always runs):
    all in tB (a whole-tree union sync cannot tell a deletion on its way from an entry
    to bring back); convergence, own subtrees untouched as in 2;
 6. link cut: B's link down (notices lost both ways), changes on A and B, link back;
-   convergence, then 10 s without a sync run.
+   convergence, then 10 s without a sync run;
+7. conflict: one new file written on A and on B at once (A's mtime a second older):
+   B's version keeps the name on every node, and A's is kept on every node as
+   shared/conflict.txt.clsync-conflict-A-TIME (never a silent overwrite).
 Every daemon must exit 0 on SIGTERM at the end. The daemons run under setpriv
 --pdeathsig TERM: they stop even if this test is SIGKILLed.
 
@@ -503,6 +506,33 @@ class Cluster:
         self.run_workloads({node: WORKLOAD_OPS for node in self.nodes}, self.args.burst)
         self.converge_untouched("2 converged after concurrent edits", self.nodes)
 
+    def scenario_conflict(self):
+        self.phase = "7 conflict"
+        a, b = self.nodes[0], self.nodes[1]
+        name = "conflict.txt"
+        versions = {a: b"A's version\n" * 64, b: b"B's version, the newer\n" * 64}
+        now = time.time()
+        for node, mtime in ((a, now - 1), (b, now)):
+            path = os.path.join(node.tree, "shared", name)
+            write_file(path, versions[node])
+            os.utime(path, (mtime, mtime))
+        self.wait_converged("7 converged after a conflict")
+        for node in self.nodes:
+            shared = os.path.join(node.tree, "shared")
+            with open(os.path.join(shared, name), "rb") as f:
+                if f.read() != versions[b]:
+                    raise Failure(f"t{node.name}/shared/{name} is not B's version, the newest")
+            kept = []
+            for entry in sorted(os.listdir(shared)):
+                if entry.startswith(f"{name}.clsync-conflict-{a.name}-"):
+                    with open(os.path.join(shared, entry), "rb") as f:
+                        kept.append((entry, f.read() == versions[a]))
+            if not any(same for _, same in kept):
+                raise Failure(f"t{node.name}/shared: A's version of {name} is lost: no conflict copy holds it "
+                              f"(copies: {kept}; entries: {sorted(os.listdir(shared))})")
+        print(f"cluster: 7 conflict: B's version kept the name, A's kept as a conflict copy on every node",
+              flush=True)
+
     def scenario_quiet(self):
         self.phase = "3 quiet"
         self.quiet("3 after the concurrent edits")
@@ -614,7 +644,7 @@ class Cluster:
         self.scenario_start()
         for number, scenario in ((2, self.scenario_concurrent), (3, self.scenario_quiet),
                                  (4, self.scenario_race), (5, self.scenario_restart),
-                                 (6, self.scenario_link_cut)):
+                                 (6, self.scenario_link_cut), (7, self.scenario_conflict)):
             if number in selected:
                 scenario()
         self.stop_all()
@@ -680,13 +710,13 @@ def main():
     parser.add_argument("--clsync", default=default_clsync(), help="the binary (default: $CLSYNC, else the repo's ./clsync)")
     parser.add_argument("--burst", type=float, default=5.0, help="seconds of concurrent workload (scenario 2; half in 5, 6)")
     parser.add_argument("--initial", type=int, default=40, help="entries per node before the daemons start")
-    parser.add_argument("--scenarios", default="1,2,3,4,5,6",
+    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7",
                         help="comma-separated scenarios to run (1, the start, always runs)")
     args = parser.parse_args()
     try:
         selected = {int(n) for n in args.scenarios.split(",") if n.strip()}
     except ValueError:
-        parser.error("--scenarios takes numbers 1 to 6, comma-separated")
+        parser.error("--scenarios takes numbers 1 to 7, comma-separated")
 
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
     print(f"cluster seed: {seed}, {args.nodes} nodes", flush=True)
@@ -731,7 +761,7 @@ def main():
         print(f"--- work dir kept: {work}", file=sys.stderr)
         print(f"--- ops-X.log times to daemon log times: {os.path.join(work, 'clock')}", file=sys.stderr)
         print(f"--- replay: {sys.argv[0]} --seed {seed} --nodes {args.nodes}"
-              f"{' --scenarios ' + args.scenarios if args.scenarios != '1,2,3,4,5,6' else ''}", file=sys.stderr)
+              f"{' --scenarios ' + args.scenarios if args.scenarios != '1,2,3,4,5,6,7' else ''}", file=sys.stderr)
     finally:
         try:
             if test is not None:

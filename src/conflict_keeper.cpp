@@ -1,0 +1,129 @@
+#include "conflict_keeper.h"
+
+#include <fcntl.h>
+#include <glib.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "content_signature.h"
+#include "directory_opener.h"
+#include "log.h"
+#include "scanner.h"
+
+namespace clsync {
+namespace {
+
+std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+// Copies the file `name` in `dir_fd` (`st`: its lstat) to the new name `copy` beside
+// it, with its mode and times; "" or what failed. The source is opened first: from
+// then on its data is safe from a peer's rsync renaming a new file over the name. The
+// copy is built as an unnamed file (O_TMPFILE) and named when whole: no half-written
+// copy is ever visible, and no temporary name raises events. Not a hard link: a file
+// with two names makes rsync -H relink its copies at the peers whatever --update says.
+std::string copy_file(int dir_fd, const std::string& name, const std::string& copy, const struct stat& st) {
+    UniqueFd source(openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!source.valid()) return errno_text("open");
+    UniqueFd target(openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, st.st_mode & 07777));
+    if (!target.valid()) return errno_text("O_TMPFILE");
+    for (;;) {
+        ssize_t n = copy_file_range(source.get(), nullptr, target.get(), nullptr, 1 << 30, 0);
+        if (n < 0) return errno_text("copy_file_range");
+        if (n == 0) break;
+    }
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    if (futimens(target.get(), times) != 0) return errno_text("futimens");
+    std::string proc = "/proc/self/fd/" + std::to_string(target.get());
+    if (linkat(AT_FDCWD, proc.c_str(), dir_fd, copy.c_str(), AT_SYMLINK_FOLLOW) != 0) return errno_text("linkat");
+    return {};
+}
+
+}  // namespace
+
+std::string conflict_name(const std::string& name, const std::string& node, std::int64_t at_us) {
+    std::time_t seconds = static_cast<std::time_t>(at_us / 1000000);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+    std::string safe_node = node;
+    for (char& c : safe_node)
+        if (c == '/') c = '_';
+    std::string suffix = ".clsync-conflict-" + safe_node + "-" + stamp;
+    std::size_t room = suffix.size() < NAME_MAX ? NAME_MAX - suffix.size() : 0;
+    return name.substr(0, room) + suffix;
+}
+
+ConflictKeeper::ConflictKeeper(std::string watch_dir, std::string node, Millis window, const ExpectedChanges& expected)
+    : watch_dir_(std::move(watch_dir)),
+      node_(std::move(node)),
+      window_us_(std::chrono::microseconds(window).count()),
+      expected_(expected) {}
+
+void ConflictKeeper::announced(const std::vector<NoticeEntry>& entries) {
+    std::int64_t now_us = g_get_real_time();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (now_us - pruned_at_us_ > window_us_) {
+        for (auto it = own_.begin(); it != own_.end();)
+            it = now_us - it->second.at_us > window_us_ ? own_.erase(it) : std::next(it);
+        pruned_at_us_ = now_us;
+    }
+    for (const NoticeEntry& e : entries)
+        if (!e.deleted) own_[e.path] = Own{e.signature, now_us};
+}
+
+bool ConflictKeeper::is_recent_here(const std::string& path, std::uint64_t signature, std::int64_t ctime_us,
+                                    std::int64_t now_us) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = own_.find(path);
+        if (it != own_.end() && now_us - it->second.at_us <= window_us_) return it->second.signature == signature;
+    }
+    // Not announced yet: a change made here lately, where no peer was writing lately.
+    if (now_us - ctime_us > window_us_) return false;
+    std::optional<Expectation> e = expected_.find(path, Clock::now());
+    return !e || (now_us - e->announced_at_us > window_us_ && !e->matches(false, signature));
+}
+
+bool ConflictKeeper::may_be_recent_here(const std::string& path, std::int64_t ctime_us, std::int64_t now_us) {
+    if (now_us - ctime_us <= window_us_) return true;
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = own_.find(path);
+    return it != own_.end() && now_us - it->second.at_us <= window_us_;
+}
+
+void ConflictKeeper::keep_conflicting(const std::string& peer, const std::vector<NoticeEntry>& entries) {
+    std::int64_t now_us = g_get_real_time();
+    for (const NoticeEntry& e : entries) {
+        if (e.deleted || e.path == kRootWirePath) continue;
+        UniqueFd dir = open_directory(watch_dir_, parent_of(e.path));
+        if (!dir.valid()) continue;
+        std::string name = name_of(e.path);
+        struct stat st;
+        if (fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+        std::int64_t ctime_us = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000 + st.st_ctim.tv_nsec / 1000;
+        // Cheap first: the signature reads the whole file, on the main thread.
+        if (!may_be_recent_here(e.path, ctime_us, now_us)) continue;
+        EntryState state = entry_state(dir.get(), name.c_str());
+        if (state.kind != EntryState::Kind::Present || state.signature == e.signature) continue;
+        if (!is_recent_here(e.path, state.signature, ctime_us, now_us)) continue;
+        std::string copy = conflict_name(name, node_, now_us);
+        std::string error = copy_file(dir.get(), name, copy, st);
+        if (!error.empty()) {
+            log_warning("conflict: cannot keep this node's version of '%s' as '%s': %s", printable(e.path).c_str(),
+                        printable(copy).c_str(), error.c_str());
+            continue;
+        }
+        log_info(
+            "conflict: '%s' changed here and at node %s at once: this node's version is kept as '%s' (the "
+            "newest mtime keeps the name)",
+            printable(e.path).c_str(), printable(peer).c_str(), printable(copy).c_str());
+    }
+}
+
+}  // namespace clsync

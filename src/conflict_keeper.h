@@ -1,0 +1,64 @@
+// Conflict copies for a cluster node: when a peer announces a file that this node
+// changed too, and this node's version has not reached the peer yet (both changed it
+// within one window), this node keeps its version beside it as
+// NAME.clsync-conflict-NODE-YYYYMMDDTHHMMSSZ before the peer's copy can replace it.
+// The newest mtime still wins the name (rsync --update); the other version is never
+// overwritten silently. The copy is a hard link (instant, no data copied: rsync
+// writes a new inode and renames it over NAME), and a new file of this node, synced
+// to the peers like any other.
+//
+// "This node's version": the file as this node announced it within the window, or a
+// file changed here (ctime) within the window that no peer announced.
+//
+// Threads: announced() on workers, keep_conflicting() on the main thread (one mutex).
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "clock.h"
+#include "cluster_packet.h"
+#include "expected_changes.h"
+
+namespace clsync {
+
+// Added to the longer delay (-T) to make the window: the time a sync takes.
+constexpr Millis kConflictSlack{10000};
+
+class ConflictKeeper {
+public:
+    ConflictKeeper(std::string watch_dir, std::string node, Millis window, const ExpectedChanges& expected);
+
+    // This node announced `entries` (before its sync writes them to the peers).
+    void announced(const std::vector<NoticeEntry>& entries);
+    // `peer` announced `entries`; called before they become expectations.
+    void keep_conflicting(const std::string& peer, const std::vector<NoticeEntry>& entries);
+
+private:
+    struct Own {
+        std::uint64_t signature = 0;
+        std::int64_t at_us = 0;
+    };
+    // Whether the file at `path`, with this signature and ctime, is this node's version
+    // of the last window.
+    bool is_recent_here(const std::string& path, std::uint64_t signature, std::int64_t ctime_us, std::int64_t now_us);
+    // The same without the signature (which reads the file): false rules it out.
+    bool may_be_recent_here(const std::string& path, std::int64_t ctime_us, std::int64_t now_us);
+
+    std::string watch_dir_;
+    std::string node_;
+    std::int64_t window_us_;
+    const ExpectedChanges& expected_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, Own> own_;  // guarded by mutex_; pruned past the window
+    std::int64_t pruned_at_us_ = 0;             // guarded by mutex_
+};
+
+// NAME.clsync-conflict-NODE-YYYYMMDDTHHMMSSZ for the UTC time `at_us`, NAME cut so
+// that the whole stays within NAME_MAX bytes, '/' in NODE as '_'.
+std::string conflict_name(const std::string& name, const std::string& node, std::int64_t at_us);
+
+}  // namespace clsync
