@@ -84,10 +84,18 @@ bool ConflictKeeper::is_recent_here(const std::string& path, std::uint64_t signa
         auto it = own_.find(path);
         if (it != own_.end() && now_us - it->second.at_us <= window_us_) return it->second.signature == signature;
     }
-    // Not announced yet: a change made here lately, where no peer was writing lately.
+    // Not announced yet: a change made here lately, where no peer was writing lately
+    // (not even in its directory: a peer's run also delivers files made after its
+    // notice, which no announcement names).
     if (now_us - ctime_us > window_us_) return false;
-    std::optional<Expectation> e = expected_.find(path, Clock::now());
-    return !e || (now_us - e->announced_at_us > window_us_ && !e->matches(false, signature));
+    TimePoint now = Clock::now();
+    auto peer_wrote_lately = [&](const std::string& p) {
+        std::optional<Expectation> e = expected_.find(p, now);
+        return e && now_us - e->announced_at_us <= window_us_;
+    };
+    if (peer_wrote_lately(path) || peer_wrote_lately(parent_of(path))) return false;
+    std::optional<Expectation> e = expected_.find(path, now);
+    return !(e && e->matches(false, signature));
 }
 
 bool ConflictKeeper::may_be_recent_here(const std::string& path, std::int64_t ctime_us, std::int64_t now_us) {

@@ -3,12 +3,16 @@
 // within one window), this node keeps its version beside it as
 // NAME.clsync-conflict-NODE-YYYYMMDDTHHMMSSZ before the peer's copy can replace it.
 // The newest mtime still wins the name (rsync --update); the other version is never
-// overwritten silently. The copy is a hard link (instant, no data copied: rsync
-// writes a new inode and renames it over NAME), and a new file of this node, synced
-// to the peers like any other.
+// overwritten silently. The copy (made on the main thread before the notice is
+// acknowledged, in-kernel with copy_file_range) is a new file of this node, synced to
+// the peers like any other.
 //
 // "This node's version": the file as this node announced it within the window, or a
-// file changed here (ctime) within the window that no peer announced.
+// file changed here (ctime) within the window where no peer announced the file or its
+// directory within it (a peer's delivery torn by a write at the peer, or made after
+// the peer's notice, matches no announcement, and is no version of this node's). So
+// in a directory a peer was writing lately, a conflict is caught only once this node
+// announced its version.
 //
 // Threads: announced() on workers, keep_conflicting() on the main thread (one mutex).
 #pragma once
