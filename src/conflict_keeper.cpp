@@ -73,8 +73,13 @@ void ConflictKeeper::announced(const std::vector<NoticeEntry>& entries) {
             it = now_us - it->second.at_us > window_us_ ? own_.erase(it) : std::next(it);
         pruned_at_us_ = now_us;
     }
-    for (const NoticeEntry& e : entries)
-        if (!e.deleted) own_[e.path] = Own{e.signature, now_us};
+    // A whole-tree or recursive notice also names what peers wrote here: not ours.
+    TimePoint now = Clock::now();
+    for (const NoticeEntry& e : entries) {
+        if (e.deleted) continue;
+        std::optional<Expectation> peer = expected_.find(e.path, now);
+        if (!(peer && peer->matches(false, e.signature))) own_[e.path] = Own{e.signature, now_us};
+    }
 }
 
 bool ConflictKeeper::is_recent_here(const std::string& path, std::uint64_t signature, std::int64_t ctime_us,
