@@ -20,15 +20,17 @@ namespace {
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
-// Copies the file `name` in `dir_fd` (`st`: its lstat) to the new name `copy` beside
-// it, with its mode and times; "" or what failed. The source is opened first: from
+// Copies the file `name` in `dir_fd` to the new name `copy` beside it, with the mode
+// and times of what was opened; "" or what failed. The source is opened first: from
 // then on its data is safe from a peer's rsync renaming a new file over the name. The
 // copy is built as an unnamed file (O_TMPFILE) and named when whole: no half-written
 // copy is ever visible, and no temporary name raises events. Not a hard link: a file
 // with two names makes rsync -H relink its copies at the peers whatever --update says.
-std::string copy_file(int dir_fd, const std::string& name, const std::string& copy, const struct stat& st) {
+std::string copy_file(int dir_fd, const std::string& name, const std::string& copy) {
     UniqueFd source(openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!source.valid()) return errno_text("open");
+    struct stat st;
+    if (fstat(source.get(), &st) != 0) return errno_text("fstat");
     UniqueFd target(openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, st.st_mode & 07777));
     if (!target.valid()) return errno_text("O_TMPFILE");
     for (;;) {
@@ -126,7 +128,7 @@ void ConflictKeeper::keep_conflicting(const std::string& peer, const std::vector
         if (state.kind != EntryState::Kind::Present || state.signature == e.signature) continue;
         if (!is_recent_here(e.path, state.signature, ctime_us, now_us)) continue;
         std::string copy = conflict_name(name, node_, now_us);
-        std::string error = copy_file(dir.get(), name, copy, st);
+        std::string error = copy_file(dir.get(), name, copy);
         if (!error.empty()) {
             log_warning("conflict: cannot keep this node's version of '%s' as '%s': %s", printable(e.path).c_str(),
                         printable(copy).c_str(), error.c_str());
