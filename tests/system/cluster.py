@@ -550,14 +550,17 @@ class Cluster:
 
     def race_round(self, path, i, delay, how):
         """v1 into `path`; v2 `delay` s after the sync run of v1 started: renamed over
-        it from outside the tree (written beforehand), or written in place. Every
+        it from outside the tree (written right after v1), or written in place. Every
         node must end with v2."""
         v1 = self.a.t.data(RACE_SIZE)
         v2 = self.a.t.data(RACE_SIZE + 4096 * (i + 1))
         staged = os.path.join(self.work, "outside-A", "race.v2")
+        write_file(path, v1)
+        # Staged after v1: a file renamed in with an older mtime loses to the peers'
+        # copies under "newest mtime wins" (clsync(1)); rsync 3.5.0's --modify-window=-1
+        # hid that within 2 s.
         if how == "rename":
             write_file(staged, v2)
-        write_file(path, v1)
         started = self.wait_run_start(self.a)
         time.sleep(delay)  # where in the run v2 lands, not a synchronisation
         os.rename(staged, path) if how == "rename" else write_file(path, v2)
