@@ -289,7 +289,7 @@ void ClusterNotifier::handle(const Packet& packet, const std::string& address) {
         if (on_notice_) on_notice_(packet.node, packet.entries);
         expected_.expect(packet.node, packet.entries, Clock::now(), g_get_real_time(), packet.seq);
     } else if (packet.type == PacketType::Done) {
-        expected_.settle(packet.node, packet.done_seqs);
+        expected_.settle(packet.node, packet.done_seqs, g_get_real_time());
     } else if (packet.type == PacketType::Ack && packet.acked_node == settings_.node && packet.acked_epoch == epoch_) {
         std::lock_guard<std::mutex> lock(outstanding_mutex_);
         auto it = outstanding_.find(packet.acked_seq);
@@ -307,7 +307,7 @@ void ClusterNotifier::heard_from(const Packet& packet, const std::string& addres
         log_info("cluster: node %s at %s restarted", printable(packet.node).c_str(), address.c_str());
     // What it was writing before it restarted or went silent will not be reported done.
     if (!is_new && (peer.epoch != packet.epoch || !peer.up))
-        expected_.settle_all(packet.node);
+        expected_.settle_all(packet.node, g_get_real_time());
     else if (!peer.up)
         log_info("cluster: node %s at %s is back after %.0f s", printable(packet.node).c_str(), address.c_str(),
                  seconds_between(peer.last_heard, now));
@@ -340,7 +340,7 @@ void ClusterNotifier::tick() {
                     seconds_between(peer.last_heard, now));
         if (on_change_) on_change_();
     }
-    if (++ticks_ % kExpireEveryTicks == 0) expected_.expire(now);
+    if (++ticks_ % kExpireEveryTicks == 0) expected_.expire(now, g_get_real_time());
 }
 
 ClusterStatus ClusterNotifier::status() const {

@@ -14,16 +14,43 @@ namespace {
 
 // Calls visit(path, state) for `start` and, if it is a directory, everything below
 // it; a directory whose visit returns false is not looked into.
+// `known(path)`: what an earlier walk found there (entry_state's `known`), or nullptr.
 void walk_states(const std::string& root, const std::string& start,
-                 const std::function<bool(const std::string&, const EntryState&)>& visit) {
-    EntryState top = path_state(root, start);
+                 const std::function<bool(const std::string&, const EntryState&)>& visit,
+                 const std::function<const EntryState*(const std::string&)>& known = {}) {
+    auto earlier = [&known](const std::string& path) { return known ? known(path) : nullptr; };
+    EntryState top = path_state(root, start, earlier(start));
     if (!visit(start, top) || !top.directory) return;
     walk_directories(
         root, start,
-        [&](const std::string& path, int dir_fd) { return path == start || visit(path, entry_state(dir_fd, ".")); }, {},
+        [&](const std::string& path, int dir_fd) {
+            return path == start || visit(path, entry_state(dir_fd, ".", earlier(path)));
+        },
+        {},
         [&](const std::string& dir, int dir_fd, const char* name) {
-            visit(join_path(dir, name), entry_state(dir_fd, name));
+            std::string path = join_path(dir, name);
+            visit(path, entry_state(dir_fd, name, earlier(path)));
         });
+}
+
+std::string wire_path(const std::string& path) { return path.empty() ? kRootWirePath : path; }
+
+// What the second walk found that the first did not announce as it is: entries made
+// or changed while the run wrote, and (as deleted) those gone since. A walk cut at
+// kMaxNoticeEntries tells nothing about what it did not reach.
+std::vector<NoticeEntry> changed_during_run(const std::vector<NoticeEntry>& before_entries,
+                                            const std::unordered_map<std::string, EntryState>& before,
+                                            const std::vector<NoticeEntry>& after_entries,
+                                            const std::unordered_map<std::string, EntryState>& after) {
+    std::vector<NoticeEntry> changed;
+    for (const NoticeEntry& e : after_entries) {
+        auto it = before.find(e.path);
+        if (it == before.end() || !(it->second == after.at(e.path))) changed.push_back(e);
+    }
+    if (after_entries.size() >= kMaxNoticeEntries) return changed;
+    for (const NoticeEntry& e : before_entries)
+        if (!e.deleted && !after.count(e.path)) changed.push_back({e.path, true, 0});
+    return changed;
 }
 
 // Whether the event is a rename a peer's run made here, replaying one of its own: the
@@ -45,7 +72,7 @@ bool is_peer_rename(const PathEvent& event, const ExpectedChanges& expected, Tim
 
 }  // namespace
 
-bool is_peer_delivery(const PathEvent& event, const ExpectedChanges& expected, ClusterNotifier& notifier) {
+bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, ClusterNotifier& notifier) {
     TimePoint now = Clock::now();
     // The rename of a writer's temporary file is the peer delivering the file, whatever
     // it holds by now: it was never this node's, and replaying it elsewhere (or sending
@@ -53,8 +80,19 @@ bool is_peer_delivery(const PathEvent& event, const ExpectedChanges& expected, C
     // peer's newer state. A local change after it raises events of its own.
     bool delivery = expected.is_writer_temp(event.is_rename() ? event.renamed_from : event.path, now) ||
                     is_peer_rename(event, expected, now);
-    if (delivery) notifier.count_echoes(1);
-    return delivery;
+    if (delivery) {
+        notifier.count_echoes(1);
+        return true;
+    }
+    // The same for a file no notice names yet, but a running peer's notice after its run
+    // may: judged when the batch is (ClusterRunner::is_echo).
+    std::int64_t in_flight_since_us = g_get_real_time() - std::chrono::microseconds(kMaxInFlight).count();
+    if (event.is_rename() && is_temp_name_for(event.renamed_from, event.path) &&
+        expected.peer_writing(in_flight_since_us))
+        expected.note_delivery(event.path, now);
+    else
+        expected.forget_delivery(event.path);
+    return false;
 }
 
 ClusterRunner::ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watch_dir, std::string destination,
@@ -83,8 +121,8 @@ std::optional<Batch> ClusterRunner::needed(const Batch& batch) const {
 }
 
 SyncResult ClusterRunner::run(const Batch& batch) const {
-    std::vector<NoticeEntry> entries = notice_entries(batch);
-    conflicts_.announced(entries);
+    Walk before = walk_batch(batch);
+    conflicts_.announced(before.entries);
     // Done however the run ends: the peers judge the announced paths from then on.
     struct DoneOnExit {
         ClusterNotifier& notifier;
@@ -92,8 +130,18 @@ SyncResult ClusterRunner::run(const Batch& batch) const {
         ~DoneOnExit() {
             if (!seqs.empty()) notifier.done(seqs);
         }
-    } done{notifier_, notifier_.notify(entries)};
-    return inner_->run(batch);
+    } done{notifier_, notifier_.notify(before.entries)};
+    SyncResult result = inner_->run(batch);
+    Walk after = walk_batch(batch, &before);
+    std::vector<NoticeEntry> changed = changed_during_run(before.entries, before.states, after.entries, after.states);
+    if (!changed.empty()) {
+        log_debug("cluster: %zu paths of the sync to %s changed while it ran: announced", changed.size(),
+                  destination_.c_str());
+        conflicts_.announced(changed);
+        std::vector<std::uint64_t> seqs = notifier_.notify(changed);
+        done.seqs.insert(done.seqs.end(), seqs.begin(), seqs.end());
+    }
+    return result;
 }
 
 bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unsettled) const {
@@ -101,12 +149,18 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unset
     std::int64_t now_us = g_get_real_time();
     std::int64_t settled_before_us = now_us - std::chrono::microseconds(kSettle).count();
     std::int64_t in_flight_since_us = now_us - std::chrono::microseconds(kMaxInFlight).count();
+    // A path no notice names may still be carried by a peer's run in flight: its
+    // notice after the run will say so.
+    auto peer_may_name = [&] {
+        if (unsettled && expected_.peer_writing(in_flight_since_us)) *unsettled = true;
+    };
     auto matches = [&](const std::string& p, const EntryState& state) {
-        if (expected_.is_writer_temp(p, now)) return true;
+        if (expected_.is_writer_temp(p, now) || expected_.was_delivered(p, now)) return true;
         std::optional<Expectation> e = expected_.find(p, now);
-        if (e && state.kind != EntryState::Kind::Unreadable &&
-            e->matches(state.kind == EntryState::Kind::Absent, state.signature))
-            return true;
+        bool absent = state.kind == EntryState::Kind::Absent;
+        if (!e && absent) e = expected_.deleted_above(p, now);
+        if (e && state.kind != EntryState::Kind::Unreadable && e->matches(absent, state.signature)) return true;
+        if (!e) peer_may_name();
         if (e && unsettled &&
             ((e->in_flight && e->announced_at_us > in_flight_since_us) || e->announced_at_us > settled_before_us))
             *unsettled = true;
@@ -119,7 +173,11 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unset
     };
     if (!recursive) {
         // Cheap first: most paths were never announced, and need no signature.
-        if (!expected_.is_writer_temp(path, now) && !expected_.find(path, now)) return false;
+        if (!expected_.is_writer_temp(path, now) && !expected_.find(path, now) &&
+            !(is_absent(watch_dir_, path) && expected_.deleted_above(path, now))) {
+            peer_may_name();
+            return false;
+        }
         return matches(path, path_state(watch_dir_, path));
     }
     // The first difference decides: a directory goes whole or not at all (syncing
@@ -181,25 +239,36 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
     return kept;
 }
 
-std::vector<NoticeEntry> ClusterRunner::notice_entries(const Batch& batch) const {
-    std::vector<NoticeEntry> entries;
+ClusterRunner::Walk ClusterRunner::walk_batch(const Batch& batch, const Walk* before) const {
+    Walk walk;
+    std::vector<NoticeEntry>& entries = walk.entries;
     std::unordered_set<std::string> seen;
+    auto known = [before](const std::string& path) -> const EntryState* {
+        if (!before) return nullptr;
+        auto it = before->states.find(wire_path(path));
+        return it == before->states.end() ? nullptr : &it->second;
+    };
     auto add = [&](const std::string& path, const EntryState& state) {
         if (entries.size() >= kMaxNoticeEntries || state.kind == EntryState::Kind::Unreadable) return;
         if (!seen.insert(path).second) return;
         bool deleted = state.kind == EntryState::Kind::Absent;
-        entries.push_back({path.empty() ? kRootWirePath : path, deleted, deleted ? 0 : state.signature});
+        entries.push_back({wire_path(path), deleted, deleted ? 0 : state.signature});
+        walk.states.emplace(entries.back().path, state);
     };
     auto add_tree = [&](const std::string& path) {
-        walk_states(watch_dir_, path, [&](const std::string& p, const EntryState& state) {
-            add(p, state);
-            return entries.size() < kMaxNoticeEntries;  // no further down once full
-        });
+        walk_states(
+            watch_dir_, path,
+            [&](const std::string& p, const EntryState& state) {
+                add(p, state);
+                return entries.size() < kMaxNoticeEntries;  // no further down once full
+            },
+            known);
     };
+    auto add_path = [&](const std::string& path) { add(path, path_state(watch_dir_, path, known(path))); };
     // rsync sets the attributes of every directory above a listed path.
     auto add_parents = [&](const std::string& path) {
         for (std::string dir = split_parent(path).first;; dir = split_parent(dir).first) {
-            if (!seen.count(dir)) add(dir, path_state(watch_dir_, dir));
+            if (!seen.count(dir)) add_path(dir);
             if (dir.empty()) break;
         }
     };
@@ -214,13 +283,13 @@ std::vector<NoticeEntry> ClusterRunner::notice_entries(const Batch& batch) const
         if (p.recursive)
             add_tree(p.path);
         else
-            add(p.path, path_state(watch_dir_, p.path));
+            add_path(p.path);
         if (!p.path.empty()) add_parents(p.path);
     }
-    if (entries.size() >= kMaxNoticeEntries)
+    if (entries.size() >= kMaxNoticeEntries && !before)
         log_debug("cluster: only the first %zu paths of the sync to %s are announced", kMaxNoticeEntries,
                   destination_.c_str());
-    return entries;
+    return walk;
 }
 
 }  // namespace clsync

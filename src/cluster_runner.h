@@ -7,17 +7,22 @@
 //   differs (changed here since) is synced as usual. A batch left empty runs nothing.
 // - Notice: before the runner writes, the peers are told what every path the batch
 //   touches will hold (its state here now), and every directory above them (rsync
-//   sets their attributes).
+//   sets their attributes). After the run, a second walk of the same paths finds what
+//   changed here while rsync ran (its recursion carried entries made after the first
+//   walk, or a later state of a file): that is announced before Done, so that the
+//   peers do not take it for their own changes.
 //
 // Threads: run() on worker threads, as every SyncRunner.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cluster_notifier.h"
 #include "conflict_keeper.h"
+#include "content_signature.h"
 #include "expected_changes.h"
 #include "path_event.h"
 #include "sync_runner.h"
@@ -38,8 +43,11 @@ constexpr unsigned kMaxDeferrals = 20;
 
 // Whether `event` is a peer's writer delivering an announced file (an event on its
 // temporary name, or the rename of that name onto the announced one), or a peer's
-// run replaying one of its renames here. Counted as not synced back. Any thread.
-bool is_peer_delivery(const PathEvent& event, const ExpectedChanges& expected, ClusterNotifier& notifier);
+// run replaying one of its renames here. Counted as not synced back. A rename of a
+// writer's temporary name onto a path no notice names yet, while a peer is writing, is
+// noted instead (ExpectedChanges::note_delivery); any other event on a path forgets
+// that. Any thread.
+bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, ClusterNotifier& notifier);
 
 class ClusterRunner : public SyncRunner {
 public:
@@ -58,7 +66,15 @@ private:
     // `unsettled` is set when a path differs from a notice whose batch the peer is still
     // writing (no Done yet), or that is younger than kSettle.
     bool is_echo(const std::string& path, bool recursive, bool* unsettled = nullptr) const;
-    std::vector<NoticeEntry> notice_entries(const Batch& batch) const;
+    // What a batch touches, walked before or after its run: the entries to announce and
+    // each one's state, by its wire path.
+    struct Walk {
+        std::vector<NoticeEntry> entries;
+        std::unordered_map<std::string, EntryState> states;
+    };
+    // `before`: the walk before the run, whose signatures are reused where an entry is
+    // unchanged (same inode and ctime).
+    Walk walk_batch(const Batch& batch, const Walk* before = nullptr) const;
 
     std::unique_ptr<SyncRunner> inner_;
     std::string watch_dir_;

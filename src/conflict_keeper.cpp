@@ -18,6 +18,9 @@
 namespace clsync {
 namespace {
 
+// Around a peer's run (its notice to its Done), a change here counts as its delivery.
+constexpr std::int64_t kDeliverySlackUs = 1000000;
+
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 // Copies the file `name` in `dir_fd` to the new name `copy` beside it, with the mode
@@ -91,16 +94,19 @@ bool ConflictKeeper::is_recent_here(const std::string& path, std::uint64_t signa
         auto it = own_.find(path);
         if (it != own_.end() && now_us - it->second.at_us <= window_us_) return it->second.signature == signature;
     }
-    // Not announced yet: a change made here lately, where no peer was writing lately
-    // (not even in its directory: a peer's run also delivers files made after its
-    // notice, which no announcement names).
+    // Not announced yet: a change made here lately, but not while a peer's run was
+    // writing the file or a directory above it (a run also delivers what its notice
+    // could not name, made after its walk; its notice after the run names it later).
     if (now_us - ctime_us > window_us_) return false;
     TimePoint now = Clock::now();
-    auto peer_wrote_lately = [&](const std::string& p) {
+    for (std::string p = path;; p = parent_of(p)) {
         std::optional<Expectation> e = expected_.find(p, now);
-        return e && now_us - e->announced_at_us <= window_us_;
-    };
-    if (peer_wrote_lately(path) || peer_wrote_lately(parent_of(path))) return false;
+        if (e && e->node != node_) {
+            std::int64_t end = e->in_flight ? now_us : e->settled_at_us;
+            if (ctime_us >= e->announced_at_us - kDeliverySlackUs && ctime_us <= end + kDeliverySlackUs) return false;
+        }
+        if (p.empty()) break;
+    }
     std::optional<Expectation> e = expected_.find(path, now);
     return !(e && e->matches(false, signature));
 }

@@ -8,11 +8,11 @@
 // the peers like any other.
 //
 // "This node's version": the file as this node announced it within the window, or a
-// file changed here (ctime) within the window where no peer announced the file or its
-// directory within it (a peer's delivery torn by a write at the peer, or made after
-// the peer's notice, matches no announcement, and is no version of this node's). So
-// in a directory a peer was writing lately, a conflict is caught only once this node
-// announced its version.
+// file changed here (ctime) within the window but not while a peer's run was writing
+// it or a directory above it (from its notice to its Done, and a second around: a
+// delivery torn by a write at the peer, or of a file made after the peer's notice,
+// matches no announcement, and is no version of this node's). So a change made here
+// during a peer's run over its directory is caught only once this node announced it.
 //
 // Threads: announced() on workers, keep_conflicting() on the main thread (one mutex).
 #pragma once

@@ -62,10 +62,13 @@ bool add_file_content(XXH3_state_t* state, int dir_fd, const char* name) {
 
 }  // namespace
 
-EntryState entry_state(int dir_fd, const char* name) {
+EntryState entry_state(int dir_fd, const char* name, const EntryState* known) {
     struct stat st;
     if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
         return {errno == ENOENT || errno == ENOTDIR ? EntryState::Kind::Absent : EntryState::Kind::Unreadable};
+    std::int64_t ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+    if (known && known->kind == EntryState::Kind::Present && known->inode == st.st_ino && known->ctime_ns == ctime_ns)
+        return *known;
     XxhState state(XXH3_createState());
     XXH3_64bits_reset(state.get());
     add_header(state.get(), st);
@@ -74,7 +77,8 @@ EntryState entry_state(int dir_fd, const char* name) {
     if (S_ISREG(st.st_mode)) read = add_file_content(state.get(), dir_fd, name);
     if (!read) return {EntryState::Kind::Unreadable};
     std::uint64_t signature = XXH3_64bits_digest(state.get());
-    return {EntryState::Kind::Present, signature ? signature : 1, S_ISDIR(st.st_mode)};
+    return {EntryState::Kind::Present, signature ? signature : 1, S_ISDIR(st.st_mode),
+            static_cast<std::uint64_t>(st.st_ino), ctime_ns};
 }
 
 }  // namespace clsync

@@ -30,7 +30,21 @@ std::vector<std::string> temp_targets(const std::string& name) {
     return names;
 }
 
+// Deliveries noted (note_delivery) count this long, and at most this many are kept.
+constexpr Millis kDeliveryLifetime{60000};
+constexpr std::size_t kMaxDeliveries = 100000;
+
 }  // namespace
+
+bool is_temp_name_for(const std::string& temp, const std::string& path) {
+    auto [temp_dir, temp_name] = split_parent(temp);
+    auto [dir, name] = split_parent(path);
+    if (temp_dir != dir) return false;
+    for (const std::string& target : temp_targets(temp_name))
+        if (target == name || (target.size() >= kRsyncMaxTempBase && name.compare(0, target.size(), target) == 0))
+            return true;
+    return false;
+}
 
 std::pair<std::string, std::string> split_parent(const std::string& path) {
     std::string::size_type slash = path.rfind('/');
@@ -52,7 +66,8 @@ void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEn
         std::string path = e.path == kRootWirePath ? std::string() : e.path;
         Entry& entry = entries_[path];
         Expectation before = std::move(entry.expectation);
-        entry = Entry{Expectation{node, e.deleted, e.signature, {}, now_us, seq != 0}, seq, now + kExpectationLifetime};
+        entry = Entry{Expectation{node, e.deleted, e.signature, {}, now_us, seq != 0, seq ? 0 : now_us}, seq,
+                      now + kExpectationLifetime};
         if (before.node == node) {
             std::array<std::uint64_t, 3>& earlier = entry.expectation.earlier;
             earlier = before.earlier;
@@ -64,32 +79,35 @@ void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEn
         if (seq) paths.push_back(std::move(path));
         if (entries_.size() > kMaxExpectations) drop_oldest_locked();
     }
-    if (seq) in_flight_[{node, seq}] = InFlight{now + kExpectationLifetime, std::move(paths)};
+    if (seq) in_flight_[{node, seq}] = InFlight{now + kExpectationLifetime, now_us, std::move(paths)};
 }
 
-void ExpectedChanges::settle_locked(std::map<std::pair<std::string, std::uint64_t>, InFlight>::iterator it) {
+void ExpectedChanges::settle_locked(std::map<std::pair<std::string, std::uint64_t>, InFlight>::iterator it,
+                                    std::int64_t now_us) {
     for (const std::string& path : it->second.paths) {
         auto entry = entries_.find(path);
         // Unless a later notice took the path over.
         if (entry != entries_.end() && entry->second.seq == it->first.second &&
-            entry->second.expectation.node == it->first.first)
+            entry->second.expectation.node == it->first.first) {
             entry->second.expectation.in_flight = false;
+            entry->second.expectation.settled_at_us = now_us;
+        }
     }
     in_flight_.erase(it);
 }
 
-void ExpectedChanges::settle(const std::string& node, const std::vector<std::uint64_t>& seqs) {
+void ExpectedChanges::settle(const std::string& node, const std::vector<std::uint64_t>& seqs, std::int64_t now_us) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (std::uint64_t seq : seqs) {
         auto it = in_flight_.find({node, seq});
-        if (it != in_flight_.end()) settle_locked(it);
+        if (it != in_flight_.end()) settle_locked(it, now_us);
     }
 }
 
-void ExpectedChanges::settle_all(const std::string& node) {
+void ExpectedChanges::settle_all(const std::string& node, std::int64_t now_us) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = in_flight_.lower_bound({node, 0}); it != in_flight_.end() && it->first.first == node;)
-        settle_locked(it++);
+        settle_locked(it++, now_us);
 }
 
 void ExpectedChanges::drop_oldest_locked() {
@@ -109,6 +127,24 @@ std::optional<Expectation> ExpectedChanges::find(const std::string& path, TimePo
     auto it = entries_.find(path);
     if (it == entries_.end() || it->second.expires <= now) return std::nullopt;
     return it->second.expectation;
+}
+
+std::optional<Expectation> ExpectedChanges::deleted_above(const std::string& path, TimePoint now) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (std::string dir = path; !dir.empty();) {
+        dir = split_parent(dir).first;
+        auto it = entries_.find(dir);
+        if (it == entries_.end() || it->second.expires <= now) continue;
+        if (!it->second.expectation.deleted) return std::nullopt;
+        return it->second.expectation;
+    }
+    return std::nullopt;
+}
+
+bool ExpectedChanges::peer_writing(std::int64_t since_us) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return std::any_of(in_flight_.begin(), in_flight_.end(),
+                       [since_us](const auto& notice) { return notice.second.announced_at_us > since_us; });
 }
 
 bool ExpectedChanges::is_writer_temp(const std::string& path, TimePoint now) const {
@@ -133,11 +169,32 @@ bool ExpectedChanges::is_writer_temp(const std::string& path, TimePoint now) con
     return false;
 }
 
-void ExpectedChanges::expire(TimePoint now) {
+void ExpectedChanges::note_delivery(const std::string& path, TimePoint now) {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (deliveries_.size() >= kMaxDeliveries) deliveries_.clear();  // only costs syncs back
+    deliveries_[path] = now + kDeliveryLifetime;
+}
+
+void ExpectedChanges::forget_delivery(const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    deliveries_.erase(path);
+}
+
+bool ExpectedChanges::was_delivered(const std::string& path, TimePoint now) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto delivery = deliveries_.find(path);
+    if (delivery == deliveries_.end() || delivery->second <= now) return false;
+    auto entry = entries_.find(path);
+    return entry != entries_.end() && entry->second.expires > now;
+}
+
+void ExpectedChanges::expire(TimePoint now, std::int64_t now_us) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = deliveries_.begin(); it != deliveries_.end();)
+        it = it->second <= now ? deliveries_.erase(it) : std::next(it);
     for (auto it = in_flight_.begin(); it != in_flight_.end();)
         if (it->second.expires <= now)
-            settle_locked(it++);
+            settle_locked(it++, now_us);
         else
             ++it;
     for (auto it = entries_.begin(); it != entries_.end();)

@@ -40,6 +40,9 @@ struct Expectation {
     // The announcing batch is still being written (no Done for its notice yet): what the
     // path holds now may be a state on the way.
     bool in_flight = false;
+    // When the Done of the announcing batch came (wall clock); for a notice that expects
+    // no Done, its arrival. So a peer's run was writing from announced_at_us to then.
+    std::int64_t settled_at_us = 0;
 
     // Whether `state` is what this announcement, or one of the node's earlier ones,
     // leaves at the path.
@@ -51,19 +54,35 @@ public:
     // `seq`: the notice's; its paths are in flight until settle() names it (0: settled).
     void expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now,
                 std::int64_t now_us = 0, std::uint64_t seq = 0);
-    // The batches of `node`'s notices `seqs` are written (a Done packet).
-    void settle(const std::string& node, const std::vector<std::uint64_t>& seqs);
+    // The batches of `node`'s notices `seqs` are written (a Done packet), at `now_us`.
+    void settle(const std::string& node, const std::vector<std::uint64_t>& seqs, std::int64_t now_us);
     // Every batch of `node` (it restarted, or went silent).
-    void settle_all(const std::string& node);
+    void settle_all(const std::string& node, std::int64_t now_us);
     // The newest announcement of `path` that has not expired.
     std::optional<Expectation> find(const std::string& path, TimePoint now) const;
+    // The announcement of the nearest directory above `path` that a peer announced, if it
+    // says deleted: what was below it went with it.
+    std::optional<Expectation> deleted_above(const std::string& path, TimePoint now) const;
+    // Whether a peer's batch announced after `since_us` (wall clock) is still being
+    // written (no Done yet): its run may carry paths its notice could not name, which
+    // the notice it sends after the run names.
+    bool peer_writing(std::int64_t since_us) const;
     // Whether `path` is a temporary name under which a writer builds an announced file
     // before renaming it into place: rsync's ".NAME.XXXXXX" and clsync -M librsync's
     // ".NAME.clsync-XXXXXX" beside an announced NAME that is written (not deleted).
     // Such a name appears and goes while the peer writes; it is not the peer's to sync.
     bool is_writer_temp(const std::string& path, TimePoint now) const;
-    // Drops the announcements that expired.
-    void expire(TimePoint now);
+    // A writer's temporary name renamed onto `path` while a peer was writing, but before
+    // any notice named `path`: a file the peer made after its walk, delivered by its
+    // run, whose notice after the run names it. From then on, once a peer announced
+    // the path, what it holds is that peer's (a later state of the file at the peer
+    // comes with the peer's next sync), until forget_delivery().
+    void note_delivery(const std::string& path, TimePoint now);
+    // Any other event on `path`: changed here since.
+    void forget_delivery(const std::string& path);
+    bool was_delivered(const std::string& path, TimePoint now) const;
+    // Drops the announcements that expired (a notice whose Done never came is settled).
+    void expire(TimePoint now, std::int64_t now_us);
     std::size_t size() const;
 
 private:
@@ -74,16 +93,23 @@ private:
     };
     struct InFlight {
         TimePoint expires;
+        std::int64_t announced_at_us = 0;
         std::vector<std::string> paths;
     };
     void drop_oldest_locked();
-    void settle_locked(std::map<std::pair<std::string, std::uint64_t>, InFlight>::iterator it);
+    void settle_locked(std::map<std::pair<std::string, std::uint64_t>, InFlight>::iterator it, std::int64_t now_us);
 
     mutable std::mutex mutex_;
     std::map<std::string, Entry> entries_;  // guarded by mutex_
+    // note_delivery()'s paths, until when they count; guarded by mutex_.
+    std::map<std::string, TimePoint> deliveries_;
     // The paths of each notice not settled yet, by (node, seq); guarded by mutex_.
     std::map<std::pair<std::string, std::uint64_t>, InFlight> in_flight_;
 };
+
+// Whether `temp` is a name under which a writer (rsync, clsync -M librsync) builds
+// `path` before renaming it into place: ".NAME.XXXXXX" beside it, and the like.
+bool is_temp_name_for(const std::string& temp, const std::string& path);
 
 // The parent directory and the name of a relative path ("a/b" -> "a", "b"; "b" -> "", "b").
 std::pair<std::string, std::string> split_parent(const std::string& path);

@@ -100,6 +100,39 @@ void follow_rename(const Rename& r, std::string& path) {
     if (path == r.from || is_ancestor(r.from, path)) path = r.to + path.substr(r.from.size());
 }
 
+namespace {
+
+// Whether renames[i] and renames[i + 1] are one RENAME_EXCHANGE (the watcher reports
+// it as two renames: a -> b, b -> a), as far as the source tells: both names are
+// there (after a -> b and back, b would be gone).
+bool is_exchange(const std::vector<Rename>& renames, std::size_t i, const std::string& source) {
+    if (i + 1 >= renames.size()) return false;
+    const Rename &r = renames[i], &back = renames[i + 1];
+    struct stat st;
+    return back.from == r.to && back.to == r.from && lstat((source + '/' + r.from).c_str(), &st) == 0 &&
+           lstat((source + '/' + r.to).c_str(), &st) == 0;
+}
+
+// Replays the exchange of renames[i] and renames[i + 1] at a local destination;
+// whether it was made.
+bool exchange_locally(const std::string& destination, const Rename& r) {
+    std::string a = destination + '/' + r.from, b = destination + '/' + r.to;
+    if (renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0) return true;
+    log_debug("exchanging '%s' and '%s' at the destination: %s", printable(r.from).c_str(), printable(r.to).c_str(),
+              strerror(errno));
+    return false;
+}
+
+// A path named before the exchange of `r.from` and `r.to`, as it is named after it.
+void follow_exchange(const Rename& r, std::string& path) {
+    if (path == r.from || is_ancestor(r.from, path))
+        path = r.to + path.substr(r.from.size());
+    else if (path == r.to || is_ancestor(r.to, path))
+        path = r.from + path.substr(r.to.size());
+}
+
+}  // namespace
+
 ReplayedRenames replay_renames(const std::string& source, const std::string& destination, bool local,
                                const std::vector<Rename>& renames, const std::vector<bool>& applied_remotely) {
     ReplayedRenames result;
@@ -108,6 +141,18 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
     std::vector<std::string> to_check;
     for (std::size_t i = 0; i < renames.size(); ++i) {
         const Rename& r = renames[i];
+        // Replayed as two renames, an exchange of two directories fails (the new name is
+        // not empty), and of two files loses one of them: both are then copied whole.
+        if (local && is_exchange(renames, i, source) && exchange_locally(destination, r)) {
+            for (QueuedPath& p : result.paths) follow_exchange(r, p.path);
+            for (std::string& name : to_check) follow_exchange(r, name);
+            to_check.insert(to_check.end(), {r.from, r.to});
+            for (const std::string& parent : {parent_of(r.from), parent_of(r.to)})
+                if (!parent.empty()) result.paths.push_back({parent, false});
+            result.applied += 2;
+            ++i;
+            continue;
+        }
         // The paths added for earlier renames are names of that time: later renames in
         // this batch may have moved them (a -> b, then a's parent renamed).
         for (QueuedPath& p : result.paths) follow_rename(r, p.path);

@@ -157,11 +157,11 @@ static UniqueFd open_parent(const std::string& root, const std::string& path, co
 
 static bool is_absence(int error) { return error == ENOENT || error == ENOTDIR; }
 
-EntryState path_state(const std::string& root, const std::string& path) {
+EntryState path_state(const std::string& root, const std::string& path, const EntryState* known) {
     const char* name = nullptr;
     UniqueFd dir = open_parent(root, path, name);
     if (!dir.valid()) return {is_absence(errno) ? EntryState::Kind::Absent : EntryState::Kind::Unreadable};
-    return entry_state(dir.get(), name);
+    return entry_state(dir.get(), name, known);
 }
 
 bool is_absent(const std::string& root, const std::string& path) {

@@ -33,7 +33,7 @@ UniqueFd open_directory(const std::string& root, const std::string& path);
 
 // The state and content signature of `path` below `root` ("" = root itself), its
 // directories opened as open_directory does (content_signature.h).
-EntryState path_state(const std::string& root, const std::string& path);
+EntryState path_state(const std::string& root, const std::string& path, const EntryState* known = nullptr);
 // Whether nothing is at `path` below `root` (false where that cannot be told: EACCES).
 bool is_absent(const std::string& root, const std::string& path);
 

@@ -2,7 +2,9 @@
 # RENAME_EXCHANGE (renameat2) of two directories, and of two files, whose times and
 # sizes are equal (as after unpacking one archive): reported like two renames, the
 # replay cannot tell the contents apart by their metadata; the destination must still
-# end up with the swapped contents. A swap of equal trees copies nothing.
+# end up with the swapped contents. At a local destination the pair is replayed as one
+# exchange (the files move with their directories); a swap of equal trees copies
+# nothing.
 . "$(dirname "$0")/lib.sh"
 exchange() {
     python3 -c 'import ctypes, os, sys
@@ -22,6 +24,7 @@ touch -d 2020-01-01 "$SRC/a" "$SRC/b" "$SRC/f1" "$SRC/f2" "$SRC/same1/in/s" "$SR
 start_daemon
 wait_converged "initial sync"
 inode_same=$(stat -c %i "$DST/same1/in/s")
+inode_x=$(stat -c %i "$DST/a/x")
 
 exchange "$SRC/a" "$SRC/b"
 exchange "$SRC/f1" "$SRC/f2"
@@ -33,6 +36,8 @@ if [ "$MODE" = rsyncdirect ]; then
     # Equal trees: the replay's moves are the whole work (nothing copied again).
     [ "$(stat -c %i "$DST/same1/in/s")" = "$inode_same" ] || [ "$(stat -c %i "$DST/same2/in/s")" = "$inode_same" ] ||
         fail "a swap of equal trees copied them again"
+    # Replayed as one exchange: the file moved with its directory, not copied.
+    [ "$(stat -c %i "$DST/b/x")" = "$inode_x" ] || fail "the exchange of two directories was not replayed as one"
 fi
 stop_daemon
 echo "PASS"

@@ -58,7 +58,7 @@ TEST_CASE("a notice's paths are expected until they expire or are announced agai
     expected.expect("c", {{"dir/f", true, 0}}, kStart + Millis(10));
     REQUIRE(expected.find("dir/f", kStart + kExpectationLifetime)->deleted);
     REQUIRE(expected.find("dir/f", kStart)->node == "c");
-    expected.expire(kStart + kExpectationLifetime);
+    expected.expire(kStart + kExpectationLifetime, 0);
     REQUIRE(expected.size() == 1);
 }
 
@@ -107,6 +107,47 @@ TEST_CASE("an earlier announcement of the same node still matches") {
     REQUIRE_FALSE(e->matches(true, 0));               // the newest says present
     expected.expect("c", {{"f", false, 5}}, kStart);  // another node starts afresh
     REQUIRE_FALSE(expected.find("f", kStart)->matches(false, 3));
+}
+
+TEST_CASE("a path below a directory a peer announced deleted went with it") {
+    ExpectedChanges expected;
+    expected.expect("b", {{"d", true, 0}, {"e", false, 7}}, kStart);
+    REQUIRE(expected.deleted_above("d/x/y", kStart)->node == "b");
+    REQUIRE_FALSE(expected.deleted_above("d", kStart));    // the path itself is not above
+    REQUIRE_FALSE(expected.deleted_above("e/x", kStart));  // written, not deleted
+    REQUIRE_FALSE(expected.deleted_above("f/x", kStart));
+    expected.expect("b", {{"d/x", false, 8}}, kStart);  // the nearest announcement counts
+    REQUIRE_FALSE(expected.deleted_above("d/x/y", kStart));
+    REQUIRE_FALSE(expected.deleted_above("d/x/y", kStart + kExpectationLifetime));
+}
+
+TEST_CASE("a peer is writing from its notice until its Done") {
+    ExpectedChanges expected;
+    REQUIRE_FALSE(expected.peer_writing(0));
+    expected.expect("b", {{"f", false, 1}}, kStart, 1000, 5);
+    expected.expect("c", {{"g", false, 1}}, kStart, 2000);  // no seq: nothing in flight
+    REQUIRE(expected.peer_writing(999));
+    REQUIRE_FALSE(expected.peer_writing(1000));  // announced before the time asked about
+    expected.settle("b", {5}, 3000);
+    REQUIRE(expected.find("f", kStart)->settled_at_us == 3000);
+    REQUIRE(expected.find("g", kStart)->settled_at_us == 2000);  // no Done expected: its arrival
+    REQUIRE_FALSE(expected.peer_writing(0));
+}
+
+TEST_CASE("a delivery no notice named yet is the peer's once a peer announces the path") {
+    REQUIRE(is_temp_name_for("d/.f.aB3dE9", "d/f"));
+    REQUIRE(is_temp_name_for("d/.f.clsync-aB3dE9", "d/f"));
+    REQUIRE_FALSE(is_temp_name_for("e/.f.aB3dE9", "d/f"));  // another directory
+    REQUIRE_FALSE(is_temp_name_for("d/.g.aB3dE9", "d/f"));
+    REQUIRE_FALSE(is_temp_name_for("d/f.tmp", "d/f"));
+    ExpectedChanges expected;
+    expected.note_delivery("d/f", kStart);
+    REQUIRE_FALSE(expected.was_delivered("d/f", kStart));  // no peer named it yet
+    expected.expect("b", {{"d/f", false, 9}}, kStart);
+    REQUIRE(expected.was_delivered("d/f", kStart));
+    REQUIRE_FALSE(expected.was_delivered("d/f", kStart + Millis(60000)));
+    expected.forget_delivery("d/f");  // changed here since
+    REQUIRE_FALSE(expected.was_delivered("d/f", kStart));
 }
 
 TEST_CASE("split_parent") {
@@ -159,4 +200,25 @@ TEST_CASE("a content signature changes with what a sync carries, and only with t
         REQUIRE_FALSE(dir.state("d") == empty);
     }
     SECTION("nothing there") { REQUIRE(dir.state("nothing").kind == EntryState::Kind::Absent); }
+}
+
+TEST_CASE("a signature taken before is reused while the entry's inode and ctime are unchanged") {
+    TempDir dir;
+    dir.write("f", "hello");
+    EntryState first = dir.state("f");
+    UniqueFd fd(open(dir.path.c_str(), O_RDONLY | O_DIRECTORY));
+    // A made-up signature comes back only while nothing changed: proof it was not read again.
+    EntryState fake = first;
+    fake.signature = 42;
+    REQUIRE(entry_state(fd.get(), "f", &fake).signature == 42);
+    SECTION("a write in place moves ctime") {
+        UniqueFd file(open(dir.at("f").c_str(), O_WRONLY | O_APPEND));
+        REQUIRE(write(file.get(), "!", 1) == 1);
+        REQUIRE(entry_state(fd.get(), "f", &fake).signature != 42);
+    }
+    SECTION("another inode under the name") {
+        dir.write("g", "hello");
+        REQUIRE(rename(dir.at("g").c_str(), dir.at("f").c_str()) == 0);
+        REQUIRE(entry_state(fd.get(), "f", &fake).signature != 42);
+    }
 }
