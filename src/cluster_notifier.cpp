@@ -181,11 +181,10 @@ std::vector<std::uint64_t> ClusterNotifier::notify(const std::vector<NoticeEntry
 }
 
 void ClusterNotifier::done(const std::vector<std::uint64_t>& seqs) {
-    constexpr std::size_t kSeqsPerPacket = 512;
-    for (std::size_t start = 0; start < seqs.size(); start += kSeqsPerPacket) {
+    for (std::size_t start = 0; start < seqs.size(); start += kDoneSeqsPerPacket) {
         Packet packet = packet_of_type(PacketType::Done);
         packet.done_seqs.assign(seqs.begin() + static_cast<long>(start),
-                                seqs.begin() + static_cast<long>(std::min(seqs.size(), start + kSeqsPerPacket)));
+                                seqs.begin() + static_cast<long>(std::min(seqs.size(), start + kDoneSeqsPerPacket)));
         send_reliably(std::move(packet));
     }
 }
@@ -289,7 +288,11 @@ void ClusterNotifier::handle(const Packet& packet, const std::string& address) {
         if (on_notice_) on_notice_(packet.node, packet.entries);
         expected_.expect(packet.node, packet.entries, Clock::now(), g_get_real_time(), packet.seq);
     } else if (packet.type == PacketType::Done) {
-        expected_.settle(packet.node, packet.done_seqs, g_get_real_time());
+        SettledBatch settled = expected_.settle(packet.node, packet.done_seqs, g_get_real_time());
+        // A full Done packet may be one part of a batch: not all it named is known here.
+        if (on_settled_ && !settled.complete.empty() && settled.all_known &&
+            packet.done_seqs.size() < kDoneSeqsPerPacket)
+            on_settled_(settled);
     } else if (packet.type == PacketType::Ack && packet.acked_node == settings_.node && packet.acked_epoch == epoch_) {
         std::lock_guard<std::mutex> lock(outstanding_mutex_);
         auto it = outstanding_.find(packet.acked_seq);

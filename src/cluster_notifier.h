@@ -69,6 +69,10 @@ public:
         on_notice_ = std::move(on_notice);
     }
 
+    // Called when a peer's batch that wrote directories whole is done (stale_entries.h);
+    // main thread.
+    void set_on_settled(std::function<void(const SettledBatch&)> on_settled) { on_settled_ = std::move(on_settled); }
+
 private:
     struct Peer {
         std::string address;
@@ -109,6 +113,7 @@ private:
     std::uint64_t received_ = 0;
     std::function<void()> on_change_;
     std::function<void(const std::string&, const std::vector<NoticeEntry>&)> on_notice_;
+    std::function<void(const SettledBatch&)> on_settled_;
     bool warned_name_clash_ = false;
     unsigned ticks_ = 0;
     guint read_source_ = 0;

@@ -83,6 +83,9 @@ private:
     std::size_t left_;
 };
 
+// A notice entry's state byte.
+constexpr std::uint8_t kEntryWritten = 0, kEntryDeleted = 1, kEntryComplete = 2;
+
 std::string encode_body(const Packet& packet) {
     std::string body;
     switch (packet.type) {
@@ -93,7 +96,7 @@ std::string encode_body(const Packet& packet) {
             for (const NoticeEntry& e : packet.entries) {
                 if (e.path.empty() || e.path.size() > kMaxPath) throw std::length_error("notice path length");
                 put_bytes16(body, e.path);
-                put_u8(body, e.deleted ? 1 : 0);
+                put_u8(body, e.deleted ? kEntryDeleted : e.complete ? kEntryComplete : kEntryWritten);
                 put_u64(body, e.deleted ? 0 : e.signature);
             }
             break;
@@ -124,11 +127,12 @@ bool decode_body(Reader& r, Packet& packet) {
             if (count > kMaxPacketSize / 12) return false;
             packet.entries.resize(count);
             for (NoticeEntry& e : packet.entries) {
-                std::uint8_t deleted = 0;
-                if (!r.bytes16(e.path, kMaxPath) || e.path.empty() || !r.u8(deleted) || deleted > 1 ||
+                std::uint8_t state = 0;
+                if (!r.bytes16(e.path, kMaxPath) || e.path.empty() || !r.u8(state) || state > kEntryComplete ||
                     !r.u64(e.signature))
                     return false;
-                e.deleted = deleted == 1;
+                e.deleted = state == kEntryDeleted;
+                e.complete = state == kEntryComplete;
                 if (e.deleted && e.signature != 0) return false;
             }
             return r.done();

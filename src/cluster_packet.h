@@ -21,6 +21,8 @@ constexpr std::uint8_t kProtocolVersion = 1;
 constexpr std::size_t kMaxPacketSize = 8192;
 constexpr std::size_t kMaxNodeName = 64;
 constexpr std::size_t kMacSize = 32;  // HMAC-SHA256
+// A batch's Done lists this many seqs per packet (the decoder takes up to 1,024).
+constexpr std::size_t kDoneSeqsPerPacket = 512;
 // The synced tree's top directory in a notice (a path may not be empty).
 constexpr const char* kRootWirePath = ".";
 
@@ -36,8 +38,10 @@ struct NoticeEntry {
     std::string path;  // relative to the synced tree; bytes
     bool deleted = false;
     std::uint64_t signature = 0;  // XXH3 of content and metadata; 0 when deleted
+    // A directory written whole: the notices of its batch name every entry below it.
+    bool complete = false;
     bool operator==(const NoticeEntry& o) const {
-        return path == o.path && deleted == o.deleted && signature == o.signature;
+        return path == o.path && deleted == o.deleted && signature == o.signature && complete == o.complete;
     }
 };
 

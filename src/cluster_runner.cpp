@@ -15,22 +15,29 @@ namespace {
 // Calls visit(path, state) for `start` and, if it is a directory, everything below
 // it; a directory whose visit returns false is not looked into.
 // `known(path)`: what an earlier walk found there (entry_state's `known`), or nullptr.
-void walk_states(const std::string& root, const std::string& start,
+// Whether every entry could be looked at (none unreadable).
+bool walk_states(const std::string& root, const std::string& start,
                  const std::function<bool(const std::string&, const EntryState&)>& visit,
                  const std::function<const EntryState*(const std::string&)>& known = {}) {
+    bool readable = true;
     auto earlier = [&known](const std::string& path) { return known ? known(path) : nullptr; };
+    auto look_at = [&](const std::string& path, const EntryState& state) {
+        readable = readable && state.kind != EntryState::Kind::Unreadable;
+        return visit(path, state);
+    };
     EntryState top = path_state(root, start, earlier(start));
-    if (!visit(start, top) || !top.directory) return;
+    if (!look_at(start, top) || !top.directory) return readable;
     walk_directories(
         root, start,
         [&](const std::string& path, int dir_fd) {
-            return path == start || visit(path, entry_state(dir_fd, ".", earlier(path)));
+            return path == start || look_at(path, entry_state(dir_fd, ".", earlier(path)));
         },
-        {},
+        [&readable](const std::string&) { readable = false; },
         [&](const std::string& dir, int dir_fd, const char* name) {
             std::string path = join_path(dir, name);
-            visit(path, entry_state(dir_fd, name, earlier(path)));
+            look_at(path, entry_state(dir_fd, name, earlier(path)));
         });
+    return readable;
 }
 
 std::string wire_path(const std::string& path) { return path.empty() ? kRootWirePath : path; }
@@ -78,8 +85,9 @@ bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, Cluster
     // it holds by now: it was never this node's, and replaying it elsewhere (or sending
     // back a copy torn by a write at the peer during the transfer) could only undo the
     // peer's newer state. A local change after it raises events of its own.
-    bool delivery = expected.is_writer_temp(event.is_rename() ? event.renamed_from : event.path, now) ||
-                    is_peer_rename(event, expected, now);
+    bool peer_rename = is_peer_rename(event, expected, now);
+    if (peer_rename) expected.follow_peer_rename(event.renamed_from, event.path);
+    bool delivery = peer_rename || expected.is_writer_temp(event.is_rename() ? event.renamed_from : event.path, now);
     if (delivery) {
         notifier.count_echoes(1);
         return true;
@@ -255,14 +263,24 @@ ClusterRunner::Walk ClusterRunner::walk_batch(const Batch& batch, const Walk* be
         entries.push_back({wire_path(path), deleted, deleted ? 0 : state.signature});
         walk.states.emplace(entries.back().path, state);
     };
+    std::unordered_map<std::string, std::size_t> position;  // of each entry, by path
     auto add_tree = [&](const std::string& path) {
-        walk_states(
+        bool readable = walk_states(
             watch_dir_, path,
             [&](const std::string& p, const EntryState& state) {
+                if (!seen.count(p)) position[p] = entries.size();
                 add(p, state);
                 return entries.size() < kMaxNoticeEntries;  // no further down once full
             },
             known);
+        // The peers may then remove below it what this node wrote there before and no
+        // longer has (stale_entries.h). Not for the whole tree: a node's tree joins the
+        // others' as a union, and a deletion made while clsync was not running is not
+        // passed on. Not for a batch of more notices than one Done packet names.
+        auto top = position.find(path);
+        if (readable && !path.empty() && top != position.end() && top->second < entries.size() &&
+            entries[top->second].path == path && walk.states.at(path).directory)
+            entries[top->second].complete = true;
     };
     auto add_path = [&](const std::string& path) { add(path, path_state(watch_dir_, path, known(path))); };
     // rsync sets the attributes of every directory above a listed path.
@@ -289,6 +307,8 @@ ClusterRunner::Walk ClusterRunner::walk_batch(const Batch& batch, const Walk* be
     if (entries.size() >= kMaxNoticeEntries && !before)
         log_debug("cluster: only the first %zu paths of the sync to %s are announced", kMaxNoticeEntries,
                   destination_.c_str());
+    if (entries.size() > kMaxCompleteEntries)
+        for (NoticeEntry& e : entries) e.complete = false;
     return walk;
 }
 

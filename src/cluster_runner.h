@@ -33,6 +33,9 @@ namespace clsync {
 // (a whole-tree sync of a big tree) the rest is not announced: its echoes are synced
 // back, rsync finding them equal.
 constexpr std::size_t kMaxNoticeEntries = 200000;
+// Directories are announced complete (NoticeEntry::complete) only in batches of at most
+// this many paths: their notices, and those after the run, fit one Done packet.
+constexpr std::size_t kMaxCompleteEntries = 20000;
 // A path that differs from what a peer announced is not judged while the peer's run
 // is still writing (no Done yet, for at most kMaxInFlight), nor within kSettle of the
 // notice (a Done may be lost): the peer's run may be renaming and deleting around

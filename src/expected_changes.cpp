@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "path_tree.h"
+
 namespace clsync {
 namespace {
 
@@ -61,9 +63,10 @@ bool Expectation::matches(bool absent, std::uint64_t state_signature) const {
 void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now,
                              std::int64_t now_us, std::uint64_t seq) {
     std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<std::string> paths;
+    std::vector<std::string> paths, complete;
     for (const NoticeEntry& e : entries) {
         std::string path = e.path == kRootWirePath ? std::string() : e.path;
+        if (seq && e.complete && !e.deleted) complete.push_back(path);
         Entry& entry = entries_[path];
         Expectation before = std::move(entry.expectation);
         entry = Entry{Expectation{node, e.deleted, e.signature, {}, now_us, seq != 0, seq ? 0 : now_us}, seq,
@@ -79,7 +82,8 @@ void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEn
         if (seq) paths.push_back(std::move(path));
         if (entries_.size() > kMaxExpectations) drop_oldest_locked();
     }
-    if (seq) in_flight_[{node, seq}] = InFlight{now + kExpectationLifetime, now_us, std::move(paths)};
+    if (seq)
+        in_flight_[{node, seq}] = InFlight{now + kExpectationLifetime, now_us, std::move(paths), std::move(complete)};
 }
 
 void ExpectedChanges::settle_locked(std::map<std::pair<std::string, std::uint64_t>, InFlight>::iterator it,
@@ -96,12 +100,22 @@ void ExpectedChanges::settle_locked(std::map<std::pair<std::string, std::uint64_
     in_flight_.erase(it);
 }
 
-void ExpectedChanges::settle(const std::string& node, const std::vector<std::uint64_t>& seqs, std::int64_t now_us) {
+SettledBatch ExpectedChanges::settle(const std::string& node, const std::vector<std::uint64_t>& seqs,
+                                     std::int64_t now_us) {
+    SettledBatch batch{node, now_us, {}, {}, true};
     std::lock_guard<std::mutex> lock(mutex_);
     for (std::uint64_t seq : seqs) {
         auto it = in_flight_.find({node, seq});
-        if (it != in_flight_.end()) settle_locked(it, now_us);
+        if (it == in_flight_.end()) {
+            batch.all_known = false;
+            continue;
+        }
+        batch.announced_at_us = std::min(batch.announced_at_us, it->second.announced_at_us);
+        batch.named.insert(it->second.paths.begin(), it->second.paths.end());
+        batch.complete.insert(batch.complete.end(), it->second.complete.begin(), it->second.complete.end());
+        settle_locked(it, now_us);
     }
+    return batch;
 }
 
 void ExpectedChanges::settle_all(const std::string& node, std::int64_t now_us) {
@@ -167,6 +181,24 @@ bool ExpectedChanges::is_writer_temp(const std::string& path, TimePoint now) con
         }
     }
     return false;
+}
+
+void ExpectedChanges::follow_peer_rename(const std::string& from, const std::string& to) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::pair<std::string, Entry>> moved;
+    erase_subtree(entries_, from, false, [&](const std::pair<const std::string, Entry>& entry) {
+        moved.emplace_back(to + entry.first.substr(from.size()), entry.second);
+    });
+    for (auto& [path, entry] : moved) {
+        entry.seq = 0;
+        entry.expectation.in_flight = false;
+        auto [there, inserted] = entries_.emplace(path, entry);
+        if (inserted || entry.expectation.deleted) continue;
+        Expectation& newer = there->second.expectation;
+        if (newer.node != entry.expectation.node || newer.signature == entry.expectation.signature) continue;
+        std::copy_backward(newer.earlier.begin(), newer.earlier.end() - 1, newer.earlier.end());
+        newer.earlier[0] = entry.expectation.signature;
+    }
 }
 
 void ExpectedChanges::note_delivery(const std::string& path, TimePoint now) {

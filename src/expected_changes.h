@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "clock.h"
@@ -49,13 +50,23 @@ struct Expectation {
     bool matches(bool absent, std::uint64_t state_signature) const;
 };
 
+// What a peer's batch named, once its Done came.
+struct SettledBatch {
+    std::string node;
+    std::int64_t announced_at_us = 0;       // when its first notice came (wall clock)
+    std::vector<std::string> complete;      // directories it wrote whole (NoticeEntry::complete)
+    std::unordered_set<std::string> named;  // every path its notices named
+    bool all_known = true;                  // every notice the Done lists came (none lost)
+};
+
 class ExpectedChanges {
 public:
     // `seq`: the notice's; its paths are in flight until settle() names it (0: settled).
     void expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now,
                 std::int64_t now_us = 0, std::uint64_t seq = 0);
-    // The batches of `node`'s notices `seqs` are written (a Done packet), at `now_us`.
-    void settle(const std::string& node, const std::vector<std::uint64_t>& seqs, std::int64_t now_us);
+    // The batches of `node`'s notices `seqs` are written (a Done packet), at `now_us`;
+    // what those notices named.
+    SettledBatch settle(const std::string& node, const std::vector<std::uint64_t>& seqs, std::int64_t now_us);
     // Every batch of `node` (it restarted, or went silent).
     void settle_all(const std::string& node, std::int64_t now_us);
     // The newest announcement of `path` that has not expired.
@@ -72,6 +83,11 @@ public:
     // ".NAME.clsync-XXXXXX" beside an announced NAME that is written (not deleted).
     // Such a name appears and goes while the peer writes; it is not the peer's to sync.
     bool is_writer_temp(const std::string& path, TimePoint now) const;
+    // A peer's run replayed its rename of `from` to `to` here: what was announced below
+    // `from` is below `to` now. Each such announcement moves along, settled, as an
+    // earlier announcement where the peer's notice names the new path already (what the
+    // peer's replay brought there is its older state, not a change of this node).
+    void follow_peer_rename(const std::string& from, const std::string& to);
     // A writer's temporary name renamed onto `path` while a peer was writing, but before
     // any notice named `path`: a file the peer made after its walk, delivered by its
     // run, whose notice after the run names it. From then on, once a peer announced
@@ -95,6 +111,7 @@ private:
         TimePoint expires;
         std::int64_t announced_at_us = 0;
         std::vector<std::string> paths;
+        std::vector<std::string> complete;
     };
     void drop_oldest_locked();
     void settle_locked(std::map<std::pair<std::string, std::uint64_t>, InFlight>::iterator it, std::int64_t now_us);

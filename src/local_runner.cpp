@@ -52,20 +52,9 @@ std::optional<struct stat> lstat_at(int dir_fd, const std::string& name) {
 
 // Names in the open directory `dir_fd`, without "." and "..".
 std::vector<std::string> list_names(int dir_fd) {
-    int copy = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (copy < 0) throw_errno("open directory");
-    std::unique_ptr<DIR, int (*)(DIR*)> dir(fdopendir(copy), closedir);
-    if (!dir) {
-        ::close(copy);
-        throw_errno("open directory");
-    }
-    std::vector<std::string> names;
-    while (dirent* entry = readdir(dir.get())) {
-        const char* n = entry->d_name;
-        if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
-        names.emplace_back(n);
-    }
-    return names;
+    std::optional<std::vector<std::string>> names = names_in(dir_fd);
+    if (!names) throw_errno("read directory");
+    return std::move(*names);
 }
 
 // The metadata rsync -a gives a directory, symlink or special file: owner (root),

@@ -32,6 +32,7 @@
 #include "rules.h"
 #include "scanner.h"
 #include "signals.h"
+#include "stale_entries.h"
 #include "startup_checks.h"
 #include "state_store.h"
 #include "sync_coordinator.h"
@@ -231,6 +232,11 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
         conflicts.emplace(watch_dir, node, window, *expected);
         cluster->set_on_notice([&conflicts](const std::string& peer, const std::vector<NoticeEntry>& entries) {
             conflicts->keep_conflicting(peer, entries);
+        });
+        cluster->set_on_settled([&expected, watch_dir](const SettledBatch& batch) {
+            run_on_main_thread_after(static_cast<unsigned>(kStaleCheckDelay.count()), [&expected, watch_dir, batch] {
+                remove_stale_entries(watch_dir, batch, *expected);
+            });
         });
     }
 

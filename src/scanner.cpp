@@ -155,6 +155,26 @@ static UniqueFd open_parent(const std::string& root, const std::string& path, co
     return open_directory(root, slash == std::string::npos ? std::string() : path.substr(0, slash));
 }
 
+std::optional<std::vector<std::string>> names_in(int dir_fd) {
+    int copy = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (copy < 0) return std::nullopt;
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(fdopendir(copy), closedir);
+    if (!dir) {
+        int error = errno;
+        ::close(copy);
+        errno = error;
+        return std::nullopt;
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (dirent* entry = readdir(dir.get())) {
+        const char* n = entry->d_name;
+        if (!(n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0')))) names.emplace_back(n);
+    }
+    if (errno != 0) return std::nullopt;
+    return names;
+}
+
 static bool is_absence(int error) { return error == ENOENT || error == ENOTDIR; }
 
 EntryState path_state(const std::string& root, const std::string& path, const EntryState* known) {

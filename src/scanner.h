@@ -3,7 +3,9 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "content_signature.h"
 #include "delay_queue.h"
@@ -30,6 +32,10 @@ void walk_directories(const std::string& root, const std::string& start,
 // Opens the directory `path` below `root` ("" = root itself) without following
 // symlinks, also when the whole path is longer than PATH_MAX.
 UniqueFd open_directory(const std::string& root, const std::string& path);
+
+// The names in the open directory `dir_fd` (without "." and ".."), in readdir order;
+// nullopt (errno set) if it cannot be read.
+std::optional<std::vector<std::string>> names_in(int dir_fd);
 
 // The state and content signature of `path` below `root` ("" = root itself), its
 // directories opened as open_directory does (content_signature.h).

@@ -51,4 +51,8 @@ void run_on_main_thread(std::function<void()> task) {
     g_idle_add_full(G_PRIORITY_DEFAULT, run_task_once, new Task(std::move(task)), delete_task);
 }
 
+void run_on_main_thread_after(unsigned delay_ms, std::function<void()> task) {
+    g_timeout_add_full(G_PRIORITY_DEFAULT, delay_ms, run_task_once, new Task(std::move(task)), delete_task);
+}
+
 }  // namespace clsync

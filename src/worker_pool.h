@@ -27,5 +27,7 @@ private:
 
 // Runs `task` on the thread that runs the default GLib main context. Thread safe.
 void run_on_main_thread(std::function<void()> task);
+// The same, `delay_ms` milliseconds from now.
+void run_on_main_thread_after(unsigned delay_ms, std::function<void()> task);
 
 }  // namespace clsync

@@ -30,7 +30,10 @@ always runs):
    convergence, then 10 s without a sync run;
 7. conflict: one new file written on A and on B at once (A's mtime a second older):
    B's version keeps the name on every node, and A's is kept on every node as
-   shared/conflict.txt.clsync-conflict-A-TIME (never a silent overwrite).
+   shared/conflict.txt.clsync-conflict-A-TIME (never a silent overwrite);
+8. stale entries: a file A deleted while its daemon was down stays at the peers after
+   A's restart (a union); A then renames its directory: the peers remove the file
+   (A wrote it and no longer has it), and converge.
 Every daemon must exit 0 on SIGTERM at the end. The daemons run under setpriv
 --pdeathsig TERM: they stop even if this test is SIGKILLed.
 
@@ -533,6 +536,33 @@ class Cluster:
         print(f"cluster: 7 conflict: B's version kept the name, A's kept as a conflict copy on every node",
               flush=True)
 
+    def scenario_stale(self):
+        """An entry A deleted while its daemon was down stays at the peers (a whole-tree
+        union cannot tell it from one to bring back); once A syncs its directory whole
+        (a rename of it), the peers remove it: A wrote it there and has it no more."""
+        self.phase = "8 stale entries"
+        a = self.a
+        top = os.path.join(a.own, "stale")
+        os.makedirs(os.path.join(top, "dir"))
+        for name in ("kept", "gone"):
+            write_file(os.path.join(top, "dir", name), name.encode() * 100)
+        self.wait_converged("8 converged with stale/dir")
+        rc = a.stop()
+        if rc != 0:
+            raise Failure(f"node {a.name}: daemon exited with {rc} on SIGTERM, expected 0")
+        os.unlink(os.path.join(top, "dir", "gone"))
+        whole_tree_runs = a.log_count("synced the whole tree")
+        a.start()
+        self.wait_for(f"8 {a.name}'s initial sync after its restart",
+                      lambda: a.log_count("synced the whole tree") > whole_tree_runs, START_DEADLINE)
+        os.rename(os.path.join(top, "dir"), os.path.join(top, "moved"))
+        self.wait_converged("8 converged after the rename (stale/moved/gone removed at the peers)")
+        for node in self.nodes:
+            names = sorted(os.listdir(os.path.join(node.tree, "node" + a.name, "stale", "moved")))
+            if names != ["kept"]:
+                raise Failure(f"t{node.name}/node{a.name}/stale/moved holds {names}, expected ['kept']")
+        print("cluster: 8 stale entries: what A deleted while down is gone from every node", flush=True)
+
     def scenario_quiet(self):
         self.phase = "3 quiet"
         self.quiet("3 after the concurrent edits")
@@ -648,7 +678,8 @@ class Cluster:
         self.scenario_start()
         for number, scenario in ((2, self.scenario_concurrent), (3, self.scenario_quiet),
                                  (4, self.scenario_race), (5, self.scenario_restart),
-                                 (6, self.scenario_link_cut), (7, self.scenario_conflict)):
+                                 (6, self.scenario_link_cut), (7, self.scenario_conflict),
+                                 (8, self.scenario_stale)):
             if number in selected:
                 scenario()
         self.stop_all()
@@ -714,13 +745,13 @@ def main():
     parser.add_argument("--clsync", default=default_clsync(), help="the binary (default: $CLSYNC, else the repo's ./clsync)")
     parser.add_argument("--burst", type=float, default=5.0, help="seconds of concurrent workload (scenario 2; half in 5, 6)")
     parser.add_argument("--initial", type=int, default=40, help="entries per node before the daemons start")
-    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7",
+    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7,8",
                         help="comma-separated scenarios to run (1, the start, always runs)")
     args = parser.parse_args()
     try:
         selected = {int(n) for n in args.scenarios.split(",") if n.strip()}
     except ValueError:
-        parser.error("--scenarios takes numbers 1 to 7, comma-separated")
+        parser.error("--scenarios takes numbers 1 to 8, comma-separated")
 
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
     print(f"cluster seed: {seed}, {args.nodes} nodes", flush=True)
@@ -765,7 +796,7 @@ def main():
         print(f"--- work dir kept: {work}", file=sys.stderr)
         print(f"--- ops-X.log times to daemon log times: {os.path.join(work, 'clock')}", file=sys.stderr)
         print(f"--- replay: {sys.argv[0]} --seed {seed} --nodes {args.nodes}"
-              f"{' --scenarios ' + args.scenarios if args.scenarios != '1,2,3,4,5,6,7' else ''}", file=sys.stderr)
+              f"{' --scenarios ' + args.scenarios if args.scenarios != '1,2,3,4,5,6,7,8' else ''}", file=sys.stderr)
     finally:
         try:
             if test is not None:

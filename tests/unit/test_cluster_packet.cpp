@@ -19,7 +19,10 @@ Packet notice() {
     p.node = "node-a";
     p.epoch = 1764150000000;
     p.seq = 42;
-    p.entries = {{"dir/file", false, 0x0123456789abcdefULL}, {"gone", true, 0}, {"new\nline \xff", false, 7}};
+    p.entries = {{"dir/file", false, 0x0123456789abcdefULL},
+                 {"gone", true, 0},
+                 {"new\nline \xff", false, 7},
+                 {"dir", false, 8, true}};
     return p;
 }
 
@@ -114,13 +117,18 @@ TEST_CASE("fields that lie about their lengths are refused even when authenticat
     std::string good = encode_packet(p, kKey);
     std::string body_start = good.substr(0, good.size() - kMacSize);
     std::size_t count_at = 4 + 1 + 1 + 2 + 1 + p.node.size() + 8 + 8 + 4;
-    for (unsigned char count : {0, 2, 4, 255}) {  // the real count is 3
+    for (unsigned char count : {0, 3, 5, 255}) {  // the real count is 4
         std::string lying = body_start;
         lying[count_at + 3] = static_cast<char>(count);
         DecodeResult d = decode_packet(signed_with(lying, kKey), kKey);
         CHECK_FALSE(d.packet);
         CHECK(d.error == DecodeError::Malformed);
     }
+    std::string bad_state = body_start;  // the first entry's: 0 written, 1 deleted, 2 complete
+    std::size_t state_at = count_at + 4 + 2 + p.entries[0].path.size();
+    REQUIRE(bad_state[state_at] == 0);
+    bad_state[state_at] = 3;
+    CHECK(decode_packet(signed_with(bad_state, kKey), kKey).error == DecodeError::Malformed);
     std::string bad_type = body_start;
     bad_type[5] = 9;
     CHECK(decode_packet(signed_with(bad_type, kKey), kKey).error == DecodeError::BadType);

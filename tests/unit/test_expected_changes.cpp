@@ -150,6 +150,40 @@ TEST_CASE("a delivery no notice named yet is the peer's once a peer announces th
     REQUIRE_FALSE(expected.was_delivered("d/f", kStart));
 }
 
+TEST_CASE("announcements follow a rename a peer's run replayed here") {
+    ExpectedChanges expected;
+    expected.expect("b", {{"old/x", false, 1}, {"old/y", false, 2}, {"old/sub/z", false, 3}, {"older", false, 4}},
+                    kStart);
+    // The notice of the batch with the rename: the old name gone, the new one as it is now.
+    expected.expect("b", {{"old", true, 0}, {"new", false, 5}, {"new/x", false, 6}}, kStart, 0, 7);
+    expected.follow_peer_rename("old", "new");
+    REQUIRE(expected.find("old", kStart)->deleted);  // the old name itself stays
+    REQUIRE_FALSE(expected.find("old/x", kStart));
+    REQUIRE(expected.find("new/y", kStart)->matches(false, 2));
+    REQUIRE_FALSE(expected.find("new/y", kStart)->in_flight);
+    REQUIRE(expected.find("new/sub/z", kStart)->matches(false, 3));
+    REQUIRE(expected.find("new/x", kStart)->matches(false, 6));  // the newer announcement
+    REQUIRE(expected.find("new/x", kStart)->matches(false, 1));  // and the replay's older state
+    REQUIRE(expected.find("new/x", kStart)->in_flight);
+    REQUIRE(expected.find("older", kStart)->matches(false, 4));  // a sibling sharing the prefix stays
+}
+
+TEST_CASE("a Done gathers what the batch's notices named and which directories they wrote whole") {
+    ExpectedChanges expected;
+    expected.expect("b", {{"d", false, 1, true}, {"d/x", false, 2}}, kStart, 1000, 5);
+    expected.expect("b", {{"d/y", false, 3}, {"e", true, 0, false}}, kStart, 1500, 6);
+    SettledBatch batch = expected.settle("b", {5, 6}, 2000);
+    REQUIRE(batch.node == "b");
+    REQUIRE(batch.announced_at_us == 1000);
+    REQUIRE(batch.complete == std::vector<std::string>{"d"});
+    REQUIRE(batch.named == std::unordered_set<std::string>{"d", "d/x", "d/y", "e"});
+    REQUIRE(batch.all_known);
+    // Sent again (its ack was lost): nothing left to settle, and not all known.
+    SettledBatch again = expected.settle("b", {5, 6}, 2500);
+    REQUIRE(again.complete.empty());
+    REQUIRE_FALSE(again.all_known);
+}
+
 TEST_CASE("split_parent") {
     REQUIRE(split_parent("a/b/c") == std::make_pair(std::string("a/b"), std::string("c")));
     REQUIRE(split_parent("c") == std::make_pair(std::string(), std::string("c")));
