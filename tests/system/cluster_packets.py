@@ -112,7 +112,7 @@ def packet(ptype, node, epoch, seq, body, key, *, flags=0, version=VERSION, magi
 
 
 def notice_body(entries, count=None):
-    """entries: (path bytes, deleted byte, signature)."""
+    """entries: (path bytes, state byte: 0 written, 1 deleted, 2 a directory written whole, signature)."""
     body = struct.pack(">I", len(entries) if count is None else count)
     for path, deleted, signature in entries:
         body += struct.pack(">H", len(path)) + path + struct.pack(">BQ", deleted, signature)
@@ -183,8 +183,8 @@ def body_ok(ptype, body):
                 if length > MAX_PATH or length == 0:
                     return False
                 r.take(length)
-                deleted, signature = r.number(">B"), r.number(">Q")
-                if deleted > 1 or (deleted == 1 and signature != 0):
+                state, signature = r.number(">B"), r.number(">Q")  # 0 written, 1 deleted, 2 complete
+                if state > 2 or (state == 1 and signature != 0):
                     return False
             return r.done()
         if ptype == DONE:
@@ -559,7 +559,7 @@ class Attacks:
             ("notice, count 683", packet(NOTICE, b"M", e, 1, notice_body(entry, count=683), k), MALFORMED),
             ("notice, empty path", notice(b"M", e, 1, [(b"", 0, 1)], k), MALFORMED),
             ("notice, 4097-byte path", notice(b"M", e, 1, [(b"p" * 4097, 1, 0)], k), MALFORMED),
-            ("notice, deleted 2", notice(b"M", e, 1, [(b"nonexistent/m", 2, 0)], k), MALFORMED),
+            ("notice, state 3", notice(b"M", e, 1, [(b"nonexistent/m", 3, 0)], k), MALFORMED),
             ("notice, deleted with a signature", notice(b"M", e, 1, [(b"nonexistent/m", 1, 5)], k), MALFORMED),
             ("notice, entry cut short", packet(NOTICE, b"M", e, 1, good[:-3], k), MALFORMED),
             ("notice, a byte after the entries", packet(NOTICE, b"M", e, 1, good + b"\0", k), MALFORMED),
