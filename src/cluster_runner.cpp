@@ -250,25 +250,23 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
 ClusterRunner::Walk ClusterRunner::walk_batch(const Batch& batch, const Walk* before) const {
     Walk walk;
     std::vector<NoticeEntry>& entries = walk.entries;
-    std::unordered_set<std::string> seen;
     auto known = [before](const std::string& path) -> const EntryState* {
         if (!before) return nullptr;
         auto it = before->states.find(wire_path(path));
         return it == before->states.end() ? nullptr : &it->second;
     };
+    std::unordered_map<std::string, std::size_t> position;  // of each entry, by path (each once)
     auto add = [&](const std::string& path, const EntryState& state) {
         if (entries.size() >= kMaxNoticeEntries || state.kind == EntryState::Kind::Unreadable) return;
-        if (!seen.insert(path).second) return;
+        if (!position.emplace(path, entries.size()).second) return;
         bool deleted = state.kind == EntryState::Kind::Absent;
         entries.push_back({wire_path(path), deleted, deleted ? 0 : state.signature});
         walk.states.emplace(entries.back().path, state);
     };
-    std::unordered_map<std::string, std::size_t> position;  // of each entry, by path
     auto add_tree = [&](const std::string& path) {
         bool readable = walk_states(
             watch_dir_, path,
             [&](const std::string& p, const EntryState& state) {
-                if (!seen.count(p)) position[p] = entries.size();
                 add(p, state);
                 return entries.size() < kMaxNoticeEntries;  // no further down once full
             },
@@ -278,15 +276,14 @@ ClusterRunner::Walk ClusterRunner::walk_batch(const Batch& batch, const Walk* be
         // others' as a union, and a deletion made while clsync was not running is not
         // passed on. Not for a batch of more notices than one Done packet names.
         auto top = position.find(path);
-        if (readable && !path.empty() && top != position.end() && top->second < entries.size() &&
-            entries[top->second].path == path && walk.states.at(path).directory)
+        if (readable && !path.empty() && top != position.end() && walk.states.at(path).directory)
             entries[top->second].complete = true;
     };
     auto add_path = [&](const std::string& path) { add(path, path_state(watch_dir_, path, known(path))); };
     // rsync sets the attributes of every directory above a listed path.
     auto add_parents = [&](const std::string& path) {
         for (std::string dir = split_parent(path).first;; dir = split_parent(dir).first) {
-            if (!seen.count(dir)) add_path(dir);
+            if (!position.count(dir)) add_path(dir);
             if (dir.empty()) break;
         }
     };
