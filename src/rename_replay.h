@@ -2,7 +2,9 @@
 // that a renamed file or directory keeps its data (and inodes) there instead of being
 // deleted and copied again.
 //
-// Every rename is replayed in the order it happened. The rsync run then also covers,
+// Every rename is replayed in the order it happened; at a local destination, the two
+// renames a RENAME_EXCHANGE is reported as (a -> b, b -> a) as one exchange. The rsync
+// run then also covers,
 // for each rename: the directories holding the old and the new name (their mtimes
 // changed); and, recursively, the old name, and the new name where the replay failed
 // (the destination did not hold the old name, or could not take the new one), each

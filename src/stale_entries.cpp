@@ -45,14 +45,14 @@ private:
             UniqueFd sub(openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!sub.valid() || !clear(sub.get(), path, depth + 1)) return false;
         }
-        // Recorded first: the watcher's event for it is the peer's deletion, not ours.
-        TimePoint now = Clock::now();
-        expected_.expect(batch_.node, {{path, true, 0}}, now, g_get_real_time());
         if (unlinkat(dir_fd, name.c_str(), state.directory ? AT_REMOVEDIR : 0) != 0) {
             log_debug("cluster: cannot remove '%s' (stale, from node %s): %s", printable(path).c_str(),
                       printable(batch_.node).c_str(), strerror(errno));
             return false;
         }
+        // The peer's deletion, not ours: the watcher's event for it reaches this (the
+        // main) thread only after this returns.
+        expected_.expect(batch_.node, {{path, true, 0}}, Clock::now(), g_get_real_time());
         log_debug("cluster: removed '%s': node %s wrote it here and no longer has it", printable(path).c_str(),
                   printable(batch_.node).c_str());
         ++removed_;
