@@ -20,16 +20,19 @@ namespace {
 
 // Around a peer's run (its notice to its Done), a change here counts as its delivery.
 constexpr std::int64_t kDeliverySlackUs = 1000000;
+// Copies of one file within one second beyond this are not made (logged as failed).
+constexpr unsigned kMaxCopiesPerSecond = 9;
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 // Copies the file `name` in `dir_fd` to the new name `copy` beside it, with the mode
-// and times of what was opened; "" or what failed. The source is opened first: from
+// and times of what was opened; "" or what failed (`name_taken`: `copy` exists). The source is opened first: from
 // then on its data is safe from a peer's rsync renaming a new file over the name. The
 // copy is built as an unnamed file (O_TMPFILE) and named when whole: no half-written
 // copy is ever visible, and no temporary name raises events. Not a hard link: a file
 // with two names makes rsync -H relink its copies at the peers whatever --update says.
-std::string copy_file(int dir_fd, const std::string& name, const std::string& copy) {
+std::string copy_file(int dir_fd, const std::string& name, const std::string& copy, bool& name_taken) {
+    name_taken = false;
     UniqueFd source(openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!source.valid()) return errno_text("open");
     struct stat st;
@@ -44,13 +47,16 @@ std::string copy_file(int dir_fd, const std::string& name, const std::string& co
     struct timespec times[2] = {st.st_atim, st.st_mtim};
     if (futimens(target.get(), times) != 0) return errno_text("futimens");
     std::string proc = "/proc/self/fd/" + std::to_string(target.get());
-    if (linkat(AT_FDCWD, proc.c_str(), dir_fd, copy.c_str(), AT_SYMLINK_FOLLOW) != 0) return errno_text("linkat");
+    if (linkat(AT_FDCWD, proc.c_str(), dir_fd, copy.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+        name_taken = errno == EEXIST;
+        return errno_text("linkat");
+    }
     return {};
 }
 
 }  // namespace
 
-std::string conflict_name(const std::string& name, const std::string& node, std::int64_t at_us) {
+std::string conflict_name(const std::string& name, const std::string& node, std::int64_t at_us, unsigned n) {
     std::time_t seconds = static_cast<std::time_t>(at_us / 1000000);
     std::tm utc{};
     gmtime_r(&seconds, &utc);
@@ -59,7 +65,7 @@ std::string conflict_name(const std::string& name, const std::string& node, std:
     std::string safe_node = node;
     for (char& c : safe_node)
         if (c == '/') c = '_';
-    std::string suffix = ".clsync-conflict-" + safe_node + "-" + stamp;
+    std::string suffix = ".clsync-conflict-" + safe_node + "-" + stamp + (n > 1 ? "-" + std::to_string(n) : "");
     std::size_t room = suffix.size() < NAME_MAX ? NAME_MAX - suffix.size() : 0;
     return name.substr(0, room) + suffix;
 }
@@ -133,8 +139,13 @@ void ConflictKeeper::keep_conflicting(const std::string& peer, const std::vector
         EntryState state = entry_state(dir.get(), name.c_str());
         if (state.kind != EntryState::Kind::Present || state.signature == e.signature) continue;
         if (!is_recent_here(e.path, state.signature, ctime_us, now_us)) continue;
-        std::string copy = conflict_name(name, node_, now_us);
-        std::string error = copy_file(dir.get(), name, copy);
+        // Another conflict of the same file within the same second took the name already.
+        std::string copy, error;
+        bool name_taken = true;
+        for (unsigned n = 1; name_taken && n <= kMaxCopiesPerSecond; ++n) {
+            copy = conflict_name(name, node_, now_us, n);
+            error = copy_file(dir.get(), name, copy, name_taken);
+        }
         if (!error.empty()) {
             log_warning("conflict: cannot keep this node's version of '%s' as '%s': %s", printable(e.path).c_str(),
                         printable(copy).c_str(), error.c_str());

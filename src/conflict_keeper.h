@@ -61,8 +61,9 @@ private:
     std::int64_t pruned_at_us_ = 0;             // guarded by mutex_
 };
 
-// NAME.clsync-conflict-NODE-YYYYMMDDTHHMMSSZ for the UTC time `at_us`, NAME cut so
-// that the whole stays within NAME_MAX bytes, '/' in NODE as '_'.
-std::string conflict_name(const std::string& name, const std::string& node, std::int64_t at_us);
+// NAME.clsync-conflict-NODE-YYYYMMDDTHHMMSSZ for the UTC time `at_us` (with "-N" after
+// it for the Nth copy of one second, N > 1), NAME cut so that the whole stays within
+// NAME_MAX bytes, '/' in NODE as '_'.
+std::string conflict_name(const std::string& name, const std::string& node, std::int64_t at_us, unsigned n = 1);
 
 }  // namespace clsync
