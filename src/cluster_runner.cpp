@@ -62,9 +62,9 @@ std::vector<NoticeEntry> changed_during_run(const std::vector<NoticeEntry>& befo
 
 // Whether the event is a rename a peer's run made here, replaying one of its own: the
 // peer announced the old name gone and the new one there, and is still writing (or
-// did within kSettle). What the new name holds is the peer's, on its way to what the
-// peer has: judging it (or replaying the rename back) would send the peer's older
-// state back over its newer one.
+// its Done came within kSettle: the watcher's event may come after the Done packet). What the new name holds is the
+// peer's, on its way to what the peer has: judging it (or replaying the rename back) would send the peer's older state
+// back over its newer one.
 bool is_peer_rename(const PathEvent& event, const ExpectedChanges& expected, TimePoint now) {
     if (!event.is_rename()) return false;
     std::optional<Expectation> from = expected.find(event.renamed_from, now), to = expected.find(event.path, now);
@@ -72,7 +72,7 @@ bool is_peer_rename(const PathEvent& event, const ExpectedChanges& expected, Tim
     std::int64_t now_us = g_get_real_time();
     auto writing = [now_us](const Expectation& e) {
         return e.in_flight ? e.announced_at_us > now_us - std::chrono::microseconds(kMaxInFlight).count()
-                           : e.announced_at_us > now_us - std::chrono::microseconds(kSettle).count();
+                           : e.settled_at_us > now_us - std::chrono::microseconds(kSettle).count();
     };
     return writing(*from) && writing(*to);
 }
