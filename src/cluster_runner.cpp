@@ -88,6 +88,7 @@ bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, Cluster
     bool peer_rename = is_peer_rename(event, expected, now);
     if (peer_rename) expected.follow_peer_rename(event.renamed_from, event.path);
     bool delivery = peer_rename || expected.is_writer_temp(event.is_rename() ? event.renamed_from : event.path, now);
+    if (delivery && event.is_rename() && !peer_rename) expected.mark_landed(event.path);
     if (delivery) {
         notifier.count_echoes(1);
         return true;
@@ -104,7 +105,7 @@ bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, Cluster
 }
 
 ClusterRunner::ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watch_dir, std::string destination,
-                             ClusterNotifier& notifier, const ExpectedChanges& expected, ConflictKeeper& conflicts)
+                             ClusterNotifier& notifier, ExpectedChanges& expected, ConflictKeeper& conflicts)
     : inner_(std::move(inner)),
       watch_dir_(std::move(watch_dir)),
       destination_(std::move(destination)),
@@ -163,11 +164,18 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unset
         if (unsettled && expected_.peer_writing(in_flight_since_us)) *unsettled = true;
     };
     auto matches = [&](const std::string& p, const EntryState& state) {
-        if (expected_.is_writer_temp(p, now) || expected_.was_delivered(p, now)) return true;
+        if (expected_.is_writer_temp(p, now)) return true;
+        if (expected_.was_delivered(p, now)) {
+            expected_.mark_landed(p);
+            return true;
+        }
         std::optional<Expectation> e = expected_.find(p, now);
         bool absent = state.kind == EntryState::Kind::Absent;
         if (!e && absent) e = expected_.deleted_above(p, now);
-        if (e && state.kind != EntryState::Kind::Unreadable && e->matches(absent, state.signature)) return true;
+        if (e && state.kind != EntryState::Kind::Unreadable && e->matches(absent, state.signature)) {
+            expected_.mark_landed(p);
+            return true;
+        }
         if (!e) peer_may_name();
         if (e && unsettled &&
             ((e->in_flight && e->announced_at_us > in_flight_since_us) || e->announced_at_us > settled_before_us))

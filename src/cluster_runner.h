@@ -55,7 +55,7 @@ bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, Cluster
 class ClusterRunner : public SyncRunner {
 public:
     ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watch_dir, std::string destination,
-                  ClusterNotifier& notifier, const ExpectedChanges& expected, ConflictKeeper& conflicts);
+                  ClusterNotifier& notifier, ExpectedChanges& expected, ConflictKeeper& conflicts);
 
     std::optional<Batch> needed(const Batch& batch) const override;
     SyncResult run(const Batch& batch) const override;
@@ -83,7 +83,7 @@ private:
     std::string watch_dir_;
     std::string destination_;
     ClusterNotifier& notifier_;
-    const ExpectedChanges& expected_;
+    ExpectedChanges& expected_;  // marks what landed (Expectation::landed)
     ConflictKeeper& conflicts_;
 };
 

@@ -71,6 +71,9 @@ void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEn
         Expectation before = std::move(entry.expectation);
         entry = Entry{Expectation{node, e.deleted, e.signature, {}, now_us, seq != 0, seq ? 0 : now_us}, seq,
                       now + kExpectationLifetime};
+        // The same state announced again (the node's next batch names it too) is still here.
+        entry.expectation.landed =
+            before.landed && before.node == node && before.deleted == e.deleted && before.signature == e.signature;
         if (before.node == node) {
             std::array<std::uint64_t, 3>& earlier = entry.expectation.earlier;
             earlier = before.earlier;
@@ -181,6 +184,12 @@ bool ExpectedChanges::is_writer_temp(const std::string& path, TimePoint now) con
         }
     }
     return false;
+}
+
+void ExpectedChanges::mark_landed(const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(path);
+    if (it != entries_.end()) it->second.expectation.landed = true;
 }
 
 void ExpectedChanges::follow_peer_rename(const std::string& from, const std::string& to) {

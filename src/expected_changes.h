@@ -44,6 +44,10 @@ struct Expectation {
     // When the Done of the announcing batch came (wall clock); for a notice that expects
     // no Done, its arrival. So a peer's run was writing from announced_at_us to then.
     std::int64_t settled_at_us = 0;
+    // This node saw the announced state arrive (an event on the path judged its echo,
+    // or the peer's writer renaming it into place): the peer wrote it here, rather
+    // than announcing what this node had already (a tree it syncs whole names those too).
+    bool landed = false;
 
     // Whether `state` is what this announcement, or one of the node's earlier ones,
     // leaves at the path.
@@ -83,6 +87,8 @@ public:
     // ".NAME.clsync-XXXXXX" beside an announced NAME that is written (not deleted).
     // Such a name appears and goes while the peer writes; it is not the peer's to sync.
     bool is_writer_temp(const std::string& path, TimePoint now) const;
+    // The announcement of `path` arrived here (Expectation::landed).
+    void mark_landed(const std::string& path);
     // A peer's run replayed its rename of `from` to `to` here: what was announced below
     // `from` is below `to` now. Each such announcement moves along, settled, as an
     // earlier announcement where the peer's notice names the new path already (what the

@@ -59,11 +59,12 @@ private:
         return true;
     }
 
-    // What the batch's node announced for `path` before the batch, unchanged here since.
+    // What the batch's node announced for `path` before the batch and wrote here (not
+    // what it announced because it had it from this node), unchanged here since.
     bool is_peers_unchanged_write(const std::string& path, const EntryState& state) const {
         if (state.kind != EntryState::Kind::Present) return false;
         std::optional<Expectation> e = expected_.find(path, Clock::now());
-        return e && e->node == batch_.node && !e->deleted && e->announced_at_us < batch_.announced_at_us &&
+        return e && e->node == batch_.node && !e->deleted && e->landed && e->announced_at_us < batch_.announced_at_us &&
                e->matches(false, state.signature);
     }
 

@@ -184,6 +184,23 @@ TEST_CASE("a Done gathers what the batch's notices named and which directories t
     REQUIRE_FALSE(again.all_known);
 }
 
+TEST_CASE("an announcement has landed once this node saw it arrive, and stays so while announced the same") {
+    ExpectedChanges expected;
+    expected.expect("b", {{"d/f", false, 1}}, kStart);
+    REQUIRE_FALSE(expected.find("d/f", kStart)->landed);  // announced, not seen arriving (yet)
+    expected.mark_landed("d/f");
+    REQUIRE(expected.find("d/f", kStart)->landed);
+    expected.expect("b", {{"d/f", false, 1}}, kStart);  // named again, the same state
+    REQUIRE(expected.find("d/f", kStart)->landed);
+    expected.follow_peer_rename("d", "e");
+    REQUIRE(expected.find("e/f", kStart)->landed);
+    expected.expect("b", {{"e/f", false, 2}}, kStart);  // a new state: not here yet
+    REQUIRE_FALSE(expected.find("e/f", kStart)->landed);
+    expected.mark_landed("e/f");
+    expected.expect("c", {{"e/f", false, 2}}, kStart);  // another node names it: relayed, not written
+    REQUIRE_FALSE(expected.find("e/f", kStart)->landed);
+}
+
 TEST_CASE("split_parent") {
     REQUIRE(split_parent("a/b/c") == std::make_pair(std::string("a/b"), std::string("c")));
     REQUIRE(split_parent("c") == std::make_pair(std::string(), std::string("c")));
