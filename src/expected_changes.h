@@ -8,7 +8,8 @@
 // change whose announcement was lost or dropped is synced back, which is wasted work
 // but never wrong (rsync then finds the peer's copy equal, or newer: --update).
 //
-// Threads: any (one mutex); notices are added on the main thread, workers look up.
+// Threads: any (one mutex); notices are added on the main thread, workers look up (and
+// mark what landed).
 #pragma once
 
 #include <array>
