@@ -139,13 +139,16 @@ void ConflictKeeper::keep_conflicting(const std::string& peer, const std::vector
         EntryState state = entry_state(dir.get(), name.c_str());
         if (state.kind != EntryState::Kind::Present || state.signature == e.signature) continue;
         if (!is_recent_here(e.path, state.signature, ctime_us, now_us)) continue;
-        // Another conflict of the same file within the same second took the name already.
+        // Another conflict of the same file within the same second took the name already:
+        // with that very version (each destination's sync sends its own notice), kept.
         std::string copy, error;
-        bool name_taken = true;
-        for (unsigned n = 1; name_taken && n <= kMaxCopiesPerSecond; ++n) {
+        bool name_taken = true, kept_already = false;
+        for (unsigned n = 1; name_taken && !kept_already && n <= kMaxCopiesPerSecond; ++n) {
             copy = conflict_name(name, node_, now_us, n);
             error = copy_file(dir.get(), name, copy, name_taken);
+            kept_already = name_taken && entry_state(dir.get(), copy.c_str()).signature == state.signature;
         }
+        if (kept_already) continue;
         if (!error.empty()) {
             log_warning("conflict: cannot keep this node's version of '%s' as '%s': %s", printable(e.path).c_str(),
                         printable(copy).c_str(), error.c_str());
