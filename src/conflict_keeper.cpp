@@ -26,8 +26,9 @@ constexpr unsigned kMaxCopiesPerSecond = 9;
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 // Copies the file `name` in `dir_fd` to the new name `copy` beside it, with the mode
-// and times of what was opened; "" or what failed (`name_taken`: `copy` exists). The source is opened first: from
-// then on its data is safe from a peer's rsync renaming a new file over the name. The
+// and times of what was opened; "" or what failed (`name_taken`: `copy` exists). The
+// source is opened first: from then on its data is safe from a peer's rsync renaming
+// a new file over the name. The
 // copy is built as an unnamed file (O_TMPFILE) and named when whole: no half-written
 // copy is ever visible, and no temporary name raises events. Not a hard link: a file
 // with two names makes rsync -H relink its copies at the peers whatever --update says.
