@@ -24,6 +24,9 @@ struct Batch {
     // recursive or whole-tree entry covers. The ones the source no longer has are the
     // only ones deleted at the peer (rsync_runner.cpp).
     std::vector<DeletionCandidate> deletion_candidates;
+    // Not to be synced by this run, nor deleted by it at the destination: what a peer's
+    // writer is building here (its temporary files; a cluster node's, cluster_runner.h).
+    std::vector<std::string> excluded;
     // How many times in a row this batch's paths were put back by needed() (a cluster
     // node stops waiting after a while).
     unsigned deferrals = 0;

@@ -159,21 +159,32 @@ std::uint64_t ClusterNotifier::send_reliably(Packet packet) {
 }
 
 std::vector<std::uint64_t> ClusterNotifier::notify(const std::vector<NoticeEntry>& entries) {
-    const std::size_t capacity = notice_capacity(settings_.node);
+    return send_entries(packet_of_type(PacketType::Notice), entries);
+}
+
+void ClusterNotifier::ask_resend(const std::string& node, const std::vector<NoticeEntry>& entries) {
+    Packet resend = packet_of_type(PacketType::Resend);
+    resend.to_node = node;
+    send_entries(std::move(resend), entries);
+}
+
+std::vector<std::uint64_t> ClusterNotifier::send_entries(Packet packet, const std::vector<NoticeEntry>& entries) {
+    // A resend names its node in front of the entries.
+    const std::size_t capacity =
+        notice_capacity(settings_.node) - (packet.type == PacketType::Resend ? 1 + packet.to_node.size() : 0);
     std::vector<std::uint64_t> seqs;
-    Packet notice = packet_of_type(PacketType::Notice);
     std::size_t used = 0;
     auto flush = [&] {
-        if (notice.entries.empty()) return;
-        seqs.push_back(send_reliably(notice));
-        notice.entries.clear();
+        if (packet.entries.empty()) return;
+        seqs.push_back(send_reliably(packet));
+        packet.entries.clear();
         used = 0;
     };
     for (const NoticeEntry& entry : entries) {
         std::size_t size = notice_entry_size(entry);
         if (size > capacity) continue;  // a path too long to announce: its echo is synced back
         if (used + size > capacity) flush();
-        notice.entries.push_back(entry);
+        packet.entries.push_back(entry);
         used += size;
     }
     flush();
@@ -265,7 +276,8 @@ void ClusterNotifier::handle(const Packet& packet, const std::string& address) {
     // A notice (or done) sent again because our acknowledgement was lost is
     // acknowledged again; a replayed old one is not (no ack storms for whoever
     // captured packets).
-    bool reliable = packet.type == PacketType::Notice || packet.type == PacketType::Done;
+    bool reliable =
+        packet.type == PacketType::Notice || packet.type == PacketType::Done || packet.type == PacketType::Resend;
     if (reliable && verdict != ReplayGuard::Verdict::Stale) {
         Packet ack = packet_of_type(PacketType::Ack);
         ack.acked_node = packet.node;
@@ -290,9 +302,10 @@ void ClusterNotifier::handle(const Packet& packet, const std::string& address) {
     } else if (packet.type == PacketType::Done) {
         SettledBatch settled = expected_.settle(packet.node, packet.done_seqs, g_get_real_time());
         // A full Done packet may be one part of a batch: not all it named is known here.
-        if (on_settled_ && !settled.complete.empty() && settled.all_known &&
-            packet.done_seqs.size() < kDoneSeqsPerPacket)
-            on_settled_(settled);
+        if (!settled.all_known || packet.done_seqs.size() >= kDoneSeqsPerPacket) settled.complete.clear();
+        if (on_settled_ && (!settled.complete.empty() || !settled.contested.empty())) on_settled_(settled);
+    } else if (packet.type == PacketType::Resend) {
+        if (packet.to_node == settings_.node && on_resend_) on_resend_(packet.node, packet.entries);
     } else if (packet.type == PacketType::Ack && packet.acked_node == settings_.node && packet.acked_epoch == epoch_) {
         std::lock_guard<std::mutex> lock(outstanding_mutex_);
         auto it = outstanding_.find(packet.acked_seq);

@@ -53,6 +53,9 @@ public:
     // Multicasts notices of `entries` (split to fit packets); any thread. Returns their
     // seqs, for done().
     std::vector<std::uint64_t> notify(const std::vector<NoticeEntry>& entries);
+    // Asks `node` to sync `entries` again (each with the signature it announced): its
+    // write here was overtaken (overtaken_writes.h); main thread.
+    void ask_resend(const std::string& node, const std::vector<NoticeEntry>& entries);
     // The batch those notices announced is written (or gave up); any thread.
     void done(const std::vector<std::uint64_t>& seqs);
     // Counts paths the echo filter did not sync back; any thread.
@@ -69,9 +72,14 @@ public:
         on_notice_ = std::move(on_notice);
     }
 
-    // Called when a peer's batch that wrote directories whole is done (stale_entries.h);
-    // main thread.
+    // Called when a peer's batch that wrote directories whole (SettledBatch::complete: a
+    // whole batch, every notice known), or paths in contest with another peer, is done
+    // (stale_entries.h, overtaken_writes.h); main thread.
     void set_on_settled(std::function<void(const SettledBatch&)> on_settled) { on_settled_ = std::move(on_settled); }
+    // Called when a peer asks this node to sync paths again (ask_resend); main thread.
+    void set_on_resend(std::function<void(const std::string& node, const std::vector<NoticeEntry>&)> on_resend) {
+        on_resend_ = std::move(on_resend);
+    }
 
 private:
     struct Peer {
@@ -89,6 +97,8 @@ private:
     std::uint64_t send(Packet packet);
     // Sends `packet` and again until every peer that is up acknowledged it; its seq.
     std::uint64_t send_reliably(Packet packet);
+    // Sends `packet` with `entries`, in as many packets as they need; their seqs.
+    std::vector<std::uint64_t> send_entries(Packet packet, const std::vector<NoticeEntry>& entries);
     void send_bytes(const std::string& bytes);
     void receive_all();
     void handle(const Packet& packet, const std::string& address);
@@ -114,6 +124,7 @@ private:
     std::function<void()> on_change_;
     std::function<void(const std::string&, const std::vector<NoticeEntry>&)> on_notice_;
     std::function<void(const SettledBatch&)> on_settled_;
+    std::function<void(const std::string&, const std::vector<NoticeEntry>&)> on_resend_;
     bool warned_name_clash_ = false;
     unsigned ticks_ = 0;
     guint read_source_ = 0;

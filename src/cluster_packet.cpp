@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 namespace clsync {
 namespace {
@@ -86,25 +87,32 @@ private:
 // A notice entry's state byte.
 constexpr std::uint8_t kEntryWritten = 0, kEntryDeleted = 1, kEntryComplete = 2;
 
+void put_node(std::string& out, const std::string& node) {
+    if (node.empty() || node.size() > kMaxNodeName) throw std::length_error("node name length");
+    put_u8(out, static_cast<std::uint8_t>(node.size()));
+    out += node;
+}
+
+void put_entries(std::string& out, const std::vector<NoticeEntry>& entries) {
+    put_u32(out, static_cast<std::uint32_t>(entries.size()));
+    for (const NoticeEntry& e : entries) {
+        if (e.path.empty() || e.path.size() > kMaxPath) throw std::length_error("notice path length");
+        put_bytes16(out, e.path);
+        put_u8(out, e.deleted ? kEntryDeleted : e.complete ? kEntryComplete : kEntryWritten);
+        put_u64(out, e.deleted ? 0 : e.signature);
+    }
+}
+
 std::string encode_body(const Packet& packet) {
     std::string body;
     switch (packet.type) {
         case PacketType::Announce:
             break;
         case PacketType::Notice:
-            put_u32(body, static_cast<std::uint32_t>(packet.entries.size()));
-            for (const NoticeEntry& e : packet.entries) {
-                if (e.path.empty() || e.path.size() > kMaxPath) throw std::length_error("notice path length");
-                put_bytes16(body, e.path);
-                put_u8(body, e.deleted ? kEntryDeleted : e.complete ? kEntryComplete : kEntryWritten);
-                put_u64(body, e.deleted ? 0 : e.signature);
-            }
+            put_entries(body, packet.entries);
             break;
         case PacketType::Ack:
-            if (packet.acked_node.empty() || packet.acked_node.size() > kMaxNodeName)
-                throw std::length_error("acked node name length");
-            put_u8(body, static_cast<std::uint8_t>(packet.acked_node.size()));
-            body += packet.acked_node;
+            put_node(body, packet.acked_node);
             put_u64(body, packet.acked_epoch);
             put_u64(body, packet.acked_seq);
             break;
@@ -112,36 +120,46 @@ std::string encode_body(const Packet& packet) {
             put_u32(body, static_cast<std::uint32_t>(packet.done_seqs.size()));
             for (std::uint64_t seq : packet.done_seqs) put_u64(body, seq);
             break;
+        case PacketType::Resend:
+            put_node(body, packet.to_node);
+            put_entries(body, packet.entries);
+            break;
     }
     return body;
+}
+
+bool get_node(Reader& r, std::string& node) {
+    std::uint8_t length = 0;
+    return r.u8(length) && length > 0 && length <= kMaxNodeName && r.bytes(node, length);
+}
+
+// A notice's entries; a resend's (`written_only`) are all in state 0.
+bool get_entries(Reader& r, std::vector<NoticeEntry>& entries, bool written_only) {
+    std::uint32_t count = 0;
+    if (!r.u32(count)) return false;
+    // Each entry takes at least 12 bytes: a count beyond what is left is a lie.
+    if (count > kMaxPacketSize / 12) return false;
+    entries.resize(count);
+    for (NoticeEntry& e : entries) {
+        std::uint8_t state = 0;
+        if (!r.bytes16(e.path, kMaxPath) || !is_wire_path(e.path) || !r.u8(state) ||
+            state > (written_only ? kEntryWritten : kEntryComplete) || !r.u64(e.signature))
+            return false;
+        e.deleted = state == kEntryDeleted;
+        e.complete = state == kEntryComplete;
+        if (e.deleted && e.signature != 0) return false;
+    }
+    return true;
 }
 
 bool decode_body(Reader& r, Packet& packet) {
     switch (packet.type) {
         case PacketType::Announce:
             return r.done();
-        case PacketType::Notice: {
-            std::uint32_t count = 0;
-            if (!r.u32(count)) return false;
-            // Each entry takes at least 12 bytes: a count beyond what is left is a lie.
-            if (count > kMaxPacketSize / 12) return false;
-            packet.entries.resize(count);
-            for (NoticeEntry& e : packet.entries) {
-                std::uint8_t state = 0;
-                if (!r.bytes16(e.path, kMaxPath) || e.path.empty() || !r.u8(state) || state > kEntryComplete ||
-                    !r.u64(e.signature))
-                    return false;
-                e.deleted = state == kEntryDeleted;
-                e.complete = state == kEntryComplete;
-                if (e.deleted && e.signature != 0) return false;
-            }
-            return r.done();
-        }
-        case PacketType::Ack: {
-            std::uint8_t length = 0;
-            return r.u8(length) && length > 0 && length <= kMaxNodeName && r.bytes(packet.acked_node, length) &&
-                   r.u64(packet.acked_epoch) && r.u64(packet.acked_seq) && r.done();
-        }
+        case PacketType::Notice:
+            return get_entries(r, packet.entries, false) && r.done();
+        case PacketType::Ack:
+            return get_node(r, packet.acked_node) && r.u64(packet.acked_epoch) && r.u64(packet.acked_seq) && r.done();
         case PacketType::Done: {
             std::uint32_t count = 0;
             if (!r.u32(count) || count == 0 || count > kMaxPacketSize / 8) return false;
@@ -150,11 +168,27 @@ bool decode_body(Reader& r, Packet& packet) {
                 if (!r.u64(seq) || seq == 0) return false;
             return r.done();
         }
+        case PacketType::Resend:
+            return get_node(r, packet.to_node) && get_entries(r, packet.entries, true) && !packet.entries.empty() &&
+                   r.done();
     }
     return false;
 }
 
 }  // namespace
+
+bool is_wire_path(const std::string& path) {
+    if (path == kRootWirePath) return true;
+    if (path.empty() || path.size() > kMaxPath) return false;
+    for (std::string::size_type start = 0; start <= path.size();) {
+        std::string::size_type end = path.find('/', start);
+        if (end == std::string::npos) end = path.size();
+        std::string_view part(path.data() + start, end - start);
+        if (part.empty() || part == "." || part == ".." || part.find('\0') != std::string_view::npos) return false;
+        start = end + 1;
+    }
+    return true;
+}
 
 const char* decode_error_name(DecodeError error) {
     switch (error) {
@@ -215,7 +249,7 @@ DecodeResult decode_packet(const std::string& bytes, const std::string& key) {
     std::uint16_t flags = 0;
     std::uint32_t body_length = 0;
     if (!r.u8(type) || !r.u16(flags) || !r.u8(node_length)) return fail(DecodeError::Malformed);
-    if (type < 1 || type > 4) return fail(DecodeError::BadType);
+    if (type < 1 || type > static_cast<std::uint8_t>(PacketType::Resend)) return fail(DecodeError::BadType);
     packet.type = static_cast<PacketType>(type);
     if (flags != 0 || node_length == 0 || node_length > kMaxNodeName || !r.bytes(packet.node, node_length) ||
         !r.u64(packet.epoch) || !r.u64(packet.seq) || !r.u32(body_length) || packet.seq == 0)

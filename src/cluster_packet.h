@@ -31,6 +31,7 @@ enum class PacketType : std::uint8_t {
     Notice = 2,    // changes this node is about to write to the others
     Ack = 3,       // a notice was received
     Done = 4,      // the batch those notices announced is written: judge its paths now
+    Resend = 5,    // a node asks another to sync paths again: their write here was overtaken
 };
 
 // One change a notice announces: what a path will hold once written (or that it goes).
@@ -55,6 +56,8 @@ struct Packet {
     std::uint64_t acked_epoch = 0;
     std::uint64_t acked_seq = 0;
     std::vector<std::uint64_t> done_seqs;  // Done: the seqs of the batch's notices
+    std::string to_node;                   // Resend: who is asked; its entries: the paths, each
+                                           // with the signature that node announced
 };
 
 enum class DecodeError {
@@ -67,6 +70,14 @@ enum class DecodeError {
     Malformed,  // a length or a field that does not fit
 };
 const char* decode_error_name(DecodeError error);
+
+// A path relative to the synced tree ("" for its top) as a notice names it, and back.
+inline std::string to_wire_path(const std::string& path) { return path.empty() ? kRootWirePath : path; }
+inline std::string from_wire_path(const std::string& wire) { return wire == kRootWirePath ? std::string() : wire; }
+
+// Whether `path` may name something in the synced tree: "." (kRootWirePath), or
+// relative, without empty, "." or ".." components (no way out of the tree).
+bool is_wire_path(const std::string& path);
 
 // The bytes to send; throws std::length_error if the packet exceeds kMaxPacketSize or
 // a field its limit (a notice with too many entries is split by the caller).

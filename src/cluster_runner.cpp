@@ -40,8 +40,6 @@ bool walk_states(const std::string& root, const std::string& start,
     return readable;
 }
 
-std::string wire_path(const std::string& path) { return path.empty() ? kRootWirePath : path; }
-
 // What the second walk found that the first did not announce as it is: entries made
 // or changed while the run wrote, and (as deleted) those gone since. A walk cut at
 // kMaxNoticeEntries tells nothing about what it did not reach.
@@ -140,7 +138,17 @@ SyncResult ClusterRunner::run(const Batch& batch) const {
             if (!seqs.empty()) notifier.done(seqs);
         }
     } done{notifier_, notifier_.notify(before.entries)};
-    SyncResult result = inner_->run(batch);
+    SyncResult result;
+    if (before.peer_temps.empty()) {
+        result = inner_->run(batch);
+    } else {
+        log_debug("cluster: %zu files other nodes are writing here left out of the sync to %s",
+                  before.peer_temps.size(), destination_.c_str());
+        Batch without_temps = batch;
+        without_temps.excluded = std::move(before.peer_temps);
+        result = inner_->run(without_temps);
+    }
+    for (const QueuedPath& p : batch.paths) expected_.resend_carried(p.path, destination_);
     Walk after = walk_batch(batch, &before);
     std::vector<NoticeEntry> changed = changed_during_run(before.entries, before.states, after.entries, after.states);
     if (!changed.empty()) {
@@ -164,6 +172,7 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unset
         if (unsettled && expected_.peer_writing(in_flight_since_us)) *unsettled = true;
     };
     auto matches = [&](const std::string& p, const EntryState& state) {
+        if (expected_.resend_pending(p, destination_, now)) return false;
         if (expected_.is_writer_temp(p, now)) return true;
         if (expected_.was_delivered(p, now)) {
             expected_.mark_landed(p);
@@ -189,6 +198,7 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unset
     };
     if (!recursive) {
         // Cheap first: most paths were never announced, and need no signature.
+        if (expected_.resend_pending(path, destination_, now)) return false;
         if (!expected_.is_writer_temp(path, now) && !expected_.find(path, now) &&
             !(is_absent(watch_dir_, path) && expected_.deleted_above(path, now))) {
             peer_may_name();
@@ -260,15 +270,20 @@ ClusterRunner::Walk ClusterRunner::walk_batch(const Batch& batch, const Walk* be
     std::vector<NoticeEntry>& entries = walk.entries;
     auto known = [before](const std::string& path) -> const EntryState* {
         if (!before) return nullptr;
-        auto it = before->states.find(wire_path(path));
+        auto it = before->states.find(to_wire_path(path));
         return it == before->states.end() ? nullptr : &it->second;
     };
     std::unordered_map<std::string, std::size_t> position;  // of each entry, by path (each once)
+    TimePoint now = Clock::now();
     auto add = [&](const std::string& path, const EntryState& state) {
         if (entries.size() >= kMaxNoticeEntries || state.kind == EntryState::Kind::Unreadable) return;
+        if (state.kind == EntryState::Kind::Present && expected_.is_writer_temp(path, now)) {
+            if (walk.peer_temps.size() < kMaxExcludedTemps) walk.peer_temps.push_back(path);
+            return;
+        }
         if (!position.emplace(path, entries.size()).second) return;
         bool deleted = state.kind == EntryState::Kind::Absent;
-        entries.push_back({wire_path(path), deleted, deleted ? 0 : state.signature});
+        entries.push_back({to_wire_path(path), deleted, deleted ? 0 : state.signature});
         walk.states.emplace(entries.back().path, state);
     };
     auto add_tree = [&](const std::string& path) {

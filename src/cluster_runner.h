@@ -36,6 +36,9 @@ constexpr std::size_t kMaxNoticeEntries = 200000;
 // Directories are announced complete (NoticeEntry::complete) only in batches of at most
 // this many paths: their notices, and those after the run, fit one Done packet.
 constexpr std::size_t kMaxCompleteEntries = 20000;
+// At most this many of a peer's temporary files are left out of one run (each is an
+// rsync argument); more are copied, and their copies at the peers stay.
+constexpr std::size_t kMaxExcludedTemps = 1000;
 // A path that differs from what a peer announced is not judged while the peer's run
 // is still writing (no Done yet, for at most kMaxInFlight), nor within kSettle of the
 // notice (a Done may be lost): the peer's run may be renaming and deleting around
@@ -74,6 +77,9 @@ private:
     struct Walk {
         std::vector<NoticeEntry> entries;
         std::unordered_map<std::string, EntryState> states;
+        // A peer's writer's temporary files found (not announced): not this node's to
+        // copy, and a partial file copied to the other peers would stay there for good.
+        std::vector<std::string> peer_temps;
     };
     // `before`: the walk before the run, whose signatures are reused where an entry is
     // unchanged (same inode and ctime).

@@ -65,10 +65,13 @@ void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEn
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<std::string> paths, complete;
     for (const NoticeEntry& e : entries) {
-        std::string path = e.path == kRootWirePath ? std::string() : e.path;
+        std::string path = from_wire_path(e.path);
         if (seq && e.complete && !e.deleted) complete.push_back(path);
         Entry& entry = entries_[path];
         Expectation before = std::move(entry.expectation);
+        if (seq && !before.node.empty() && before.node != node && !before.deleted && !e.deleted &&
+            before.signature != e.signature && writing_locked(before.node, now_us))
+            note_contest_locked(path, before, node, e.signature, now_us);
         entry = Entry{Expectation{node, e.deleted, e.signature, {}, now_us, seq != 0, seq ? 0 : now_us}, seq,
                       now + kExpectationLifetime};
         // The same state announced again (the node's next batch names it too) is still here.
@@ -105,7 +108,7 @@ void ExpectedChanges::settle_locked(std::map<std::pair<std::string, std::uint64_
 
 SettledBatch ExpectedChanges::settle(const std::string& node, const std::vector<std::uint64_t>& seqs,
                                      std::int64_t now_us) {
-    SettledBatch batch{node, now_us, {}, {}, true};
+    SettledBatch batch{node, now_us, {}, {}, true, {}};
     std::lock_guard<std::mutex> lock(mutex_);
     for (std::uint64_t seq : seqs) {
         auto it = in_flight_.find({node, seq});
@@ -118,7 +121,48 @@ SettledBatch ExpectedChanges::settle(const std::string& node, const std::vector<
         batch.complete.insert(batch.complete.end(), it->second.complete.begin(), it->second.complete.end());
         settle_locked(it, now_us);
     }
+    if (!contests_.empty()) batch.contested = decided_contests_locked();
     return batch;
+}
+
+bool ExpectedChanges::writing_locked(const std::string& node, std::int64_t until_us) const {
+    for (auto it = in_flight_.lower_bound({node, 0}); it != in_flight_.end() && it->first.first == node; ++it)
+        if (it->second.announced_at_us <= until_us) return true;
+    return false;
+}
+
+void ExpectedChanges::note_contest_locked(const std::string& path, const Expectation& before, const std::string& node,
+                                          std::uint64_t signature, std::int64_t now_us) {
+    auto it = contests_.find(path);
+    if (it == contests_.end()) {
+        if (contests_.size() >= kMaxContestedPaths) return;  // only a write left as it landed
+        it = contests_.emplace(path, Contest{}).first;
+    }
+    Contest& contest = it->second;
+    contest.noted_at_us = std::max(contest.noted_at_us, now_us);
+    for (const auto& writer : {std::make_pair(before.node, before.signature), std::make_pair(node, signature)}) {
+        auto same_node = std::find_if(contest.writers.begin(), contest.writers.end(),
+                                      [&writer](const auto& known) { return known.first == writer.first; });
+        if (same_node == contest.writers.end())
+            contest.writers.push_back(writer);
+        else
+            *same_node = writer;  // its newer announcement
+    }
+}
+
+std::vector<ContestedPath> ExpectedChanges::decided_contests_locked() {
+    std::vector<ContestedPath> decided;
+    for (auto it = contests_.begin(); it != contests_.end();) {
+        const Contest& contest = it->second;
+        if (std::any_of(contest.writers.begin(), contest.writers.end(),
+                        [&](const auto& w) { return writing_locked(w.first, contest.noted_at_us); })) {
+            ++it;
+            continue;
+        }
+        decided.push_back({it->first, contest.writers});
+        it = contests_.erase(it);
+    }
+    return decided;
 }
 
 void ExpectedChanges::settle_all(const std::string& node, std::int64_t now_us) {
@@ -229,8 +273,28 @@ bool ExpectedChanges::was_delivered(const std::string& path, TimePoint now) cons
     return entry != entries_.end() && entry->second.expires > now;
 }
 
+void ExpectedChanges::resend(const std::string& path, TimePoint now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (resends_.size() >= kMaxDeliveries) resends_.clear();  // only costs an overtaken write left as it is
+    resends_[path] = Resend{now + kResendLifetime, {}};
+}
+
+bool ExpectedChanges::resend_pending(const std::string& path, const std::string& destination, TimePoint now) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = resends_.find(path);
+    return it != resends_.end() && it->second.expires > now && !it->second.carried_to.count(destination);
+}
+
+void ExpectedChanges::resend_carried(const std::string& path, const std::string& destination) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = resends_.find(path);
+    if (it != resends_.end()) it->second.carried_to.insert(destination);
+}
+
 void ExpectedChanges::expire(TimePoint now, std::int64_t now_us) {
     std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = resends_.begin(); it != resends_.end();)
+        it = it->second.expires <= now ? resends_.erase(it) : std::next(it);
     for (auto it = deliveries_.begin(); it != deliveries_.end();)
         it = it->second <= now ? deliveries_.erase(it) : std::next(it);
     for (auto it = in_flight_.begin(); it != in_flight_.end();)

@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -28,6 +29,7 @@ namespace clsync {
 
 constexpr Millis kExpectationLifetime{10 * 60 * 1000};
 constexpr std::size_t kMaxExpectations = 1000000;
+constexpr Millis kResendLifetime{60000};
 
 struct Expectation {
     std::string node;  // who announced it
@@ -55,6 +57,16 @@ struct Expectation {
     bool matches(bool absent, std::uint64_t state_signature) const;
 };
 
+// A path two peers wrote here at once with different content: one's notice came while
+// the other had a batch in flight (not done) that was announced earlier. Which write landed last is a matter of timing,
+// not of which is newer (each rsync's --update compared with what was here before either landed), so the newer one may
+// have been overwritten by the older.
+struct ContestedPath {
+    std::string path;
+    std::vector<std::pair<std::string, std::uint64_t>> writers;  // node, the signature it announced
+};
+constexpr std::size_t kMaxContestedPaths = 10000;
+
 // What a peer's batch named, once its Done came.
 struct SettledBatch {
     std::string node;
@@ -62,6 +74,9 @@ struct SettledBatch {
     std::vector<std::string> complete;      // directories it wrote whole (NoticeEntry::complete)
     std::unordered_set<std::string> named;  // every path its notices named
     bool all_known = true;                  // every notice the Done lists came (none lost)
+    // Contested paths (any peers') whose writers' batches announced by then are all done
+    // now.
+    std::vector<ContestedPath> contested;
 };
 
 class ExpectedChanges {
@@ -104,6 +119,12 @@ public:
     // Any other event on `path`: changed here since.
     void forget_delivery(const std::string& path);
     bool was_delivered(const std::string& path, TimePoint now) const;
+    // A peer asked this node to sync `path` again (overtaken_writes.h): whatever it
+    // holds, it is no echo for a destination until that destination's run carried it
+    // (resend_carried), for at most kResendLifetime.
+    void resend(const std::string& path, TimePoint now);
+    bool resend_pending(const std::string& path, const std::string& destination, TimePoint now) const;
+    void resend_carried(const std::string& path, const std::string& destination);
     // Drops the announcements that expired (a notice whose Done never came is settled).
     void expire(TimePoint now, std::int64_t now_us);
     std::size_t size() const;
@@ -120,15 +141,38 @@ private:
         std::vector<std::string> paths;
         std::vector<std::string> complete;
     };
+    // Paths written by several peers at once: who announced what, and when the last of
+    // them came (a writer's batches announced until then may be writing the path: one
+    // notice per destination's run, and the expectation keeps only the newest).
+    struct Contest {
+        std::int64_t noted_at_us = 0;
+        std::vector<std::pair<std::string, std::uint64_t>> writers;  // node, signature
+    };
     void drop_oldest_locked();
+    // Whether `node` has a notice announced by `until_us` whose batch is not done.
+    bool writing_locked(const std::string& node, std::int64_t until_us) const;
+    // `node`'s notice announces `signature` for `path` at `now_us` while `before`
+    // (another node's announcement) may still be being written.
+    void note_contest_locked(const std::string& path, const Expectation& before, const std::string& node,
+                             std::uint64_t signature, std::int64_t now_us);
+    // The contests whose writers are all done, taken out.
+    std::vector<ContestedPath> decided_contests_locked();
     void settle_locked(std::map<std::pair<std::string, std::uint64_t>, InFlight>::iterator it, std::int64_t now_us);
 
     mutable std::mutex mutex_;
     std::map<std::string, Entry> entries_;  // guarded by mutex_
     // note_delivery()'s paths, until when they count; guarded by mutex_.
     std::map<std::string, TimePoint> deliveries_;
+    // resend()'s paths: until when, and the destinations that carried them; guarded by mutex_.
+    struct Resend {
+        TimePoint expires;
+        std::set<std::string> carried_to;
+    };
+    std::map<std::string, Resend> resends_;
     // The paths of each notice not settled yet, by (node, seq); guarded by mutex_.
     std::map<std::pair<std::string, std::uint64_t>, InFlight> in_flight_;
+    // Paths written by several peers at once, by path; guarded by mutex_.
+    std::map<std::string, Contest> contests_;
 };
 
 // Whether `temp` is a name under which a writer (rsync, clsync -M librsync) builds

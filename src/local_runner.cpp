@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <system_error>
+#include <unordered_set>
 #include <vector>
 
 #include "delta_engine.h"
@@ -98,11 +99,12 @@ struct PendingLink {
 class BatchRun {
 public:
     BatchRun(const LocalSettings& settings, std::shared_ptr<const RuleSet> rules, std::vector<std::string> unsyncable,
-             std::set<std::string> forced, const std::atomic<bool>& stop)
+             std::set<std::string> forced, const std::vector<std::string>& left_out, const std::atomic<bool>& stop)
         : s_(settings),
           stop_(stop),
           rules_(std::move(rules)),
           unsyncable_(std::move(unsyncable)),
+          left_out_(left_out.begin(), left_out.end()),
           forced_(std::move(forced)),
           as_root_(geteuid() == 0),
           dest_dirs_(settings.destination) {}
@@ -141,6 +143,7 @@ private:
     const std::atomic<bool>& stop_;
     std::shared_ptr<const RuleSet> rules_;
     std::vector<std::string> unsyncable_;
+    std::unordered_set<std::string> left_out_;  // Batch::excluded
     std::set<std::string> forced_;
     bool as_root_;
     std::vector<StagedFile> staged_;
@@ -158,6 +161,7 @@ private:
 };
 
 bool BatchRun::excluded(const std::string& path, bool is_dir) const {
+    if (left_out_.count(path)) return true;
     if (!rules_ || path.empty()) return false;
     return is_dir ? !rules_->dir_included(path) : !rules_->file_included(path);
 }
@@ -583,7 +587,7 @@ SyncResult LocalRunner::run(const Batch& batch) const {
     // As rsync --mkpath: a missing destination is created with its parents.
     if (g_mkdir_with_parents(settings_.destination.c_str(), 0700) != 0)
         log_debug("cannot create %s: %s", settings_.destination.c_str(), std::strerror(errno));
-    BatchRun work(settings_, std::move(rules), std::move(unsyncable), std::move(forced), cancelled_);
+    BatchRun work(settings_, std::move(rules), std::move(unsyncable), std::move(forced), batch.excluded, cancelled_);
     for (const QueuedPath& entry : paths) {
         if (cancelled_) {
             work.errors.push_back(WriteStopped().what());

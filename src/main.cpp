@@ -28,6 +28,7 @@
 #include "local_runner.h"
 #include "log.h"
 #include "options.h"
+#include "overtaken_writes.h"
 #include "rsync_runner.h"
 #include "rules.h"
 #include "scanner.h"
@@ -219,6 +220,7 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     std::optional<ExpectedChanges> expected;
     std::optional<ConflictKeeper> conflicts;  // before the notifier, which calls it
     std::optional<ClusterNotifier> cluster;
+    std::optional<OvertakenWrites> overtaken;
     if (!cluster_key.empty()) {
         expected.emplace();
         const char* host = g_get_host_name();
@@ -233,10 +235,14 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
         cluster->set_on_notice([&conflicts](const std::string& peer, const std::vector<NoticeEntry>& entries) {
             conflicts->keep_conflicting(peer, entries);
         });
-        cluster->set_on_settled([&expected, watch_dir](const SettledBatch& batch) {
-            run_on_main_thread_after(static_cast<unsigned>(kStaleCheckDelay.count()), [&expected, watch_dir, batch] {
-                remove_stale_entries(watch_dir, batch, *expected);
-            });
+        overtaken.emplace(watch_dir);
+        cluster->set_on_settled([&expected, &cluster, &overtaken, watch_dir](const SettledBatch& batch) {
+            run_on_main_thread_after(
+                static_cast<unsigned>(kStaleCheckDelay.count()), [&expected, &cluster, &overtaken, watch_dir, batch] {
+                    remove_stale_entries(watch_dir, batch, *expected);
+                    for (const auto& [node, paths] : overtaken->to_ask(batch.contested, Clock::now()))
+                        cluster->ask_resend(node, paths);
+                });
         });
     }
 
@@ -310,7 +316,13 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
                   guard ? &*guard : nullptr,
                   cluster ? &*cluster : nullptr};
     daemon_ptr = &daemon;
-    if (cluster) cluster->set_on_change([&daemon] { daemon.write_status(); });
+    if (cluster) {
+        cluster->set_on_change([&daemon] { daemon.write_status(); });
+        cluster->set_on_resend(
+            [&sinks, &expected, watch_dir](const std::string& peer, const std::vector<NoticeEntry>& asked) {
+                queue_resends(watch_dir, peer, asked, *expected, sinks);
+            });
+    }
     // --pre-exit-hook: before exiting on its own, clsync runs the hook, then syncs what
     // is queued (what the hook changed too), then exits.
     bool pre_exit_done = hooks.pre_exit.empty();

@@ -146,6 +146,7 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     // Before the include rules: the first matching rule wins.
     std::vector<std::string> unsyncable = unsyncable_.snapshot();
     for (const std::string& dir : unsyncable) argv.push_back("--exclude=" + rsync_pattern(dir, "/"));
+    for (const std::string& path : batch.excluded) argv.push_back("--exclude=" + rsync_pattern(path, ""));
     static const std::string too_deep = "--exclude=" + rsync_depth_limit_pattern();
     argv.push_back(too_deep);
     std::vector<QueuedPath> paths = batch.paths;

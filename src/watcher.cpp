@@ -154,7 +154,20 @@ void Watcher::emit_rename(std::string from, std::string to) {
     outbox_.push_back(std::move(event));
 }
 
+bool Watcher::is_unnamed_file(const std::string& path) const {
+    // An O_TMPFILE file (clsync's conflict copies, editors' safe writes) is in no
+    // directory until linkat(2) names it (an event of its own), but inotify and
+    // fanotify report its writes under the name the kernel made up for it, "#INODE".
+    std::string::size_type start = path.rfind('/') + 1;  // npos + 1 == 0
+    if (start + 1 >= path.size() || path[start] != '#') return false;
+    for (std::string::size_type i = start + 1; i < path.size(); ++i)
+        if (path[i] < '0' || path[i] > '9') return false;
+    struct stat st;
+    return lstat((settings_.root + '/' + path).c_str(), &st) != 0 && errno == ENOENT;
+}
+
 void Watcher::emit_changed_file(std::string path, bool may_have_grown) {
+    if (is_unnamed_file(path)) return;
     bool needs_size = may_have_grown && settings_.threshold_bigfile != 0;
     // A writer raises create, modify and close-write in a row: one entry is enough (the
     // queue would fold them anyway), looked up at most once.

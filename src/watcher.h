@@ -81,7 +81,10 @@ protected:
     // truncate, a file moved in), so the size class (-B) is looked up; creation, close
     // and attribute events cannot make a file big: a size change always comes with
     // its own modify event (writes through mmap cannot extend a file).
+    // A created or changed file; not one reported under the made-up name of an
+    // O_TMPFILE file (is_unnamed_file).
     void emit_changed_file(std::string path, bool may_have_grown);
+    bool is_unnamed_file(const std::string& path) const;
     void emit_rename(std::string from, std::string to);
     // The kernel dropped events: schedule a rescan (with back-off when it repeats).
     void on_overflow();

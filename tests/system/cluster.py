@@ -15,7 +15,12 @@ that holds for 2 s with no sync run meanwhile. Scenarios (--scenarios picks some
 always runs):
 
 1. start: trees with different files (and common.txt, newest on the last node, which
-   must win) converge; multicast between the namespaces is checked first;
+   must win) converge; multicast between the namespaces is checked first. With three
+   nodes, an overtaken write too: every node has common.bin (16 MiB), newest on C; B's
+   syncs into tA are slowed (--bwlimit); A starts, B once A's initial syncs are done,
+   and C once B's whole-tree sync into tA runs, so C's copy lands in tA first and B's
+   older one over it; tA must end with C's (A asks C to sync it again:
+   doc/PROTOCOL.md, Resend);
 2. concurrent workloads on every node, then convergence; no node's own subtree may
    change after its own workload stopped (a stale copy or a deleted entry written back);
 3. quiet: 10 s without a single sync run (no loop) - the key assertion;
@@ -74,6 +79,8 @@ RUN_START_DEADLINE = 30.0  # s: the race's sync run starting
 STOP_DEADLINE = 60.0       # s: a daemon exiting on SIGTERM
 CHILD_DEADLINE = 60.0      # s: a SIGKILLed daemon's rsync ending on its own
 RACE_SIZE = 16 << 20       # bytes of the race file (a sync of it takes a moment)
+SLOW_RATE = 2048           # KiB/s: a slowed node's rsync (--bwlimit): common.bin takes 8 s
+OVERTAKE_GAP = 1.5         # s: after B's run into tA starts, C starts (B's notices no longer sent again to it)
 RACE_ROUNDS = ((0.0, "rename"), (0.03, "truncate"), (0.1, "rename"))  # (delay after the run starts, how v2 is written)
 NODE_NAMES = "ABC"
 
@@ -150,6 +157,7 @@ class Node:
         self.log_path = os.path.join(work, f"clsync-{name}.log")
         self.status_path = os.path.join(work, f"status-{name}")
         self.runs_path = os.path.join(work, f"rsync-runs-{name}")
+        self.slow_path = os.path.join(work, f"slow-{name}")  # holds a destination its rsync is slow to
         self.wrapper = os.path.join(work, f"rsync-wrapper-{name}")
         self.state_dir = os.path.join(work, f"state-{name}")
         outside = os.path.join(work, f"outside-{name}")
@@ -170,6 +178,9 @@ class Node:
                     "# One line per rsync run: time, argument count, last argument (the destination).\n"
                     "for last; do :; done\n"
                     f"printf '%s %s %s\\n' \"$(date +%s.%N)\" \"$#\" \"$last\" >> '{self.runs_path}'\n"
+                    f"if [ -f '{self.slow_path}' ]; then\n"
+                    f"    case \"$last\" in \"$(cat '{self.slow_path}')\"*) set -- --bwlimit={SLOW_RATE} \"$@\" ;; esac\n"
+                    "fi\n"
                     f"exec '{shutil.which('rsync')}' \"$@\"\n")
         os.chmod(self.wrapper, 0o755)
 
@@ -481,6 +492,10 @@ class Cluster:
             with open(path, "w") as f:
                 f.write(f"common, from {node.name}\n")
             os.utime(path, (now - 1000 + 100 * i, now - 1000 + 100 * i))
+            if len(self.nodes) >= 3:
+                path = os.path.join(node.tree, "common.bin")
+                write_file(path, node.t.data(RACE_SIZE + 4096 * i))
+                os.utime(path, (now - 1000 + 100 * i, now - 1000 + 100 * i))
         shared = os.path.join(self.a.tree, "shared")
         os.makedirs(shared)
         for i in range(5):
@@ -494,15 +509,56 @@ class Cluster:
         self.populate()
         print("cluster: multicast between the namespaces: " +
               "; ".join(netns.check_multicast(self.net)), flush=True)
-        for node in self.nodes:
-            node.start()
+        if len(self.nodes) >= 3:
+            self.start_overtaking()
+        else:
+            for node in self.nodes:
+                node.start()
         self.wait_converged("1 initial convergence", START_DEADLINE)
-        newest = self.nodes[-1].name
+        if os.path.exists(self.b.slow_path):
+            os.unlink(self.b.slow_path)
+        newest = self.nodes[-1]
         for node in self.nodes:
             with open(os.path.join(node.tree, "common.txt")) as f:
                 got = f.read().strip()
-            if got != f"common, from {newest}":
-                raise Failure(f"t{node.name}/common.txt says {got!r}: the newest copy (node {newest}'s) should win")
+            if got != f"common, from {newest.name}":
+                raise Failure(f"t{node.name}/common.txt says {got!r}: the newest copy (node {newest.name}'s) should win")
+        if len(self.nodes) >= 3:
+            self.check_overtaken(newest)
+
+    def start_overtaking(self):
+        """A starts; once its initial syncs are done, B; once B's whole-tree sync into tA
+        runs (slowed), C."""
+        a, b, c = self.nodes[:3]
+        with open(b.slow_path, "w") as f:
+            f.write(a.tree)
+        a.start()
+        # Not while A's own initial sync walks tA: it would copy B's partial temporary
+        # file to the others (a known race, BUGS in clsync(1)).
+        self.wait_for("A's initial syncs", lambda: self.statuses_in_sync([a]), START_DEADLINE)
+        b.start()
+        end = time.monotonic() + RUN_START_DEADLINE
+        while not any(line.split()[-1].startswith(a.tree) for line in b.run_lines()):
+            if time.monotonic() >= end:
+                self.check_alive("waiting for B's sync into tA")
+                raise Failure(f"node B: no sync run into tA within {RUN_START_DEADLINE:.0f} s of its start")
+            time.sleep(0.01)
+        # Not a synchronisation: B's notices are sent again for 1 s to whoever is up;
+        # C, started after that, knows nothing of B's run, and does not wait for it.
+        time.sleep(OVERTAKE_GAP)
+        c.start()
+
+    def check_overtaken(self, newest):
+        with open(os.path.join(newest.tree, "common.bin"), "rb") as f:
+            want = hashlib.sha256(f.read()).hexdigest()
+        for node in self.nodes:
+            with open(os.path.join(node.tree, "common.bin"), "rb") as f:
+                if hashlib.sha256(f.read()).hexdigest() != want:
+                    raise Failure(f"t{node.name}/common.bin is not node {newest.name}'s (the newest) copy")
+        asked = self.a.log_count("sync 1 paths again")
+        print(f"cluster: 1 overtaken write: common.bin is {newest.name}'s everywhere; "
+              f"A asked for it again {asked} time(s)" +
+              ("" if asked else " (B's copy never landed after C's: the race was not exercised)"), flush=True)
 
     def scenario_concurrent(self):
         self.phase = "2 concurrent edits"

@@ -79,7 +79,7 @@ PACE_PACKETS = 32
 
 MAGIC = b"CLSY"
 VERSION = 1
-ANNOUNCE, NOTICE, ACK, DONE = 1, 2, 3, 4
+ANNOUNCE, NOTICE, ACK, DONE, RESEND = 1, 2, 3, 4, 5
 MAX_PACKET = 8192
 MAX_NODE = 64
 MAX_PATH = 4096
@@ -117,6 +117,11 @@ def notice_body(entries, count=None):
     for path, deleted, signature in entries:
         body += struct.pack(">H", len(path)) + path + struct.pack(">BQ", deleted, signature)
     return body
+
+
+def resend_body(node, entries):
+    """A Resend asking `node` for `entries` (as notice_body's)."""
+    return struct.pack(">B", len(node)) + node + notice_body(entries)
 
 
 def ack_body(node, epoch, seq):
@@ -169,24 +174,43 @@ class Reader:
         return self.at == len(self.data)
 
 
+def is_wire_path(path):
+    """"." or relative, without empty, "." or ".." components, no NUL (is_wire_path)."""
+    return path == b"." or (path != b"" and b"\0" not in path and
+                            all(part not in (b"", b".", b"..") for part in path.split(b"/")))
+
+
+def entries_ok(r, max_state):
+    count = r.number(">I")
+    if count > MAX_PACKET // 12:
+        return None
+    for _ in range(count):
+        length = r.number(">H")
+        if length > MAX_PATH or length == 0 or not is_wire_path(r.take(length)):
+            return None
+        state, signature = r.number(">B"), r.number(">Q")  # 0 written, 1 deleted, 2 complete
+        if state > max_state or (state == 1 and signature != 0):
+            return None
+    return count
+
+
+def node_ok(r):
+    length = r.number(">B")
+    if length == 0 or length > MAX_NODE:
+        return False
+    r.take(length)
+    return True
+
+
 def body_ok(ptype, body):
     r = Reader(body)
     try:
         if ptype == ANNOUNCE:
             return r.done()
         if ptype == NOTICE:
-            count = r.number(">I")
-            if count > MAX_PACKET // 12:
-                return False
-            for _ in range(count):
-                length = r.number(">H")
-                if length > MAX_PATH or length == 0:
-                    return False
-                r.take(length)
-                state, signature = r.number(">B"), r.number(">Q")  # 0 written, 1 deleted, 2 complete
-                if state > 2 or (state == 1 and signature != 0):
-                    return False
-            return r.done()
+            return entries_ok(r, 2) is not None and r.done()
+        if ptype == RESEND:
+            return node_ok(r) and bool(entries_ok(r, 0)) and r.done()
         if ptype == DONE:
             count = r.number(">I")
             if count == 0 or count > MAX_PACKET // 8:
@@ -195,10 +219,9 @@ def body_ok(ptype, body):
                 if r.number(">Q") == 0:
                     return False
             return r.done()
-        length = r.number(">B")  # ACK
-        if length == 0 or length > MAX_NODE:
+        if not node_ok(r):  # ACK
             return False
-        r.take(length + 16)
+        r.take(16)
         return r.done()
     except Short:
         return False
@@ -219,7 +242,7 @@ def predict(data, key):
         return BAD_MAC
     r = Reader(signed[5:])
     ptype, flags, name_len = r.number(">B"), r.number(">H"), r.number(">B")
-    if ptype not in (ANNOUNCE, NOTICE, ACK, DONE):
+    if ptype not in (ANNOUNCE, NOTICE, ACK, DONE, RESEND):
         return BAD_TYPE
     try:
         if flags != 0 or name_len == 0 or name_len > MAX_NODE:
@@ -537,7 +560,7 @@ class Attacks:
         ack = ack_body(b"A", 1, 1)
         cases = [
             ("type 0", packet(0, b"M", e, 1, b"", k), BAD_TYPE),
-            ("type 5", packet(5, b"M", e, 1, b"", k), BAD_TYPE),
+            ("type 6", packet(6, b"M", e, 1, b"", k), BAD_TYPE),
             ("type 255", packet(255, b"M", e, 1, good, k), BAD_TYPE),
             ("version 2", packet(NOTICE, b"M", e, 1, good, k, version=2), BAD_VERSION),
             ("version 0", packet(NOTICE, b"M", e, 1, good, k, version=0), BAD_VERSION),
@@ -563,6 +586,17 @@ class Attacks:
             ("notice, deleted with a signature", notice(b"M", e, 1, [(b"nonexistent/m", 1, 5)], k), MALFORMED),
             ("notice, entry cut short", packet(NOTICE, b"M", e, 1, good[:-3], k), MALFORMED),
             ("notice, a byte after the entries", packet(NOTICE, b"M", e, 1, good + b"\0", k), MALFORMED),
+            ("notice, path ../escape", notice(b"M", e, 1, [(b"../escape", 0, 123)], k), MALFORMED),
+            ("notice, path /etc/passwd", notice(b"M", e, 1, [(b"/etc/passwd", 1, 0)], k), MALFORMED),
+            ("notice, path with a NUL", notice(b"M", e, 1, [(b"nonexistent/a\0b", 0, 1)], k), MALFORMED),
+            ("notice, path a/../../b", notice(b"M", e, 1, [(b"nonexistent/../../escape2", 1, 0)], k), MALFORMED),
+            ("notice, path a//b", notice(b"M", e, 1, [(b"nonexistent//b", 0, 1)], k), MALFORMED),
+            ("resend, no entries", packet(RESEND, b"M", e, 1, resend_body(NODE.encode(), []), k), MALFORMED),
+            ("resend, a deleted entry", packet(RESEND, b"M", e, 1, resend_body(NODE.encode(), [(b"m", 1, 0)]), k),
+             MALFORMED),
+            ("resend, empty node", packet(RESEND, b"M", e, 1, resend_body(b"", entry), k), MALFORMED),
+            ("resend, path ../x", packet(RESEND, b"M", e, 1, resend_body(NODE.encode(), [(b"../x", 0, 1)]), k),
+             MALFORMED),
             ("ack, empty name", packet(ACK, b"M", e, 1, ack_body(b"", 1, 1), k), MALFORMED),
             ("ack, 65-byte name", packet(ACK, b"M", e, 1, ack_body(b"a" * 65, 1, 1), k), MALFORMED),
             ("ack, cut short", packet(ACK, b"M", e, 1, ack[:-1], k), MALFORMED),
@@ -578,10 +612,15 @@ class Attacks:
     def odd_but_valid(self):
         """A key holder announcing strange paths: accepted, and harmless (nothing is synced)."""
         k, e = self.key, self.epoch
-        odd = [(b"../escape", 0, 123), (b"/etc/passwd", 1, 0), (b"nonexistent/a\0b", 0, 1),
-               (b"nonexistent/\xff\xfe\n", 0, 2), (b"nonexistent/" + b"x" * (MAX_PATH - 12), 1, 0),
-               (b"nonexistent/../../escape2", 1, 0)]
+        odd = [(b"nonexistent/\xff\xfe\n", 0, 2), (b"nonexistent/" + b"x" * (MAX_PATH - 12), 1, 0),
+               (b"nonexistent/...", 0, 3)]
+        # This node asked to sync again what it does not hold as announced (a made-up
+        # signature; a directory; a path it does not have): it does nothing.
+        asked = [(p, 0, 0x5eed + i) for i, p in enumerate(self.paths[:20])] + [(b".", 0, 1), (b"nonexistent/r", 0, 1)]
         out = [("odd paths", notice(b"V", e, 1, odd, k), ACCEPTED),
+               ("resend of made-up versions", packet(RESEND, b"V", e, 5, resend_body(NODE.encode(), asked), k),
+                ACCEPTED),
+               ("resend asking another node", packet(RESEND, b"V", e, 6, resend_body(b"W", asked), k), ACCEPTED),
                ("notice without entries", notice(b"V", e, 2, [], k), ACCEPTED),
                ("ack of a notice never sent", packet(ACK, b"V", e, 3, ack_body(b"A", 1, 1), k), ACCEPTED),
                ("ack for another node", packet(ACK, b"V", e, 4, ack_body(b"Q" * 64, 2**64 - 1, 2**64 - 1), k),
@@ -598,7 +637,7 @@ class Attacks:
         rng, out = self.rng, []
         announced = set()
         for i in range(self.random_count // 4):
-            ptype = rng.choice((ANNOUNCE, NOTICE, ACK, DONE))
+            ptype = rng.choice((ANNOUNCE, NOTICE, ACK, DONE, RESEND))
             if ptype == ANNOUNCE:
                 body = rng.randbytes(rng.choice((0, rng.randint(0, 20))))
             elif ptype == ACK:

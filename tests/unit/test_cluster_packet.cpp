@@ -84,6 +84,34 @@ TEST_CASE("every packet type survives encoding and decoding") {
     CHECK(decode_packet(encode_packet(done, kKey), kKey).error == DecodeError::Malformed);
     done.done_seqs.clear();
     CHECK(decode_packet(encode_packet(done, kKey), kKey).error == DecodeError::Malformed);
+
+    Packet resend;
+    resend.type = PacketType::Resend;
+    resend.node = "node-b";
+    resend.seq = 51;
+    resend.to_node = "node-a";
+    resend.entries = {{"dir/file", false, 0x0123456789abcdefULL}};
+    d = decode_packet(encode_packet(resend, kKey), kKey);
+    REQUIRE(d.packet);
+    CHECK(d.packet->type == PacketType::Resend);
+    CHECK(d.packet->to_node == "node-a");
+    CHECK(d.packet->entries == resend.entries);
+    resend.entries = {{"gone", true, 0}};  // only what is written is asked for again
+    CHECK(decode_packet(encode_packet(resend, kKey), kKey).error == DecodeError::Malformed);
+    resend.entries.clear();
+    CHECK(decode_packet(encode_packet(resend, kKey), kKey).error == DecodeError::Malformed);
+}
+
+TEST_CASE("a path that could lead out of the synced tree is refused") {
+    for (const char* good : {".", "a", "a/b", ".hidden", "a/..b", "...", "a b/\xff"}) CHECK(is_wire_path(good));
+    for (const char* bad : {"", "/", "/etc/passwd", "..", "../x", "a/../../x", "a/..", "./a", "a/./b", "a//b", "a/"})
+        CHECK_FALSE(is_wire_path(bad));
+    CHECK_FALSE(is_wire_path(std::string("a\0b", 3)));
+    Packet p = notice();
+    for (const char* bad : {"../outside", "/etc/passwd", "a//b"}) {
+        p.entries = {{bad, false, 1}};
+        CHECK(decode_packet(encode_packet(p, kKey), kKey).error == DecodeError::Malformed);
+    }
 }
 
 TEST_CASE("a packet with another key, or any byte changed, is refused as unauthenticated") {

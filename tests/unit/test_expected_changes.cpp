@@ -184,6 +184,45 @@ TEST_CASE("a Done gathers what the batch's notices named and which directories t
     REQUIRE_FALSE(again.all_known);
 }
 
+TEST_CASE("two peers writing one path at once contest it until both are done") {
+    ExpectedChanges expected;
+    expected.expect("b", {{"f", false, 1}, {"same", false, 7}, {"b-only", false, 3}}, kStart, 1000, 5);
+    expected.expect("c", {{"f", false, 2}, {"same", false, 7}}, kStart, 1100, 8);
+    // B is done first: C may still be writing f.
+    REQUIRE(expected.settle("b", {5}, 2000).contested.empty());
+    SettledBatch c = expected.settle("c", {8}, 2100);
+    REQUIRE(c.contested.size() == 1);  // not "same": both wrote the same thing
+    CHECK(c.contested[0].path == "f");
+    std::vector<std::pair<std::string, std::uint64_t>> writers = {{"b", 1}, {"c", 2}};
+    CHECK(c.contested[0].writers == writers);
+    // Decided once.
+    expected.expect("c", {{"f", false, 4}}, kStart, 3000, 9);
+    CHECK(expected.settle("c", {9}, 3100).contested.empty());
+}
+
+TEST_CASE("a contest lasts while any batch a writer announced before it is in flight") {
+    // B's runs to two destinations announce the path twice; the one that writes here
+    // is still running when its other one is done.
+    ExpectedChanges expected;
+    expected.expect("b", {{"f", false, 1}}, kStart, 1000, 5);
+    expected.expect("b", {{"f", false, 1}}, kStart, 1010, 6);
+    expected.settle("b", {6}, 1500);
+    expected.expect("c", {{"f", false, 2}}, kStart, 2000, 8);
+    CHECK(expected.settle("c", {8}, 2100).contested.empty());
+    expected.expect("b", {{"other", false, 3}}, kStart, 2200, 7);  // announced after: not waited for
+    SettledBatch b = expected.settle("b", {5}, 9000);
+    REQUIRE(b.contested.size() == 1);
+    CHECK(b.contested[0].path == "f");
+}
+
+TEST_CASE("a notice after the other peer's Done is no contest") {
+    ExpectedChanges expected;
+    expected.expect("b", {{"f", false, 1}}, kStart, 1000, 5);
+    expected.settle("b", {5}, 2000);
+    expected.expect("c", {{"f", false, 2}}, kStart, 2100, 8);
+    CHECK(expected.settle("c", {8}, 2200).contested.empty());
+}
+
 TEST_CASE("an announcement has landed once this node saw it arrive, and stays so while announced the same") {
     ExpectedChanges expected;
     expected.expect("b", {{"d/f", false, 1}}, kStart);
