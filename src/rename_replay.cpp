@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <unordered_set>
 #include <vector>
 
 #include "log.h"
@@ -92,6 +93,14 @@ bool may_differ(const std::string& source, const std::string& destination, const
     if (!in_source || !in_destination) return in_source || in_destination;
     if (!same_tree(src_path, dst_path)) return true;
     return S_ISREG(src.st_mode) && !same_contents(src_path, dst_path);
+}
+
+// Whether `path` is a regular file on both sides with other bytes.
+bool file_contents_differ(const std::string& source, const std::string& destination, const std::string& path) {
+    struct stat src, dst;
+    std::string src_path = source + '/' + path, dst_path = destination + '/' + path;
+    return lstat(src_path.c_str(), &src) == 0 && lstat(dst_path.c_str(), &dst) == 0 && S_ISREG(src.st_mode) &&
+           S_ISREG(dst.st_mode) && !same_contents(src_path, dst_path);
 }
 
 }  // namespace
@@ -176,8 +185,22 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
         else
             to_check.push_back(r.to);
     }
-    for (const std::string& name : to_check)
-        if (!local || may_differ(source, destination, name)) result.paths.push_back({name, true});
+    std::sort(to_check.begin(), to_check.end());
+    to_check.erase(std::unique(to_check.begin(), to_check.end()), to_check.end());
+    std::unordered_set<std::string> checked(to_check.begin(), to_check.end());
+    auto below_checked = [&checked](const std::string& name) {
+        for (std::string dir = parent_of(name); !dir.empty(); dir = parent_of(dir))
+            if (checked.count(dir)) return true;
+        return false;
+    };
+    for (const std::string& name : to_check) {
+        // Below a checked directory, the comparison of that directory's tree covered
+        // names, sizes and times (hundreds of renames in nested directories would
+        // otherwise walk the same subtrees again and again): only a file's bytes are left.
+        bool differs = !local || (below_checked(name) ? file_contents_differ(source, destination, name)
+                                                      : may_differ(source, destination, name));
+        if (differs) result.paths.push_back({name, true});
+    }
     return result;
 }
 
