@@ -155,6 +155,7 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
         if (local && is_exchange(renames, i, source) && exchange_locally(destination, r)) {
             for (QueuedPath& p : result.paths) follow_exchange(r, p.path);
             for (std::string& name : to_check) follow_exchange(r, name);
+            for (std::string& name : result.replaced) follow_exchange(r, name);
             to_check.insert(to_check.end(), {r.from, r.to});
             for (const std::string& parent : {parent_of(r.from), parent_of(r.to)})
                 if (!parent.empty()) result.paths.push_back({parent, false});
@@ -166,6 +167,7 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
         // this batch may have moved them (a -> b, then a's parent renamed).
         for (QueuedPath& p : result.paths) follow_rename(r, p.path);
         for (std::string& name : to_check) follow_rename(r, name);
+        for (std::string& name : result.replaced) follow_rename(r, name);
         to_check.push_back(r.from);
         bool applied = !local && i < applied_remotely.size() && applied_remotely[i];
         if (local) {
@@ -180,11 +182,23 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
         // replay saves.
         for (const std::string& parent : {parent_of(r.from), parent_of(r.to)})
             if (!parent.empty()) result.paths.push_back({parent, false});
-        if (applied)
+        if (applied) {
             ++result.applied;
-        else
+        } else {
             to_check.push_back(r.to);
+            result.replaced.push_back(r.to);
+        }
     }
+    // A later rename may have moved one away, or made a directory of it.
+    std::sort(result.replaced.begin(), result.replaced.end());
+    result.replaced.erase(std::unique(result.replaced.begin(), result.replaced.end()), result.replaced.end());
+    result.replaced.erase(std::remove_if(result.replaced.begin(), result.replaced.end(),
+                                         [&source](const std::string& name) {
+                                             struct stat st;
+                                             return lstat((source + '/' + name).c_str(), &st) != 0 ||
+                                                    S_ISDIR(st.st_mode);
+                                         }),
+                          result.replaced.end());
     std::sort(to_check.begin(), to_check.end());
     to_check.erase(std::unique(to_check.begin(), to_check.end()), to_check.end());
     std::unordered_set<std::string> checked(to_check.begin(), to_check.end());

@@ -126,12 +126,23 @@ SyncResult RsyncRunner::run(const Batch& batch) const {
     ReplayedRenames replayed = replay_renames(settings_.source, settings_.destination, settings_.local_destination,
                                               batch.renames, applied_remotely);
     SyncResult result = run_rsync(batch, replayed.paths);
+    if (settings_.cluster && !replayed.replaced.empty() && result.outcome == RsyncOutcome::Complete) {
+        // A file renamed over another here replaced it: the destination's copy of the
+        // name goes even if its mtime is newer (the renamed file kept its older one).
+        Batch replaced;
+        for (const std::string& name : replayed.replaced) replaced.paths.push_back({name, false});
+        log_debug("%zu files renamed over others here: copied to %s even where its copy is newer",
+                  replaced.paths.size(), settings_.destination.c_str());
+        SyncResult forced = run_rsync(replaced, {}, false);
+        if (forced.outcome != RsyncOutcome::Complete) result = forced;
+    }
     result.rename_paths = std::move(replayed.paths);
     result.renames_applied = replayed.applied;
     return result;
 }
 
-SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPath>& rename_paths) const {
+SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPath>& rename_paths,
+                                  bool keep_newer) const {
     // --modify-window=-1: nanoseconds count when comparing times; otherwise rsync leaves a
     // directory (or a same-size file) alone whose time differs only below the second.
     // --no-inc-recursive: with incremental recursion rsync was seen to deadlock on hard
@@ -176,7 +187,8 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
         // Not with --modify-window=-1: rsync 3.5.0 then overwrites a file up to about
         // 2 s newer (tests/system/cluster.py, scenario 7); whole seconds compare right.
         argv.erase(std::find(argv.begin(), argv.end(), "--modify-window=-1"));
-        argv.insert(argv.end(), {"--update", "--from0", "--filter=. -"});
+        if (keep_newer) argv.push_back("--update");
+        argv.insert(argv.end(), {"--from0", "--filter=. -"});
         rules = cluster_deletion_rules(settings_.source, paths, batch.deletion_candidates, batch.renames) + rules +
                 as_include_rules(includes);
     } else if (!whole_tree || !rules.empty()) {

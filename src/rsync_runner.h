@@ -45,7 +45,8 @@ public:
     std::optional<bool> reachable() const override;
 
 private:
-    SyncResult run_rsync(const Batch& batch, const std::vector<QueuedPath>& rename_paths) const;
+    // `keep_newer`: a cluster's --update (a newer copy at the destination stays).
+    SyncResult run_rsync(const Batch& batch, const std::vector<QueuedPath>& rename_paths, bool keep_newer = true) const;
 
     RsyncSettings settings_;
     ChildRegistry& children_;
