@@ -78,6 +78,14 @@ bool same_tree(const std::string& a, const std::string& b, int depth = 0) {
     return true;
 }
 
+// Whether `path` is a regular file on both sides with other bytes.
+bool file_contents_differ(const std::string& source, const std::string& destination, const std::string& path) {
+    struct stat src, dst;
+    std::string src_path = source + '/' + path, dst_path = destination + '/' + path;
+    return lstat(src_path.c_str(), &src) == 0 && lstat(dst_path.c_str(), &dst) == 0 && S_ISREG(src.st_mode) &&
+           S_ISREG(dst.st_mode) && !same_contents(src_path, dst_path);
+}
+
 // After the replays, may the destination hold at `path` something other than the
 // source? The replays are exact for plain renames and swaps through a third name, but
 // a RENAME_EXCHANGE (reported like two renames) or a name reused since can leave
@@ -91,16 +99,7 @@ bool may_differ(const std::string& source, const std::string& destination, const
     bool in_source = lstat(src_path.c_str(), &src) == 0;
     bool in_destination = lstat(dst_path.c_str(), &dst) == 0;
     if (!in_source || !in_destination) return in_source || in_destination;
-    if (!same_tree(src_path, dst_path)) return true;
-    return S_ISREG(src.st_mode) && !same_contents(src_path, dst_path);
-}
-
-// Whether `path` is a regular file on both sides with other bytes.
-bool file_contents_differ(const std::string& source, const std::string& destination, const std::string& path) {
-    struct stat src, dst;
-    std::string src_path = source + '/' + path, dst_path = destination + '/' + path;
-    return lstat(src_path.c_str(), &src) == 0 && lstat(dst_path.c_str(), &dst) == 0 && S_ISREG(src.st_mode) &&
-           S_ISREG(dst.st_mode) && !same_contents(src_path, dst_path);
+    return !same_tree(src_path, dst_path) || file_contents_differ(source, destination, path);
 }
 
 }  // namespace
