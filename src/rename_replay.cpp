@@ -16,7 +16,6 @@
 
 #include "log.h"
 #include "path_tree.h"
-#include "scanner.h"
 #include "unique_fd.h"
 
 namespace clsync {
@@ -140,6 +139,11 @@ void follow_exchange(const Rename& r, std::string& path) {
         path = r.from + path.substr(r.to.size());
 }
 
+bool exists(const std::string& path) {
+    struct stat st;
+    return lstat(path.c_str(), &st) == 0;
+}
+
 // Makes the directories above `path` that `destination` lacks (the source made them
 // since the last sync, and renamed something into them): a rename left undone there
 // would leave the destination's copy of the old name in place while the source reuses
@@ -188,7 +192,7 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
         if (local) {
             std::string from = destination + '/' + r.from, to = destination + '/' + r.to;
             applied = std::rename(from.c_str(), to.c_str()) == 0 ||
-                      (errno == ENOENT && !is_absent(destination, r.from) && make_parents(destination, r.to) &&
+                      (errno == ENOENT && exists(from) && make_parents(destination, r.to) &&
                        std::rename(from.c_str(), to.c_str()) == 0);
             if (!applied)
                 log_debug("renaming '%s' to '%s' at the destination: %s (copying instead)", printable(r.from).c_str(),
