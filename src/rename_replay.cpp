@@ -139,26 +139,6 @@ void follow_exchange(const Rename& r, std::string& path) {
         path = r.from + path.substr(r.to.size());
 }
 
-bool exists(const std::string& path) {
-    struct stat st;
-    return lstat(path.c_str(), &st) == 0;
-}
-
-// Makes the directories above `path` that `destination` lacks (the source made them
-// since the last sync, and renamed something into them): a rename left undone there
-// would leave the destination's copy of the old name in place while the source reuses
-// that name. Symlinks are never followed. Whether they are all there now.
-bool make_parents(const std::string& destination, const std::string& path) {
-    UniqueFd dir(open(destination.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    for (std::string::size_type start = 0, slash; dir.valid() && (slash = path.find('/', start)) != std::string::npos;
-         start = slash + 1) {
-        std::string name = path.substr(start, slash - start);
-        if (mkdirat(dir.get(), name.c_str(), 0700) != 0 && errno != EEXIST) return false;
-        dir.reset(openat(dir.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    }
-    return dir.valid();
-}
-
 }  // namespace
 
 ReplayedRenames replay_renames(const std::string& source, const std::string& destination, bool local,
@@ -191,9 +171,7 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
         bool applied = !local && i < applied_remotely.size() && applied_remotely[i];
         if (local) {
             std::string from = destination + '/' + r.from, to = destination + '/' + r.to;
-            applied = std::rename(from.c_str(), to.c_str()) == 0 ||
-                      (errno == ENOENT && exists(from) && make_parents(destination, r.to) &&
-                       std::rename(from.c_str(), to.c_str()) == 0);
+            applied = std::rename(from.c_str(), to.c_str()) == 0;
             if (!applied)
                 log_debug("renaming '%s' to '%s' at the destination: %s (copying instead)", printable(r.from).c_str(),
                           printable(r.to).c_str(), strerror(errno));

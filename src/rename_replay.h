@@ -3,8 +3,7 @@
 // deleted and copied again.
 //
 // Every rename is replayed in the order it happened; at a local destination, the two
-// renames a RENAME_EXCHANGE is reported as (a -> b, b -> a) as one exchange; a new
-// name's parent directories that the destination lacks are made first. The rsync
+// renames a RENAME_EXCHANGE is reported as (a -> b, b -> a) as one exchange. The rsync
 // run then also covers,
 // for each rename: the directories holding the old and the new name (their mtimes
 // changed); and, recursively, the old name, and the new name where the replay failed
