@@ -7,6 +7,7 @@
 
 #include "content_signature.h"
 #include "log.h"
+#include "own_leftovers.h"
 #include "scanner.h"
 
 namespace clsync {
@@ -103,13 +104,15 @@ bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, Cluster
 }
 
 ClusterRunner::ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watch_dir, std::string destination,
-                             ClusterNotifier& notifier, ExpectedChanges& expected, ConflictKeeper& conflicts)
+                             ClusterNotifier& notifier, ExpectedChanges& expected, ConflictKeeper& conflicts,
+                             bool local_destination)
     : inner_(std::move(inner)),
       watch_dir_(std::move(watch_dir)),
       destination_(std::move(destination)),
       notifier_(notifier),
       expected_(expected),
-      conflicts_(conflicts) {}
+      conflicts_(conflicts),
+      own_writes_(local_destination ? std::make_unique<OwnWrites>() : nullptr) {}
 
 std::optional<Batch> ClusterRunner::needed(const Batch& batch) const {
     std::size_t left_out = 0;
@@ -158,7 +161,45 @@ SyncResult ClusterRunner::run(const Batch& batch) const {
         std::vector<std::uint64_t> seqs = notifier_.notify(changed);
         done.seqs.insert(done.seqs.end(), seqs.begin(), seqs.end());
     }
+    if (own_writes_) remove_leftovers(batch, result, before.entries, changed, done.seqs);
     return result;
+}
+
+void ClusterRunner::remove_leftovers(const Batch& batch, const SyncResult& result,
+                                     const std::vector<NoticeEntry>& walked, const std::vector<NoticeEntry>& changed,
+                                     std::vector<std::uint64_t>& seqs) const {
+    std::int64_t now_us = g_get_real_time();
+    own_writes_->follow(batch.renames, result.renames_replayed, now_us);
+    own_writes_->record(walked, now_us);
+    own_writes_->record(changed, now_us);
+    // What the run wrote (rsync's log) is recorded as it is there now, but where the
+    // source held it unchanged from the first walk to the second (that walk's signature
+    // is what was written). The rest the source held only meanwhile.
+    std::unordered_set<std::string> unchanged;
+    for (const NoticeEntry& e : walked) unchanged.insert(e.path);
+    for (const NoticeEntry& e : changed) unchanged.erase(e.path);
+    std::vector<NoticeEntry> meanwhile;
+    for (const std::string& path : result.written) {
+        std::string wire = to_wire_path(path);
+        if (unchanged.count(wire)) continue;
+        EntryState state = path_state(destination_, path);
+        if (state.kind == EntryState::Kind::Present) meanwhile.push_back({wire, false, state.signature});
+    }
+    own_writes_->record(meanwhile, now_us);
+    std::vector<std::string> roots;
+    if (batch.full_tree) roots.push_back("");
+    for (const std::vector<QueuedPath>* paths : {&batch.paths, &result.rename_paths})
+        for (const QueuedPath& p : *paths)
+            if (p.recursive) roots.push_back(p.path);
+    if (roots.empty() || !own_writes_->size()) return;
+    std::vector<std::string> removed = remove_own_leftovers(watch_dir_, destination_, std::move(roots), *own_writes_);
+    if (removed.empty()) return;
+    log_info("cluster: removed %zu entries at %s that this node wrote there and no longer has", removed.size(),
+             destination_.c_str());
+    std::vector<NoticeEntry> deleted;
+    for (const std::string& path : removed) deleted.push_back({to_wire_path(path), true, 0});
+    std::vector<std::uint64_t> more = notifier_.notify(deleted);
+    seqs.insert(seqs.end(), more.begin(), more.end());
 }
 
 bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unsettled) const {

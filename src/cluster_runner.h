@@ -11,6 +11,8 @@
 //   changed here while rsync ran (its recursion carried entries made after the first
 //   walk, or a later state of a file): that is announced before Done, so that the
 //   peers do not take it for their own changes.
+// - Leftovers: at a destination that is a local path, what this node wrote there and
+//   no longer has is removed after the run, and announced as deleted (own_writes.h).
 //
 // Threads: run() on worker threads, as every SyncRunner.
 #pragma once
@@ -24,6 +26,7 @@
 #include "conflict_keeper.h"
 #include "content_signature.h"
 #include "expected_changes.h"
+#include "own_writes.h"
 #include "path_event.h"
 #include "sync_runner.h"
 
@@ -58,7 +61,8 @@ bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, Cluster
 class ClusterRunner : public SyncRunner {
 public:
     ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watch_dir, std::string destination,
-                  ClusterNotifier& notifier, ExpectedChanges& expected, ConflictKeeper& conflicts);
+                  ClusterNotifier& notifier, ExpectedChanges& expected, ConflictKeeper& conflicts,
+                  bool local_destination);
 
     std::optional<Batch> needed(const Batch& batch) const override;
     SyncResult run(const Batch& batch) const override;
@@ -84,6 +88,11 @@ private:
     // `before`: the walk before the run, whose signatures are reused where an entry is
     // unchanged (same inode and ctime).
     Walk walk_batch(const Batch& batch, const Walk* before = nullptr) const;
+    // After a run, announced by the walk before it (`walked`) and the one after
+    // (`changed`): the leftovers below the run's recursive paths go, announced as
+    // deleted (their notices' sequence numbers added to `seqs`).
+    void remove_leftovers(const Batch& batch, const SyncResult& result, const std::vector<NoticeEntry>& walked,
+                          const std::vector<NoticeEntry>& changed, std::vector<std::uint64_t>& seqs) const;
 
     std::unique_ptr<SyncRunner> inner_;
     std::string watch_dir_;
@@ -91,6 +100,7 @@ private:
     ClusterNotifier& notifier_;
     ExpectedChanges& expected_;  // marks what landed (Expectation::landed)
     ConflictKeeper& conflicts_;
+    std::unique_ptr<OwnWrites> own_writes_;  // a local destination's only
 };
 
 }  // namespace clsync

@@ -125,8 +125,24 @@ bool ConflictKeeper::may_be_recent_here(const std::string& path, std::int64_t ct
     return it != own_.end() && now_us - it->second.at_us <= window_us_;
 }
 
+std::unordered_set<std::uint64_t> ConflictKeeper::signatures_moved_by(const std::string& peer,
+                                                                      const std::vector<NoticeEntry>& entries) const {
+    std::unordered_set<std::uint64_t> signatures;
+    TimePoint now = Clock::now();
+    for (const NoticeEntry& e : entries) {
+        if (!e.deleted) continue;
+        std::optional<Expectation> before = expected_.find(e.path, now);
+        if (!before || before->node != peer || before->deleted) continue;
+        signatures.insert(before->signature);
+        for (std::uint64_t earlier : before->earlier)
+            if (earlier) signatures.insert(earlier);
+    }
+    return signatures;
+}
+
 void ConflictKeeper::keep_conflicting(const std::string& peer, const std::vector<NoticeEntry>& entries) {
     std::int64_t now_us = g_get_real_time();
+    std::optional<std::unordered_set<std::uint64_t>> moved_by_peer;  // when first needed
     for (const NoticeEntry& e : entries) {
         if (e.deleted || e.path == kRootWirePath) continue;
         UniqueFd dir = open_directory(watch_dir_, parent_of(e.path));
@@ -140,6 +156,8 @@ void ConflictKeeper::keep_conflicting(const std::string& peer, const std::vector
         EntryState state = entry_state(dir.get(), name.c_str());
         if (state.kind != EntryState::Kind::Present || state.signature == e.signature) continue;
         if (!is_recent_here(e.path, state.signature, ctime_us, now_us)) continue;
+        if (!moved_by_peer) moved_by_peer = signatures_moved_by(peer, entries);
+        if (moved_by_peer->count(state.signature)) continue;
         // Another conflict of the same file within the same second took the name already:
         // with that very version (each destination's sync sends its own notice), kept.
         std::string copy, error;

@@ -13,6 +13,9 @@
 // delivery torn by a write at the peer, or of a file made after the peer's notice,
 // matches no announcement, and is no version of this node's). So a change made here
 // during a peer's run over its directory is caught only once this node announced it.
+// Nor is a file that holds what the peer announced before for a name its notice says
+// is gone: the peer's run, which starts as the notice is sent, may have replayed that
+// rename here before the notice is handled.
 //
 // Threads: announced() on workers, keep_conflicting() on the main thread (one mutex).
 #pragma once
@@ -21,6 +24,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "clock.h"
@@ -51,6 +55,9 @@ private:
     bool is_recent_here(const std::string& path, std::uint64_t signature, std::int64_t ctime_us, std::int64_t now_us);
     // The same without the signature (which reads the file): false rules it out.
     bool may_be_recent_here(const std::string& path, std::int64_t ctime_us, std::int64_t now_us);
+    // What `peer` announced before for the names its notice `entries` says are gone.
+    std::unordered_set<std::uint64_t> signatures_moved_by(const std::string& peer,
+                                                          const std::vector<NoticeEntry>& entries) const;
 
     std::string watch_dir_;
     std::string node_;

@@ -43,6 +43,10 @@ struct Rename {
     bool operator==(const Rename& o) const { return from == o.from && to == o.to; }
 };
 
+// What became of a rename at a destination (rename_replay.h): the two renames a
+// RENAME_EXCHANGE is reported as are Exchanged both.
+enum class RenameReplay : unsigned char { NotReplayed, Renamed, Exchanged };
+
 class DelayQueue {
 public:
     struct Delays {

@@ -607,6 +607,7 @@ SyncResult LocalRunner::run(const Batch& batch) const {
     SyncResult result;
     result.rename_paths = std::move(replayed.paths);
     result.renames_applied = replayed.applied;
+    result.renames_replayed = std::move(replayed.each);
     result.exit_code = work.errors.empty() ? 0 : 1;
     if (!work.errors.empty()) {
         result.outcome = RsyncOutcome::Failed;

@@ -288,7 +288,7 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
                 : make_runner(options, watch_dir, destination, children, unsyncable, rules, lists);
         if (cluster)
             runner = std::make_unique<ClusterRunner>(std::move(runner), watch_dir, destination, *cluster, *expected,
-                                                     *conflicts);
+                                                     *conflicts, !is_remote_destination(destination));
         settings.destination = options.mode == Mode::RsyncDirect || options.mode == Mode::Librsync
                                    ? destination
                                    : "handler " + options.sync_handler;

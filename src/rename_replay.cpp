@@ -110,6 +110,14 @@ void follow_rename(const Rename& r, std::string& path) {
 
 namespace {
 
+// Whether the destination's `name` holds what the source's holds now (names, types,
+// sizes and times): an earlier run copied the source after the rename had moved
+// something else there (a swap, or a name reused), and replaying the rename would
+// move that away, a newer file perhaps, which a cluster's --update then keeps.
+bool already_in_place(const std::string& source, const std::string& destination, const std::string& name) {
+    return same_tree(source + '/' + name, destination + '/' + name);
+}
+
 // Whether renames[i] and renames[i + 1] are one RENAME_EXCHANGE (the watcher reports
 // it as two renames: a -> b, b -> a), as far as the source tells: both names are
 // there (after a -> b and back, b would be gone).
@@ -144,6 +152,7 @@ void follow_exchange(const Rename& r, std::string& path) {
 ReplayedRenames replay_renames(const std::string& source, const std::string& destination, bool local,
                                const std::vector<Rename>& renames, const std::vector<bool>& applied_remotely) {
     ReplayedRenames result;
+    result.each.assign(renames.size(), RenameReplay::NotReplayed);
     // Synced recursively at the end where they may differ: the old names, and the new
     // names whose replay failed (delete and copy).
     std::vector<std::string> to_check;
@@ -151,7 +160,8 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
         const Rename& r = renames[i];
         // Replayed as two renames, an exchange of two directories fails (the new name is
         // not empty), and of two files loses one of them: both are then copied whole.
-        if (local && is_exchange(renames, i, source) && exchange_locally(destination, r)) {
+        if (local && is_exchange(renames, i, source) && !already_in_place(source, destination, r.from) &&
+            exchange_locally(destination, r)) {
             for (QueuedPath& p : result.paths) follow_exchange(r, p.path);
             for (std::string& name : to_check) follow_exchange(r, name);
             for (std::string& name : result.replaced) follow_exchange(r, name);
@@ -159,6 +169,7 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
             for (const std::string& parent : {parent_of(r.from), parent_of(r.to)})
                 if (!parent.empty()) result.paths.push_back({parent, false});
             result.applied += 2;
+            result.each[i] = result.each[i + 1] = RenameReplay::Exchanged;
             ++i;
             continue;
         }
@@ -169,7 +180,10 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
         for (std::string& name : result.replaced) follow_rename(r, name);
         to_check.push_back(r.from);
         bool applied = !local && i < applied_remotely.size() && applied_remotely[i];
-        if (local) {
+        if (local && already_in_place(source, destination, r.from)) {
+            log_debug("not renaming '%s' to '%s' at the destination: it holds what the source has there now",
+                      printable(r.from).c_str(), printable(r.to).c_str());
+        } else if (local) {
             std::string from = destination + '/' + r.from, to = destination + '/' + r.to;
             applied = std::rename(from.c_str(), to.c_str()) == 0;
             if (!applied)
@@ -183,6 +197,7 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
             if (!parent.empty()) result.paths.push_back({parent, false});
         if (applied) {
             ++result.applied;
+            result.each[i] = RenameReplay::Renamed;
         } else {
             to_check.push_back(r.to);
             result.replaced.push_back(r.to);

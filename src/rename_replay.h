@@ -23,6 +23,7 @@ namespace clsync {
 struct ReplayedRenames {
     std::vector<QueuedPath> paths;  // for the rsync run, as described above
     unsigned applied = 0;
+    std::vector<RenameReplay> each;  // of each rename given, in order
     // The new names of renames not replayed that are files (not directories) in the
     // source now: each replaced whatever the destination holds under that name, newer
     // or not (a cluster's rsync --update would keep a newer copy there: rsync_runner.cpp).

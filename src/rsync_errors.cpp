@@ -75,4 +75,48 @@ bool rsync_version_supported(const std::string& version_output, std::string& fou
     return minor > 2 || (minor == 2 && patch >= 4);
 }
 
+namespace {
+
+// rsync's "\#ooo" escapes undone (a name holding "\#" and three octal digits itself
+// comes out wrong: its record then matches nothing, which keeps what it names).
+std::string unescaped_log_name(const std::string& name) {
+    std::string out;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        auto octal = [&](std::size_t j) { return j < name.size() && name[j] >= '0' && name[j] <= '7'; };
+        if (name.compare(i, 2, "\\#") == 0 && octal(i + 2) && octal(i + 3) && octal(i + 4)) {
+            out += static_cast<char>((name[i + 2] - '0') * 64 + (name[i + 3] - '0') * 8 + (name[i + 4] - '0'));
+            i += 4;
+        } else {
+            out += name[i];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<std::string> written_paths_in_log(const std::string& log) {
+    std::vector<std::string> paths;
+    std::size_t start = 0;
+    while (start < log.size()) {
+        std::size_t end = log.find('\n', start);
+        if (end == std::string::npos) end = log.size();
+        std::string line = log.substr(start, end - start);
+        start = end + 1;
+        std::size_t pid_end = line.find("] ");
+        if (pid_end == std::string::npos) continue;
+        std::string item = line.substr(pid_end + 2);
+        // "YXcstpoguax name": Y what was done (received, made, hard-linked, attributes).
+        constexpr std::size_t kItemize = 11;
+        if (item.size() < kItemize + 2 || item[kItemize] != ' ' ||
+            std::string("<>ch.").find(item[0]) == std::string::npos ||
+            std::string("fdLDS").find(item[1]) == std::string::npos)
+            continue;
+        std::string name = unescaped_log_name(item.substr(kItemize + 1));
+        if (!name.empty() && name.back() == '/') name.pop_back();
+        if (!name.empty() && name != ".") paths.push_back(std::move(name));
+    }
+    return paths;
+}
+
 }  // namespace clsync

@@ -1,7 +1,8 @@
-// Reading rsync's exit status and error output. Pure.
+// Reading rsync's exit status, error output and log. Pure.
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace clsync {
 
@@ -26,5 +27,13 @@ RsyncOutcome classify_rsync_run(int exit_code, const std::string& messages);
 // Whether `rsync --version` output names a version clsync can drive (3.2.4 or later:
 // --stderr=all). `found` receives the version text ("3.2.7"), empty if none was found.
 bool rsync_version_supported(const std::string& version_output, std::string& found);
+
+// The log-file format whose lines written_paths_in_log reads.
+constexpr const char* kRsyncLogFormat = "%i %n";
+// The paths a run made or updated at the destination (not deletions, not the top
+// directory), from its --log-file written with kRsyncLogFormat: each line "DATE TIME
+// [PID] " and an itemize string (">f+++++++++", "cd..t......"), a space and the name
+// ("dir/" for a directory; rsync writes a byte it cannot print as "\#ooo", octal).
+std::vector<std::string> written_paths_in_log(const std::string& log);
 
 }  // namespace clsync

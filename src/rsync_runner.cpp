@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <unordered_set>
@@ -21,6 +22,41 @@
 
 namespace clsync {
 namespace {
+
+// A file in $TMPDIR for a child to write, removed with this.
+class TempFile {
+public:
+    explicit TempFile(const char* name_template) {
+        gchar* path = nullptr;
+        GError* error = nullptr;
+        int fd = g_file_open_tmp(name_template, &path, &error);
+        if (fd < 0) {
+            log_debug("cannot make a temporary file: %s", error->message);
+            g_error_free(error);
+            return;
+        }
+        close(fd);
+        path_ = path;
+        g_free(path);
+    }
+    ~TempFile() {
+        if (!path_.empty()) unlink(path_.c_str());
+    }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    const std::string& path() const { return path_; }  // empty: none could be made
+    std::string contents() const {
+        gchar* text = nullptr;
+        gsize size = 0;
+        if (path_.empty() || !g_file_get_contents(path_.c_str(), &text, &size, nullptr)) return {};
+        std::string s(text, size);
+        g_free(text);
+        return s;
+    }
+
+private:
+    std::string path_;
+};
 
 // The remote shell's words (empty command: "ssh"); false if it does not parse (which
 // options.cpp refuses at start).
@@ -134,10 +170,15 @@ SyncResult RsyncRunner::run(const Batch& batch) const {
         log_debug("%zu files renamed over others here: copied to %s even where its copy is newer",
                   replaced.paths.size(), settings_.destination.c_str());
         SyncResult forced = run_rsync(replaced, {}, false);
-        if (forced.outcome != RsyncOutcome::Complete) result = forced;
+        forced.written.insert(forced.written.begin(), result.written.begin(), result.written.end());
+        if (forced.outcome != RsyncOutcome::Complete)
+            result = std::move(forced);
+        else
+            result.written = std::move(forced.written);
     }
     result.rename_paths = std::move(replayed.paths);
     result.renames_applied = replayed.applied;
+    result.renames_replayed = std::move(replayed.each);
     return result;
 }
 
@@ -199,9 +240,22 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     if (settings_.ssh_command && !settings_.ssh_command->empty()) argv.push_back("--rsh=" + *settings_.ssh_command);
     argv.insert(argv.end(), {"--", settings_.source + '/', settings_.destination + '/'});
 
+    // A cluster node takes back what it wrote to a peer and no longer has (own_writes.h):
+    // rsync's log says what it wrote, even what the source held only while it ran.
+    std::optional<TempFile> log;
+    if (settings_.cluster && settings_.local_destination) {
+        log.emplace("clsync-rsync-XXXXXX.log");
+        if (log->path().empty()) {
+            log.reset();
+        } else {
+            argv.insert(argv.end() - 3,
+                        {"--log-file=" + log->path(), std::string("--log-file-format=") + kRsyncLogFormat});
+        }
+    }
     ChildSpec spec{std::move(argv), std::move(rules), {}, {}, settings_.timeout};
     ChildOutcome child = run_child(spec, children_);
     SyncResult result;
+    if (log) result.written = written_paths_in_log(log->contents());
     result.exit_code = child.exit_code;
     result.message = trimmed(child.stderr_text);
     if (!child.started || child.exit_code < 0 || child.timed_out)

@@ -22,6 +22,10 @@ struct SyncResult {
     // puts them back into the queue, because the renames are not replayed twice.
     std::vector<QueuedPath> rename_paths;
     unsigned renames_applied = 0;
+    std::vector<RenameReplay> renames_replayed;  // of each of the batch's renames
+    // A cluster's runs into a local path: what the run made or updated there (rsync's
+    // log), also what the source held only for a moment (own_writes.h).
+    std::vector<std::string> written;
     bool nothing_to_write = false;  // needed() left nothing of the batch: run() was not called
     bool deferred = false;          // needed() said "not now": nothing was run
     // What run() was given (needed()'s part of the batch), for the log.

@@ -61,3 +61,21 @@ TEST_CASE("a listed directory deleted from the source before rsync ran is synced
                              "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at "
                              "main.c(1394) [generator=3.5.0]\n") == RsyncOutcome::Retry);
 }
+
+TEST_CASE("written_paths_in_log reads what an rsync run made or updated") {
+    std::string log =
+        "2026/11/27 09:47:14 [10374] building file list\n"
+        "2026/11/27 09:47:14 [10374] cd+++++++++ d/\n"
+        "2026/11/27 09:47:14 [10374] .d..t...... ./\n"
+        "2026/11/27 09:47:14 [10374] >f+++++++++ d/a\\#012b\n"
+        "2026/11/27 09:47:14 [10374] >f.st...... d/back\\slash\n"
+        "2026/11/27 09:47:14 [10374] cL+++++++++ d/link\n"
+        "2026/11/27 09:47:14 [10374] hf+++++++++ d/second name\n"
+        "2026/11/27 09:47:14 [10374] *deleting   d/gone\n"
+        "2026/11/27 09:47:14 [10374] sent 338 bytes  received 101 bytes  total size 4\n"
+        "2026/11/27 09:47:14 [10374] >f+++++++++ d/\\#303\\#251t\\#3";
+    CHECK(written_paths_in_log(log) ==
+          std::vector<std::string>{"d", "d/a\nb", "d/back\\slash", "d/link", "d/second name", "d/\xc3\xa9t\\#3"});
+    CHECK(written_paths_in_log("").empty());
+    CHECK(written_paths_in_log("no brackets >f+++++++++ x\n").empty());
+}
