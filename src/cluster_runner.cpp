@@ -170,22 +170,26 @@ void ClusterRunner::remove_leftovers(const Batch& batch, const SyncResult& resul
                                      std::vector<std::uint64_t>& seqs) const {
     std::int64_t now_us = g_get_real_time();
     own_writes_->follow(batch.renames, result.renames_replayed, now_us);
-    own_writes_->record(walked, now_us);
-    own_writes_->record(changed, now_us);
-    // What the run wrote (rsync's log) is recorded as it is there now, but where the
-    // source held it unchanged from the first walk to the second (that walk's signature
-    // is what was written). The rest the source held only meanwhile.
-    std::unordered_set<std::string> unchanged;
-    for (const NoticeEntry& e : walked) unchanged.insert(e.path);
+    // Only what the run wrote (rsync's log), not all it announced: a directory it
+    // syncs whole holds the peer's own entries too. Where the source held a path
+    // unchanged from the walk before the run to the walk after it, the walk's signature
+    // is what was written; the rest is read there.
+    std::unordered_map<std::string, std::uint64_t> unchanged;
+    for (const NoticeEntry& e : walked)
+        if (!e.deleted) unchanged.emplace(e.path, e.signature);
     for (const NoticeEntry& e : changed) unchanged.erase(e.path);
-    std::vector<NoticeEntry> meanwhile;
+    std::vector<NoticeEntry> written;
     for (const std::string& path : result.written) {
         std::string wire = to_wire_path(path);
-        if (unchanged.count(wire)) continue;
+        auto it = unchanged.find(wire);
+        if (it != unchanged.end()) {
+            written.push_back({wire, false, it->second});
+            continue;
+        }
         EntryState state = path_state(destination_, path);
-        if (state.kind == EntryState::Kind::Present) meanwhile.push_back({wire, false, state.signature});
+        if (state.kind == EntryState::Kind::Present) written.push_back({wire, false, state.signature});
     }
-    own_writes_->record(meanwhile, now_us);
+    own_writes_->record(written, now_us);
     std::vector<std::string> roots;
     if (batch.full_tree) roots.push_back("");
     for (const std::vector<QueuedPath>* paths : {&batch.paths, &result.rename_paths})
@@ -269,12 +273,18 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
     // delivered that file, whatever it holds: a copy torn by a write at the peer during
     // the transfer differs from the notice, and must not go back over the newer file
     // (the peer syncs that one next).
-    std::unordered_set<std::string> delivered;
+    // So is the rename of a writer's temporary name that was noted as a delivery while a
+    // peer was writing (is_peer_delivery), before any notice named the file: judging the
+    // temporary name, gone, as this node's deletion would sync the directories above it
+    // back, over a type change the peer made meanwhile.
+    std::unordered_set<std::string> delivered, temps;
     kept.renames.clear();
     TimePoint now = Clock::now();
     for (const Rename& r : batch.renames) {
-        if (expected_.is_writer_temp(r.from, now)) {
+        if (expected_.is_writer_temp(r.from, now) ||
+            (is_temp_name_for(r.from, r.to) && expected_.was_delivered(r.to, now))) {
             delivered.insert(r.to);
+            temps.insert(r.from);
             left_out += 2;
         } else if (is_echo(r.from, true, &unsettled) && is_echo(r.to, true, &unsettled)) {
             left_out += 2;
@@ -293,7 +303,8 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
     };
     kept.paths.clear();
     for (const QueuedPath& p : batch.paths) {
-        if (delivered.count(p.path) || is_echo(p.path, p.recursive, &unsettled) || peer_is_newer(p.path))
+        if (delivered.count(p.path) || temps.count(p.path) || is_echo(p.path, p.recursive, &unsettled) ||
+            peer_is_newer(p.path))
             ++left_out;
         else
             kept.paths.push_back(p);
@@ -302,7 +313,8 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
     // peer may have made something new under that name since).
     kept.deletion_candidates.clear();
     for (const DeletionCandidate& c : batch.deletion_candidates)
-        if (!is_echo(c.path, false) && !peer_is_newer(c.path)) kept.deletion_candidates.push_back(c);
+        if (!temps.count(c.path) && !is_echo(c.path, false) && !peer_is_newer(c.path))
+            kept.deletion_candidates.push_back(c);
     return kept;
 }
 

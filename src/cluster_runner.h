@@ -89,8 +89,8 @@ private:
     // unchanged (same inode and ctime).
     Walk walk_batch(const Batch& batch, const Walk* before = nullptr) const;
     // After a run, announced by the walk before it (`walked`) and the one after
-    // (`changed`): the leftovers below the run's recursive paths go, announced as
-    // deleted (their notices' sequence numbers added to `seqs`).
+    // (`changed`): what it wrote is recorded, and the leftovers below its recursive
+    // paths go, announced as deleted (their notices' sequence numbers added to `seqs`).
     void remove_leftovers(const Batch& batch, const SyncResult& result, const std::vector<NoticeEntry>& walked,
                           const std::vector<NoticeEntry>& changed, std::vector<std::uint64_t>& seqs) const;
 

@@ -53,7 +53,9 @@ bool OwnWrites::wrote(const std::string& path, const EntryState& state, std::int
     auto it = entries_.find(path);
     if (it == entries_.end() || is_expired(it->second, now_us)) return false;
     // Changed since this node wrote it (a copy put back there, even an equal one): not its.
-    if (state.ctime_ns / 1000 > it->second.at_us) return false;
+    // Not for a directory, whose ctime moves with every entry made or removed in it
+    // (this node's own removals too); it goes only once all in it went, as this node's.
+    if (!state.directory && state.ctime_ns / 1000 > it->second.at_us) return false;
     const std::array<std::uint64_t, 3>& s = it->second.signatures;
     return std::find(s.begin(), s.end(), state.signature) != s.end();
 }

@@ -10,12 +10,13 @@
 // back (a union). The peer's own check (stale_entries.h) misses them while its daemon
 // is down, and where its watcher saw them arrive under other names.
 //
-// So, per destination, each path this node's runs announced is recorded with its
-// signature, and moved along with the renames replayed there. After a run, below the
-// run's recursive paths, what the destination holds that the source lacks and that is
-// exactly what this node wrote under that name is removed, and announced as deleted.
-// Anything else there (a change made at the peer, a peer's own entry, a rename made at
-// the peer) matches no record and stays.
+// So, per destination, each path this node's runs wrote there (rsync's log: not all
+// they announced, since a directory synced whole holds the peer's own entries too) is
+// recorded with its signature, and moved along with the renames replayed there. After
+// a run, below the run's recursive paths, what the destination holds that the source
+// lacks and that is exactly what this node wrote under that name, unchanged since, is
+// removed, and announced as deleted. Anything else there (a change made at the peer, a
+// peer's own entry, a rename made at the peer) matches no record and stays.
 //
 // Pure; threads: any (one mutex): a destination's runs may overlap. Removing what
 // the table says is this node's: own_leftovers.h.
@@ -49,7 +50,7 @@ public:
     // What a run wrote (wire paths; deletions are skipped), by `now_us`.
     void record(const std::vector<NoticeEntry>& entries, std::int64_t now_us);
     // Whether the destination's `state` at `path` is what this node wrote there, and
-    // unchanged since (its ctime).
+    // unchanged since (its ctime, but for a directory).
     bool wrote(const std::string& path, const EntryState& state, std::int64_t now_us) const;
     std::size_t size() const;
 

@@ -160,16 +160,24 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
         const Rename& r = renames[i];
         // Replayed as two renames, an exchange of two directories fails (the new name is
         // not empty), and of two files loses one of them: both are then copied whole.
-        if (local && is_exchange(renames, i, source) && !already_in_place(source, destination, r.from) &&
-            exchange_locally(destination, r)) {
+        bool exchange = local && is_exchange(renames, i, source);
+        // One name already as the source has it: a run carried the exchange already.
+        bool carried =
+            exchange && (already_in_place(source, destination, r.from) || already_in_place(source, destination, r.to));
+        if (carried)
+            log_debug("not exchanging '%s' and '%s' at the destination: it holds what the source has there",
+                      printable(r.from).c_str(), printable(r.to).c_str());
+        if (carried || (exchange && exchange_locally(destination, r))) {
             for (QueuedPath& p : result.paths) follow_exchange(r, p.path);
             for (std::string& name : to_check) follow_exchange(r, name);
             for (std::string& name : result.replaced) follow_exchange(r, name);
             to_check.insert(to_check.end(), {r.from, r.to});
             for (const std::string& parent : {parent_of(r.from), parent_of(r.to)})
                 if (!parent.empty()) result.paths.push_back({parent, false});
-            result.applied += 2;
-            result.each[i] = result.each[i + 1] = RenameReplay::Exchanged;
+            if (!carried) {
+                result.applied += 2;
+                result.each[i] = result.each[i + 1] = RenameReplay::Exchanged;
+            }
             ++i;
             continue;
         }

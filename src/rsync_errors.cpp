@@ -106,10 +106,11 @@ std::vector<std::string> written_paths_in_log(const std::string& log) {
         std::size_t pid_end = line.find("] ");
         if (pid_end == std::string::npos) continue;
         std::string item = line.substr(pid_end + 2);
-        // "YXcstpoguax name": Y what was done (received, made, hard-linked, attributes).
+        // "YXcstpoguax name": Y what was done (sent or received, made, hard-linked), not
+        // '.' (attributes of an entry that was there) or '*' ("*deleting").
         constexpr std::size_t kItemize = 11;
         if (item.size() < kItemize + 2 || item[kItemize] != ' ' ||
-            std::string("<>ch.").find(item[0]) == std::string::npos ||
+            std::string("<>ch").find(item[0]) == std::string::npos ||
             std::string("fdLDS").find(item[1]) == std::string::npos)
             continue;
         std::string name = unescaped_log_name(item.substr(kItemize + 1));

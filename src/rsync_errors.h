@@ -30,9 +30,10 @@ bool rsync_version_supported(const std::string& version_output, std::string& fou
 
 // The log-file format whose lines written_paths_in_log reads.
 constexpr const char* kRsyncLogFormat = "%i %n";
-// The paths a run made or updated at the destination (not deletions, not the top
-// directory), from its --log-file written with kRsyncLogFormat: each line "DATE TIME
-// [PID] " and an itemize string (">f+++++++++", "cd..t......"), a space and the name
+// The paths a run wrote at the destination (made, or copied over: not an entry whose
+// attributes alone it set, not deletions, not the top directory), from its --log-file
+// written with kRsyncLogFormat: each line "DATE TIME [PID] " and an itemize string
+// (">f+++++++++", "cd+++++++++"; ".d..t......" is left out), a space and the name
 // ("dir/" for a directory; rsync writes a byte it cannot print as "\#ooo", octal).
 std::vector<std::string> written_paths_in_log(const std::string& log);
 

@@ -45,10 +45,14 @@ public:
     TempFile(const TempFile&) = delete;
     TempFile& operator=(const TempFile&) = delete;
     const std::string& path() const { return path_; }  // empty: none could be made
-    std::string contents() const {
+    // Empty if there is none, or more than `max_bytes`.
+    std::string contents(std::size_t max_bytes) const {
+        struct stat st;
+        if (path_.empty() || stat(path_.c_str(), &st) != 0 || static_cast<std::size_t>(st.st_size) > max_bytes)
+            return {};
         gchar* text = nullptr;
         gsize size = 0;
-        if (path_.empty() || !g_file_get_contents(path_.c_str(), &text, &size, nullptr)) return {};
+        if (!g_file_get_contents(path_.c_str(), &text, &size, nullptr)) return {};
         std::string s(text, size);
         g_free(text);
         return s;
@@ -255,7 +259,9 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     ChildSpec spec{std::move(argv), std::move(rules), {}, {}, settings_.timeout};
     ChildOutcome child = run_child(spec, children_);
     SyncResult result;
-    if (log) result.written = written_paths_in_log(log->contents());
+    // (A whole-tree run of a big tree writes more than is worth keeping: own_writes.h.)
+    constexpr std::size_t kMaxLogBytes = 32 << 20;
+    if (log) result.written = written_paths_in_log(log->contents(kMaxLogBytes));
     result.exit_code = child.exit_code;
     result.message = trimmed(child.stderr_text);
     if (!child.started || child.exit_code < 0 || child.timed_out)

@@ -30,6 +30,10 @@ TEST_CASE("OwnWrites knows what this node wrote where, and only that") {
     CHECK_FALSE(own.wrote("a", absent, kNow));
     // Changed there after this node wrote it, even to an equal state (a copy put back).
     CHECK_FALSE(own.wrote("a/x", present(2, kNow + 1), kNow + 2));
+    // A directory's ctime moves with what is made or removed in it.
+    EntryState dir = present(1, kNow + 1);
+    dir.directory = true;
+    CHECK(own.wrote("a", dir, kNow + 2));
     // Expired.
     CHECK_FALSE(own.wrote("a", present(1), kNow + std::chrono::microseconds(kOwnWriteLifetime).count()));
     CHECK(own.size() == 2);

@@ -62,13 +62,14 @@ TEST_CASE("a listed directory deleted from the source before rsync ran is synced
                              "main.c(1394) [generator=3.5.0]\n") == RsyncOutcome::Retry);
 }
 
-TEST_CASE("written_paths_in_log reads what an rsync run made or updated") {
+TEST_CASE("written_paths_in_log reads what an rsync run wrote") {
     std::string log =
         "2026/11/27 09:47:14 [10374] building file list\n"
         "2026/11/27 09:47:14 [10374] cd+++++++++ d/\n"
         "2026/11/27 09:47:14 [10374] .d..t...... ./\n"
         "2026/11/27 09:47:14 [10374] >f+++++++++ d/a\\#012b\n"
         "2026/11/27 09:47:14 [10374] >f.st...... d/back\\slash\n"
+        "2026/11/27 09:47:14 [10374] .f...p..... d/mode only\n"
         "2026/11/27 09:47:14 [10374] cL+++++++++ d/link\n"
         "2026/11/27 09:47:14 [10374] hf+++++++++ d/second name\n"
         "2026/11/27 09:47:14 [10374] *deleting   d/gone\n"
