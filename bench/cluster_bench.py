@@ -161,6 +161,9 @@ class Side:
                      f'case "$1" in --version) exec {REAL_RSYNC} "$@";; esac\n'
                      "t=$(date +%s.%N)\n"
                      f"echo \"$t $$\" >> '{self.runs_path}'\n"
+                     "# rsync keeps one log: a cluster node's own (what it wrote, own_writes.h) gives way.\n"
+                     "for a; do shift; case \"$a\" in --log-file=*|--log-file-format=*) ;; "
+                     "*) set -- \"$@\" \"$a\" ;; esac; done\n"
                      f"exec {REAL_RSYNC} --log-file='{self.xfer_dir}/'\"$t-$$\" "
                      "--log-file-format='%o %i %n' \"$@\"\n")
         os.chmod(self.wrapper, 0o755)
