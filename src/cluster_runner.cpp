@@ -170,6 +170,25 @@ void ClusterRunner::remove_leftovers(const Batch& batch, const SyncResult& resul
                                      std::vector<std::uint64_t>& seqs) const {
     std::int64_t now_us = g_get_real_time();
     own_writes_->follow(batch.renames, result.renames_replayed, now_us);
+    if (!result.written.empty()) record_written(result, walked, changed, now_us);
+    std::vector<std::string> roots;
+    if (batch.full_tree) roots.push_back("");
+    for (const std::vector<QueuedPath>* paths : {&batch.paths, &result.rename_paths})
+        for (const QueuedPath& p : *paths)
+            if (p.recursive) roots.push_back(p.path);
+    if (roots.empty() || !own_writes_->size()) return;
+    std::vector<std::string> removed = remove_own_leftovers(watch_dir_, destination_, std::move(roots), *own_writes_);
+    if (removed.empty()) return;
+    log_info("cluster: removed %zu entries at %s that this node wrote there and no longer has", removed.size(),
+             destination_.c_str());
+    std::vector<NoticeEntry> deleted;
+    for (const std::string& path : removed) deleted.push_back({to_wire_path(path), true, 0});
+    std::vector<std::uint64_t> more = notifier_.notify(deleted);
+    seqs.insert(seqs.end(), more.begin(), more.end());
+}
+
+void ClusterRunner::record_written(const SyncResult& result, const std::vector<NoticeEntry>& walked,
+                                   const std::vector<NoticeEntry>& changed, std::int64_t now_us) const {
     // Only what the run wrote (rsync's log), not all it announced: a directory it
     // syncs whole holds the peer's own entries too. Where the source held a path
     // unchanged from the walk before the run to the walk after it, the walk's signature
@@ -190,20 +209,6 @@ void ClusterRunner::remove_leftovers(const Batch& batch, const SyncResult& resul
         if (state.kind == EntryState::Kind::Present) written.push_back({wire, false, state.signature});
     }
     own_writes_->record(written, now_us);
-    std::vector<std::string> roots;
-    if (batch.full_tree) roots.push_back("");
-    for (const std::vector<QueuedPath>* paths : {&batch.paths, &result.rename_paths})
-        for (const QueuedPath& p : *paths)
-            if (p.recursive) roots.push_back(p.path);
-    if (roots.empty() || !own_writes_->size()) return;
-    std::vector<std::string> removed = remove_own_leftovers(watch_dir_, destination_, std::move(roots), *own_writes_);
-    if (removed.empty()) return;
-    log_info("cluster: removed %zu entries at %s that this node wrote there and no longer has", removed.size(),
-             destination_.c_str());
-    std::vector<NoticeEntry> deleted;
-    for (const std::string& path : removed) deleted.push_back({to_wire_path(path), true, 0});
-    std::vector<std::uint64_t> more = notifier_.notify(deleted);
-    seqs.insert(seqs.end(), more.begin(), more.end());
 }
 
 bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unsettled) const {

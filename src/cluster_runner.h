@@ -93,6 +93,9 @@ private:
     // paths go, announced as deleted (their notices' sequence numbers added to `seqs`).
     void remove_leftovers(const Batch& batch, const SyncResult& result, const std::vector<NoticeEntry>& walked,
                           const std::vector<NoticeEntry>& changed, std::vector<std::uint64_t>& seqs) const;
+    // Records in own_writes_ what rsync's log says the run wrote.
+    void record_written(const SyncResult& result, const std::vector<NoticeEntry>& walked,
+                        const std::vector<NoticeEntry>& changed, std::int64_t now_us) const;
 
     std::unique_ptr<SyncRunner> inner_;
     std::string watch_dir_;

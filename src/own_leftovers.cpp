@@ -54,7 +54,7 @@ std::vector<std::string> remove_own_leftovers(const std::string& source, const s
             // What this node wrote below it may still go.
             return state.directory ? PruneVerdict{PruneVerdict::Action::LookInside, true} : PruneVerdict{};
         },
-        [&](const std::string& path, bool) { removed.push_back(path); });
+        [&](const std::string& path) { removed.push_back(path); });
     for (const std::string& root : outermost(std::move(roots))) {
         // Not the root itself: the batch's own rules (rsync's R rules) decide that.
         UniqueFd dir = open_directory(destination, root);

@@ -31,7 +31,7 @@ std::size_t remove_stale_entries(const std::string& watch_dir, const SettledBatc
             if (!is_peers_unchanged_write(batch, expected, path, state)) return PruneVerdict{};
             return PruneVerdict{PruneVerdict::Action::Remove, state.directory};
         },
-        [&](const std::string& path, bool) {
+        [&](const std::string& path) {
             // The peer's deletion, not ours: the watcher's event for it reaches this (the
             // main) thread only after this returns.
             expected.expect(batch.node, {{path, true, 0}}, Clock::now(), g_get_real_time());

@@ -38,7 +38,7 @@ bool TreePruner::prune(int dir_fd, const std::string& path, const std::string& n
         return false;
     }
     ++count_;
-    removed_(path, verdict.directory);
+    removed_(path);
     return true;
 }
 

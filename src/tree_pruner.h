@@ -27,10 +27,10 @@ constexpr int kMaxPruneDepth = 256;
 class TreePruner {
 public:
     // judge(dir_fd, name, path): what to do with the entry `name` of the open directory
-    // `dir_fd`, at `path` (relative, as given to clear()). removed(path, directory):
-    // called after each removal.
+    // `dir_fd`, at `path` (relative, as given to clear()). removed(path): called after
+    // each removal.
     using Judge = std::function<PruneVerdict(int dir_fd, const std::string& name, const std::string& path)>;
-    using Removed = std::function<void(const std::string& path, bool directory)>;
+    using Removed = std::function<void(const std::string& path)>;
 
     TreePruner(Judge judge, Removed removed) : judge_(std::move(judge)), removed_(std::move(removed)) {}
 
