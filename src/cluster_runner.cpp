@@ -154,23 +154,32 @@ SyncResult ClusterRunner::run(const Batch& batch) const {
     for (const QueuedPath& p : batch.paths) expected_.resend_carried(p.path, destination_);
     Walk after = walk_batch(batch, &before);
     std::vector<NoticeEntry> changed = changed_during_run(before.entries, before.states, after.entries, after.states);
-    if (!changed.empty()) {
-        log_debug("cluster: %zu paths of the sync to %s changed while it ran: announced", changed.size(),
-                  destination_.c_str());
+    Written written;
+    if (own_writes_ && !result.written.empty()) written = what_was_written(result, before.entries, changed);
+    if (!written.unannounced.empty())
+        log_debug("cluster: %zu paths the sync to %s wrote as the source held them during the run: announced",
+                  written.unannounced.size(), destination_.c_str());
+    // The state written first: the newest announcement of a path is what the source
+    // holds now, which the next run writes.
+    std::vector<NoticeEntry> announce = std::move(written.unannounced);
+    announce.insert(announce.end(), changed.begin(), changed.end());
+    if (!announce.empty()) {
+        if (!changed.empty())
+            log_debug("cluster: %zu paths of the sync to %s changed while it ran: announced", changed.size(),
+                      destination_.c_str());
         conflicts_.announced(changed);
-        std::vector<std::uint64_t> seqs = notifier_.notify(changed);
+        std::vector<std::uint64_t> seqs = notifier_.notify(announce);
         done.seqs.insert(done.seqs.end(), seqs.begin(), seqs.end());
     }
-    if (own_writes_) remove_leftovers(batch, result, before.entries, changed, done.seqs);
+    if (own_writes_) remove_leftovers(batch, result, written.entries, done.seqs);
     return result;
 }
 
 void ClusterRunner::remove_leftovers(const Batch& batch, const SyncResult& result,
-                                     const std::vector<NoticeEntry>& walked, const std::vector<NoticeEntry>& changed,
-                                     std::vector<std::uint64_t>& seqs) const {
+                                     const std::vector<NoticeEntry>& written, std::vector<std::uint64_t>& seqs) const {
     std::int64_t now_us = g_get_real_time();
     own_writes_->follow(batch.renames, result.renames_replayed, now_us);
-    if (!result.written.empty()) record_written(result, walked, changed, now_us);
+    if (!written.empty()) own_writes_->record(written, now_us);
     std::vector<std::string> roots;
     if (batch.full_tree) roots.push_back("");
     for (const std::vector<QueuedPath>* paths : {&batch.paths, &result.rename_paths})
@@ -187,28 +196,38 @@ void ClusterRunner::remove_leftovers(const Batch& batch, const SyncResult& resul
     seqs.insert(seqs.end(), more.begin(), more.end());
 }
 
-void ClusterRunner::record_written(const SyncResult& result, const std::vector<NoticeEntry>& walked,
-                                   const std::vector<NoticeEntry>& changed, std::int64_t now_us) const {
+ClusterRunner::Written ClusterRunner::what_was_written(const SyncResult& result, const std::vector<NoticeEntry>& walked,
+                                                       const std::vector<NoticeEntry>& changed) const {
     // Only what the run wrote (rsync's log), not all it announced: a directory it
     // syncs whole holds the peer's own entries too. Where the source held a path
     // unchanged from the walk before the run to the walk after it, the walk's signature
     // is what was written; the rest is read there.
-    std::unordered_map<std::string, std::uint64_t> unchanged;
+    std::unordered_map<std::string, std::uint64_t> unchanged, before, now_here;
     for (const NoticeEntry& e : walked)
         if (!e.deleted) unchanged.emplace(e.path, e.signature);
-    for (const NoticeEntry& e : changed) unchanged.erase(e.path);
-    std::vector<NoticeEntry> written;
+    before = unchanged;
+    for (const NoticeEntry& e : changed) {
+        unchanged.erase(e.path);
+        if (!e.deleted) now_here.emplace(e.path, e.signature);
+    }
+    Written written;
     for (const std::string& path : result.written) {
         std::string wire = to_wire_path(path);
         auto it = unchanged.find(wire);
         if (it != unchanged.end()) {
-            written.push_back({wire, false, it->second});
+            written.entries.push_back({wire, false, it->second});
             continue;
         }
         EntryState state = path_state(destination_, path);
-        if (state.kind == EntryState::Kind::Present) written.push_back({wire, false, state.signature});
+        if (state.kind != EntryState::Kind::Present) continue;
+        written.entries.push_back({wire, false, state.signature});
+        auto announced = [&state, &wire](const std::unordered_map<std::string, std::uint64_t>& walk) {
+            auto it = walk.find(wire);
+            return it != walk.end() && it->second == state.signature;
+        };
+        if (!announced(before) && !announced(now_here)) written.unannounced.push_back(written.entries.back());
     }
-    own_writes_->record(written, now_us);
+    return written;
 }
 
 bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unsettled) const {

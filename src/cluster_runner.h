@@ -10,7 +10,10 @@
 //   sets their attributes). After the run, a second walk of the same paths finds what
 //   changed here while rsync ran (its recursion carried entries made after the first
 //   walk, or a later state of a file): that is announced before Done, so that the
-//   peers do not take it for their own changes.
+//   peers do not take it for their own changes. At a local destination, so is what
+//   the run wrote there of a path the source changed while it ran, as it is there (a
+//   state between the two walks, which neither announced): the peers would take it
+//   for their own change, and send their whole directory back.
 // - Leftovers: at a destination that is a local path, what this node wrote there and
 //   no longer has is removed after the run, and announced as deleted (own_writes.h).
 //
@@ -88,14 +91,20 @@ private:
     // `before`: the walk before the run, whose signatures are reused where an entry is
     // unchanged (same inode and ctime).
     Walk walk_batch(const Batch& batch, const Walk* before = nullptr) const;
-    // After a run, announced by the walk before it (`walked`) and the one after
-    // (`changed`): what it wrote is recorded, and the leftovers below its recursive
+    // What rsync's log says a run wrote, and what each path holds as written.
+    struct Written {
+        std::vector<NoticeEntry> entries;
+        // Those of `entries` that neither walk announced as they are (read at the
+        // destination: the source changed while the run copied them).
+        std::vector<NoticeEntry> unannounced;
+    };
+    // `walked`, `changed`: what the walk before the run and the one after it announced.
+    Written what_was_written(const SyncResult& result, const std::vector<NoticeEntry>& walked,
+                             const std::vector<NoticeEntry>& changed) const;
+    // After a run: what it wrote is recorded, and the leftovers below its recursive
     // paths go, announced as deleted (their notices' sequence numbers added to `seqs`).
-    void remove_leftovers(const Batch& batch, const SyncResult& result, const std::vector<NoticeEntry>& walked,
-                          const std::vector<NoticeEntry>& changed, std::vector<std::uint64_t>& seqs) const;
-    // Records in own_writes_ what rsync's log says the run wrote.
-    void record_written(const SyncResult& result, const std::vector<NoticeEntry>& walked,
-                        const std::vector<NoticeEntry>& changed, std::int64_t now_us) const;
+    void remove_leftovers(const Batch& batch, const SyncResult& result, const std::vector<NoticeEntry>& written,
+                          std::vector<std::uint64_t>& seqs) const;
 
     std::unique_ptr<SyncRunner> inner_;
     std::string watch_dir_;

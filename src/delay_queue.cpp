@@ -91,6 +91,12 @@ std::vector<QueuedPath> DelayQueue::requeue(std::vector<QueuedPath> paths, TimeP
 
 std::vector<Rename> DelayQueue::take_renames() { return std::exchange(renames_, {}); }
 
+void DelayQueue::put_back_renames(const std::vector<Rename>& older, TimePoint first_seen) {
+    if (older.empty()) return;
+    first_rename_seen_ = renames_.empty() ? first_seen : std::min(first_rename_seen_, first_seen);
+    renames_.insert(renames_.begin(), older.begin(), older.end());
+}
+
 std::optional<TimePoint> DelayQueue::next_due() const {
     std::optional<TimePoint> earliest;
     if (!renames_.empty()) earliest = first_rename_seen_ + delays_.normal;

@@ -79,6 +79,11 @@ public:
     std::vector<QueuedPath> take_due(TimePoint now);
     // Takes every pending rename, oldest first. Called with each take_due().
     std::vector<Rename> take_renames();
+    // Puts back renames taken and not replayed (a batch deferred), before those that
+    // came since: replayed later, in order, they still tell what moved where (a file
+    // renamed over another replaces it, however old its mtime). Call after requeue()
+    // of the same batch's paths, whose names they are not to move again.
+    void put_back_renames(const std::vector<Rename>& older, TimePoint first_seen);
 
     bool empty() const { return entries_.empty() && renames_.empty(); }
     // True when the whole tree ("" recursive) is queued: every other path is covered.

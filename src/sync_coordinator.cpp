@@ -493,11 +493,12 @@ bool SyncCoordinator::on_standby() const {
 
 void SyncCoordinator::put_back_deferred(const Batch& batch, TimePoint now) {
     ++deferrals_;
-    // Nothing was replayed: the renames go back as both of their names, synced whole.
-    SyncResult back;
-    for (const Rename& r : batch.renames)
-        back.rename_paths.insert(back.rename_paths.end(), {{r.from, true}, {r.to, true}});
-    requeue(batch, back, now - settings_.delays.normal);
+    // Nothing was replayed: the renames go back as renames (as both of their names,
+    // synced whole, a file renamed over a newer one lost to it under a cluster's
+    // --update).
+    TimePoint due_now = now - settings_.delays.normal;
+    requeue(batch, SyncResult{}, due_now);
+    queue_.put_back_renames(batch.renames, due_now);
     next_sync_allowed_ = std::max(next_sync_allowed_, now + kDeferralPause);
     if (settings_.on_change) settings_.on_change();
     dispatch();

@@ -180,3 +180,15 @@ TEST_CASE("after a clean run only the paths renamed since come back") {
     CHECK(q.take_due(t0 + 1000ms) == std::vector<QueuedPath>{{"b", true}});
     CHECK(q.take_renames() == std::vector<Rename>{{"a", "b"}});
 }
+
+TEST_CASE("renames put back go before those that came since, and are due at once") {
+    DelayQueue q(kDelays);
+    q.rename("b", "c", t0 + 5000ms);
+    q.requeue({{"a", false}}, t0);  // the deferred batch's paths: not moved by its own renames
+    q.put_back_renames({{"x", "a"}, {"a", "b"}}, t0);
+    CHECK(q.next_due() == t0 + 1000ms);
+    CHECK(q.take_due(t0 + 1000ms) == std::vector<QueuedPath>{{"a", false}});
+    CHECK(q.take_renames() == std::vector<Rename>{{"x", "a"}, {"a", "b"}, {"b", "c"}});
+    q.put_back_renames({}, t0);
+    CHECK(q.empty());
+}
