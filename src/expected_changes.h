@@ -73,6 +73,7 @@ struct SettledBatch {
     std::int64_t announced_at_us = 0;       // when its first notice came (wall clock)
     std::vector<std::string> complete;      // directories it wrote whole (NoticeEntry::complete)
     std::unordered_set<std::string> named;  // every path its notices named
+    std::vector<std::string> deleted;       // those named deleted
     bool all_known = true;                  // every notice the Done lists came (none lost)
     // Contested paths (any peers') whose writers' batches announced by then are all done
     // now.
@@ -140,6 +141,7 @@ private:
         std::int64_t announced_at_us = 0;
         std::vector<std::string> paths;
         std::vector<std::string> complete;
+        std::vector<std::string> deleted;
     };
     // Paths written by several peers at once: who announced what, and when the last of
     // them came (a writer's batches announced until then may be writing the path: one

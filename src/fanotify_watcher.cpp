@@ -150,23 +150,27 @@ void FanotifyWatcher::read_events() {
             if (errno != EAGAIN) log_error("watcher: read: %s", strerror(errno));
             return;
         }
-        auto* event = reinterpret_cast<struct fanotify_event_metadata*>(buffer);
-        for (; FAN_EVENT_OK(event, length); event = FAN_EVENT_NEXT(event, length)) {
-            if (event->vers != FANOTIFY_METADATA_VERSION) {
-                log_error("fanotify: unexpected event format version %d", event->vers);
+        // Events (and their info records) are 4-byte aligned in the buffer, the metadata
+        // needs 8: it is copied out (FAN_EVENT_NEXT's cast is undefined behaviour there).
+        struct fanotify_event_metadata event;
+        for (std::size_t at = 0; at + sizeof event <= static_cast<std::size_t>(length); at += event.event_len) {
+            std::memcpy(&event, buffer + at, sizeof event);
+            if (event.event_len < sizeof event || at + event.event_len > static_cast<std::size_t>(length)) break;
+            if (event.vers != FANOTIFY_METADATA_VERSION) {
+                log_error("fanotify: unexpected event format version %d", event.vers);
                 return;
             }
-            handle(*event);
+            handle(event, buffer + at);
         }
     }
 }
 
-void FanotifyWatcher::handle(const struct fanotify_event_metadata& event) {
+void FanotifyWatcher::handle(const struct fanotify_event_metadata& event, const char* bytes) {
     if (event.mask & FAN_Q_OVERFLOW) return on_overflow();
 
     Entry entry, renamed_from, renamed_to, object;
-    const char* end = reinterpret_cast<const char*>(&event) + event.event_len;
-    for (const char* p = reinterpret_cast<const char*>(&event) + event.metadata_len; p < end;) {
+    const char* end = bytes + event.event_len;
+    for (const char* p = bytes + event.metadata_len; p < end;) {
         const auto* header = reinterpret_cast<const struct fanotify_event_info_header*>(p);
         if (header->len == 0) break;
         const auto* info = reinterpret_cast<const struct fanotify_event_info_fid*>(p);

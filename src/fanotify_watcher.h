@@ -42,7 +42,8 @@ private:
     void read_events() override;
 
     void mark_file_system(const std::string& absolute, bool required);
-    void handle(const struct fanotify_event_metadata& event);
+    // `bytes`: the event as read, info records included (`event` is a copy of its start).
+    void handle(const struct fanotify_event_metadata& event, const char* bytes);
     void handle_rename(const Entry& from, const Entry& to, bool is_dir);
     // The directory's path relative to "/" (DirHandleCache's form), valid until the
     // cache changes; null if it is gone.

@@ -168,7 +168,8 @@ TEST_CASE("announcements follow a rename a peer's run replayed here") {
     REQUIRE(expected.find("older", kStart)->matches(false, 4));  // a sibling sharing the prefix stays
 }
 
-TEST_CASE("a Done gathers what the batch's notices named and which directories they wrote whole") {
+TEST_CASE(
+    "a Done gathers what the batch's notices named, which directories they wrote whole, and which paths they deleted") {
     ExpectedChanges expected;
     expected.expect("b", {{"d", false, 1, true}, {"d/x", false, 2}}, kStart, 1000, 5);
     expected.expect("b", {{"d/y", false, 3}, {"e", true, 0, false}}, kStart, 1500, 6);
@@ -177,10 +178,12 @@ TEST_CASE("a Done gathers what the batch's notices named and which directories t
     REQUIRE(batch.announced_at_us == 1000);
     REQUIRE(batch.complete == std::vector<std::string>{"d"});
     REQUIRE(batch.named == std::unordered_set<std::string>{"d", "d/x", "d/y", "e"});
+    REQUIRE(batch.deleted == std::vector<std::string>{"e"});
     REQUIRE(batch.all_known);
     // Sent again (its ack was lost): nothing left to settle, and not all known.
     SettledBatch again = expected.settle("b", {5, 6}, 2500);
     REQUIRE(again.complete.empty());
+    REQUIRE(again.deleted.empty());
     REQUIRE_FALSE(again.all_known);
 }
 
