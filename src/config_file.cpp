@@ -4,6 +4,7 @@
 #include <ini.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
@@ -19,13 +20,13 @@ struct Entry {
 
 // Feeds inih one line at a time and counts them, so that every key's line is known.
 // inih (as Debian builds it) cuts lines at 200 bytes; a longer "key = value" line is
-// passed as "key = \x01N" and the value kept aside, so long paths and handler
-// arguments work.
+// passed as "key = -" and the value kept aside by line number, so long paths and
+// handler arguments work.
 struct Reader {
     const std::string& text;
     std::string::size_type pos = 0;
     int line = 0;
-    std::vector<std::string> long_values;
+    std::map<int, std::string> long_values;  // by line
 
     char* next(char* buffer, int size) {
         if (pos >= text.size()) return nullptr;
@@ -36,8 +37,8 @@ struct Reader {
         ++line;
         auto equals = current.find('=');
         if (current.size() + 1 > static_cast<std::size_t>(size) && equals != std::string::npos && equals < 100) {
-            long_values.push_back(strip_inline_comment(current.substr(equals + 1)));
-            current = current.substr(0, equals) + "=\x01" + std::to_string(long_values.size() - 1) + "\n";
+            long_values[line] = strip_inline_comment(current.substr(equals + 1));
+            current = current.substr(0, equals) + "= -\n";
         }
         g_strlcpy(buffer, current.c_str(), static_cast<gsize>(size));
         return buffer;
@@ -128,12 +129,16 @@ std::vector<std::string> split_handler_args(const Entry& e, const std::string& n
 
 ConfigBlock parse_config_block(const std::string& text, const std::string& name, const std::string& block,
                                bool block_required) {
+    // inih reads C strings: a NUL byte would silently end its line there.
+    if (auto nul = text.find('\0'); nul != std::string::npos)
+        throw ConfigError(name + ":" + std::to_string(1 + std::count(text.begin(), text.begin() + nul, '\n')) +
+                          ": a NUL byte (not a text file?)");
     Reader reader{text, 0, 0, {}};
     ParsedFile file{&reader, {}, 0};
     auto on_entry = [](void* user, const char* section, const char* key, const char* value) -> int {
         auto* parsed = static_cast<ParsedFile*>(user);
-        std::string v = value;
-        if (!v.empty() && v[0] == '\x01') v = parsed->reader->long_values.at(std::stoul(v.substr(1)));
+        auto long_value = parsed->reader->long_values.find(parsed->reader->line);
+        std::string v = long_value == parsed->reader->long_values.end() ? value : long_value->second;
         if (!*section) {
             if (!parsed->first_orphan_line) parsed->first_orphan_line = parsed->reader->line;
             return 1;

@@ -70,28 +70,31 @@ void set_debug(Options& o, const std::string& v) {
         o.log_level = LogLevel::Info;
 }
 
+// The comma-separated items of `v`, each without the blanks around it.
+std::vector<std::string> comma_list(const std::string& v) {
+    gchar** parts = g_strsplit(v.c_str(), ",", -1);
+    std::vector<std::string> items;
+    for (gchar** p = parts; *p; ++p) items.emplace_back(g_strstrip(*p));
+    g_strfreev(parts);
+    return items;
+}
+
 // "23,24" adds 23 and 24; a 0 in the list drops what was there (as in the original).
 void set_ignore_exitcode(Options& o, const std::string& v) {
     if (v.empty()) {
         o.ignore_exitcodes.clear();
         return;
     }
-    gchar** parts = g_strsplit(v.c_str(), ",", -1);
     std::vector<int> codes;
     bool drop = false;
-    for (gchar** p = parts; *p; ++p) {
-        std::string item = g_strstrip(*p);
+    for (const std::string& item : comma_list(v)) {
         unsigned code = parse_count("ignore-exitcode", item, 0);
-        if (code > 255) {
-            g_strfreev(parts);
-            bad_value("ignore-exitcode", v, "exit codes from 1 to 255, separated by commas");
-        }
+        if (code > 255) bad_value("ignore-exitcode", v, "exit codes from 1 to 255, separated by commas");
         if (code == 0)
             drop = true;
         else
             codes.push_back(static_cast<int>(code));
     }
-    g_strfreev(parts);
     if (drop) o.ignore_exitcodes.clear();
     o.ignore_exitcodes.insert(o.ignore_exitcodes.end(), codes.begin(), codes.end());
 }
@@ -101,19 +104,14 @@ void set_modification_signature(Options& o, const std::string& v) {
     static const char* const fields[] = {"dev",  "ino",   "mode",  "nlink", "uid",     "gid",   "rdev",
                                          "size", "atime", "mtime", "ctime", "blksize", "blocks"};
     if (v != "*" && !v.empty()) {
-        gchar** parts = g_strsplit(v.c_str(), ",", -1);
-        for (gchar** p = parts; *p; ++p) {
+        for (const std::string& part : comma_list(v)) {
             bool known = false;
-            for (const char* field : fields) known = known || std::strcmp(g_strstrip(*p), field) == 0;
-            if (!known) {
-                std::string part = *p;
-                g_strfreev(parts);
+            for (const char* field : fields) known = known || part == field;
+            if (!known)
                 throw OptionError("option --modification-signature: unknown stat field '" + part +
                                   "' (expected '*' or fields of: dev, ino, mode, nlink, uid, gid, rdev, size, atime, "
                                   "mtime, ctime, blksize, blocks)");
-            }
         }
-        g_strfreev(parts);
     }
     o.modification_signature = v;
 }

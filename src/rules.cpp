@@ -75,6 +75,51 @@ std::string literal_prefix(const std::string& regex) {
     return prefix;
 }
 
+// Why glibc's regcomp could take minutes or gigabytes over `regex`, or nullptr: a
+// repetition of a repetition ("a++", "a*{2}", undefined in POSIX EREs anyway), whose
+// automaton grows exponentially, or a bound over kMaxRepetition.
+constexpr unsigned long kMaxRepetition = 255;
+const char* costly_regex(const std::string& regex) {
+    bool after_quantifier = false;
+    for (std::size_t i = 0; i < regex.size(); ++i) {
+        char c = regex[i];
+        if (c == '\\') {
+            ++i;
+            after_quantifier = false;
+        } else if (c == '[') {  // a bracket expression: "]" first is a member, as are [:class:]es
+            std::size_t j = i + 1;
+            if (j < regex.size() && regex[j] == '^') ++j;
+            if (j < regex.size() && regex[j] == ']') ++j;
+            for (; j < regex.size() && regex[j] != ']'; ++j)
+                if (regex[j] == '[' && j + 1 < regex.size() && std::strchr(":.=", regex[j + 1])) {
+                    std::size_t close = regex.find(std::string(1, regex[j + 1]) + "]", j + 2);
+                    if (close == std::string::npos) break;
+                    j = close + 1;
+                }
+            i = j;
+            after_quantifier = false;
+        } else if (c == '*' || c == '+' || c == '?' || c == '{') {
+            if (after_quantifier) return "a repetition of a repetition";
+            if (c == '{') {
+                std::size_t close = regex.find('}', i);
+                if (close == std::string::npos) return nullptr;  // regcomp says what is wrong
+                for (std::size_t d = i + 1; d < close;) {
+                    std::size_t end = regex.find_first_not_of("0123456789", d);
+                    if (end > close) end = close;
+                    if (end > d && (end - d > 3 || std::stoul(regex.substr(d, end - d)) > kMaxRepetition))
+                        return "a repetition bound over 255";
+                    d = end + 1;
+                }
+                i = close;
+            }
+            after_quantifier = true;
+        } else {
+            after_quantifier = false;
+        }
+    }
+    return nullptr;
+}
+
 struct ParsedRule {
     int line;
     bool include;
@@ -111,6 +156,8 @@ RuleSet RuleSet::parse(const std::string& text, const std::string& name) {
         std::string prefix = literal_prefix(regex);
         ParsedRule rule{line_number, line[0] == '+', actions,
                         regex,       prefix,         !prefix.empty() || has_back_reference(regex)};
+        if (const char* costly = costly_regex(rule.regex))
+            throw ConfigError(where + "rule '" + line + "': bad regex: " + costly);
         if (!rule.regex.empty()) {
             Regex check;
             int code = regcomp(&check.compiled, rule.regex.c_str(), REG_EXTENDED | REG_NOSUB);

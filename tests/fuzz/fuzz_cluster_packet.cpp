@@ -3,7 +3,7 @@
 // behind the authentication (it could not forge a MAC): whatever the bytes, decoding
 // must succeed or refuse with a reason, never crash, hang or read out of bounds; and a
 // packet that decodes must encode back to the same bytes.
-// Build and run: make fuzz_cluster_packet && ./fuzz_cluster_packet -max_total_time=60
+// Run: tests/fuzz/run.sh (make fuzz)
 #include <glib.h>
 
 #include <cstddef>

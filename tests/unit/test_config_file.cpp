@@ -86,6 +86,19 @@ TEST_CASE("the -- key holds the handler arguments, split like a shell; the comma
     CHECK(over.handler_args == std::vector<std::string>{"y"});
 }
 
+TEST_CASE("a value starting with a control byte is that value, a NUL byte an error naming its line") {
+    // Found by fuzz_config_file: "\x01..." was taken for the marker of a long value.
+    std::string text =
+        "[default]\nwatch-dir = \x01"
+        "5/a\ndestination-dir = /b\n";
+    CHECK(resolve(text, "default").watch_dir ==
+          "\x01"
+          "5/a");
+    std::string with_nul = "[default]\nwatch-dir = /a\ndestination-dir = /b";
+    with_nul += '\0';
+    REQUIRE_THROWS_WITH(resolve(with_nul + "\n", "default"), Catch::Contains(":3: a NUL byte"));
+}
+
 TEST_CASE("lines longer than inih's 200-byte buffer keep their whole value") {
     std::string long_dir = "/" + std::string(400, 'd');
     std::string text = "[default]\nwatch-dir = " + long_dir + "\ndestination-dir = /b\n";

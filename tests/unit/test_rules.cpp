@@ -81,6 +81,18 @@ TEST_CASE("rule errors name the file, the line and the problem") {
                         Catch::Contains("rules.txt:2") && Catch::Contains("bad regex"));
 }
 
+TEST_CASE("regexes that would take regcomp minutes are refused, their look-alikes are not") {
+    // Found by fuzz_rules: "o+++...+" kept glibc's regcomp busy for over 10 s.
+    REQUIRE_THROWS_WITH(RuleSet::parse("-f^a" + std::string(60, '+') + "$\n", "r"),
+                        Catch::Contains("r:1") && Catch::Contains("a repetition of a repetition"));
+    REQUIRE_THROWS_WITH(RuleSet::parse("-fx*{2}\n", "r"), Catch::Contains("a repetition of a repetition"));
+    REQUIRE_THROWS_WITH(RuleSet::parse("-f(ab){1000}\n", "r"), Catch::Contains("a repetition bound over 255"));
+    REQUIRE_THROWS_WITH(RuleSet::parse("-fa{1,0999}\n", "r"), Catch::Contains("a repetition bound over 255"));
+    // Escaped, or inside brackets, they are characters; a group may repeat a repetition.
+    REQUIRE_NOTHROW(
+        RuleSet::parse("-f\\.c\\+\\+$\n-fa[+*?]+$\n-f[]+*]x\n-f[[:alpha:]+]*$\n-f(a+)+$\n-fa{2,255}\n", "r"));
+}
+
 TEST_CASE("anchored literal prefixes only narrow the rules tried, never change the answer") {
     RuleSet rules = RuleSet::parse(
         "-f^var/log/\n-f^a+b$\n-f^xy?z$\n-f^p\\.q$\n-f^alt|other$\n-f^(g)h$\n-f^k[0-9]$\n-d^cache\n+*\n", "r");
