@@ -129,12 +129,14 @@ std::optional<FileSignature> StateStore::signature(const std::string& destinatio
                      " AND NOT EXISTS (SELECT 1 FROM unfinished_updates u WHERE u.destination = ?1 AND u.path = ?2)");
     select.bytes(1, destination).bytes(2, path);
     if (!select.step()) return std::nullopt;
+    std::int64_t size = select.column_integer(0);
+    if (size < 0) return std::nullopt;  // a damaged row: the file is written whole
     FileSignature signature;
-    signature.blocks.size = static_cast<std::uint64_t>(select.column_integer(0));
+    signature.blocks.size = static_cast<std::uint64_t>(size);
     signature.mtime_ns = select.column_integer(1);
     signature.inode = static_cast<std::uint64_t>(select.column_integer(2));
+    // Not reserved from the row's size: a damaged one could ask for terabytes.
     std::uint64_t count = block_count(signature.blocks.size);
-    signature.blocks.hashes.reserve(count);
     Statement chunks(db_.get(),
                      "SELECT chunk, hashes FROM hash_chunks WHERE destination = ?1 AND path = ?2 ORDER BY chunk");
     chunks.bytes(1, destination).bytes(2, path);
@@ -143,6 +145,7 @@ std::optional<FileSignature> StateStore::signature(const std::string& destinatio
         if (static_cast<std::uint64_t>(chunks.column_integer(0)) * kHashesPerChunk != signature.blocks.hashes.size())
             return std::nullopt;  // a chunk is missing
         std::size_t n = hashes.size() / sizeof(std::uint64_t);
+        if (n == 0) return std::nullopt;  // a damaged chunk (none is written empty)
         std::size_t at = signature.blocks.hashes.size();
         signature.blocks.hashes.resize(at + n);
         std::memcpy(signature.blocks.hashes.data() + at, hashes.data(), n * sizeof(std::uint64_t));

@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_cluster_packet fuzz_config_file fuzz_rules fuzz_command_line fuzz_file_list"}
+targets=${*:-"fuzz_cluster_packet fuzz_config_file fuzz_rules fuzz_command_line fuzz_file_list fuzz_state_store"}
 build=fuzz-build
 mkdir -p "$build/core"
 flags="-std=c++17 -g -O1 -fno-omit-frame-pointer -Isrc $(pkg-config --cflags glib-2.0 inih libxxhash sqlite3)"

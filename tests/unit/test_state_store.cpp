@@ -1,3 +1,4 @@
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -118,4 +119,26 @@ TEST_CASE("when each destination was last in sync is kept across restarts") {
     StateStore again(t.dir);
     CHECK(again.last_in_sync("/a") == 2000);
     CHECK(again.last_in_sync("host:/b") == 1500);
+}
+
+TEST_CASE("a damaged signature row gives no signature, however big it claims the file is") {
+    // Found by fuzz_state_store: a huge or negative size was reserved up front, and an
+    // empty chunk copied from a null pointer.
+    TempStateDir t;
+    StateStore store(t.dir);
+    FileSignature signature;
+    signature.blocks.size = 3 * 64 * 1024;
+    signature.blocks.hashes = {1, 2, 3};
+    store.finish_update("/a", "big", signature);
+    REQUIRE(store.signature("/a", "big"));
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((t.dir + "/state.db").c_str(), &db) == SQLITE_OK);
+    auto damage = [&](const char* sql) {
+        REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+        return store.signature("/a", "big");
+    };
+    CHECK_FALSE(damage("UPDATE signed_files SET size = 4611686018427387904"));
+    CHECK_FALSE(damage("UPDATE signed_files SET size = -1"));
+    CHECK_FALSE(damage("UPDATE signed_files SET size = 196608; UPDATE hash_chunks SET hashes = x''"));
+    sqlite3_close(db);
 }
