@@ -717,6 +717,27 @@ def batches_in_flight(log_path):
     return started - finished
 
 
+class Sampler:
+    """The daemon's resident memory and open descriptors over time, as CSV rows:
+    seconds since the mutations started, VmRSS (KiB), open fds, ops so far, entries."""
+
+    def __init__(self, path, pid, torture, start, every):
+        self.out = open(path, "w", buffering=1)
+        self.out.write("seconds,rss_kib,fds,ops,entries\n")
+        self.pid, self.t, self.start, self.every = pid, torture, start, every
+        self.next = start
+
+    def maybe_sample(self):
+        now = time.monotonic()
+        if now < self.next:
+            return
+        self.next = now + self.every
+        with open(f"/proc/{self.pid}/status") as f:
+            rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        fds = len(os.listdir(f"/proc/{self.pid}/fd"))
+        self.out.write(f"{now - self.start:.0f},{rss},{fds},{self.t.ops},{self.t.entries()}\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=None)
@@ -731,6 +752,10 @@ def main():
                         help="whether the run makes hard links (default: chosen by the seed)")
     parser.add_argument("--initial", type=int, default=150, help="entries created before the daemon starts")
     parser.add_argument("--converge", type=float, default=CONVERGE_DEADLINE, help="convergence deadline (s)")
+    parser.add_argument("--sample", default=None, metavar="CSV",
+                        help="every --sample-every s, the daemon's RSS and open fds and the tree's entries to CSV "
+                             "(bench/soak.py)")
+    parser.add_argument("--sample-every", type=float, default=10.0)
     args = parser.parse_args()
 
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
@@ -798,7 +823,10 @@ def main():
         start = time.monotonic()
         end = start + args.duration
         last_rescan = 0
+        sampler = Sampler(args.sample, daemon.pid, t, start, args.sample_every) if args.sample else None
         while time.monotonic() < end and (not args.max_ops or t.ops < args.max_ops):
+            if sampler:
+                sampler.maybe_sample()
             for _ in range(rng.randrange(1, 20)):  # a burst
                 t.step()
                 if args.max_ops and t.ops >= args.max_ops:
