@@ -41,8 +41,11 @@ def main():
     args = parser.parse_args()
     samples = args.csv or tempfile.mktemp(prefix="clsync-soak.", suffix=".csv")
     env = dict(os.environ, CLSYNC=os.path.abspath(args.clsync))
+    # The tree starts at the workload's size bound (torture.py's MAX_ENTRIES, 2,500),
+    # so that what the daemon holds for it does not grow with it during the run.
     run = subprocess.run([sys.executable, TORTURE, "--seed", str(args.seed), "--duration", str(args.minutes * 60),
-                          "--hardlinks", "no", "--sample", samples, "--converge", "600"], env=env)
+                          "--initial", "2400", "--hardlinks", "no", "--sample", samples, "--converge", "600"],
+                         env=env)
     with open(samples) as f:
         rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
     print(f"\nsoak: {args.minutes:g} min, seed {args.seed}, {len(rows)} samples, torture exit {run.returncode}")
