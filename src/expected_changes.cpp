@@ -60,6 +60,11 @@ bool Expectation::matches(bool absent, std::uint64_t state_signature) const {
            (state_signature != 0 && std::find(earlier.begin(), earlier.end(), state_signature) != earlier.end());
 }
 
+bool Expectation::written_before_deletion(std::uint64_t state_signature) const {
+    return deleted && state_signature != 0 &&
+           std::find(earlier.begin(), earlier.end(), state_signature) != earlier.end();
+}
+
 void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now,
                              std::int64_t now_us, std::uint64_t seq) {
     std::lock_guard<std::mutex> lock(mutex_);

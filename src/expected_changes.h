@@ -55,6 +55,9 @@ struct Expectation {
     // Whether `state` is what this announcement, or one of the node's earlier ones,
     // leaves at the path.
     bool matches(bool absent, std::uint64_t state_signature) const;
+    // A deletion's: whether `state` is what the node announced for the path before it
+    // announced it gone (its write, which the deletion did not remove here yet).
+    bool written_before_deletion(std::uint64_t state_signature) const;
 };
 
 // A path two peers wrote here at once with different content: one's notice came while

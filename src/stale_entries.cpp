@@ -2,8 +2,6 @@
 
 #include <glib.h>
 
-#include <algorithm>
-
 #include "content_signature.h"
 #include "directory_opener.h"
 #include "log.h"
@@ -31,8 +29,7 @@ bool is_peers_deleted_write(const SettledBatch& batch, const ExpectedChanges& ex
                             const EntryState& state) {
     if (state.kind != EntryState::Kind::Present) return false;
     std::optional<Expectation> e = expected.find(path, Clock::now());
-    return e && e->node == batch.node && e->deleted &&
-           std::find(e->earlier.begin(), e->earlier.end(), state.signature) != e->earlier.end();
+    return e && e->node == batch.node && e->written_before_deletion(state.signature);
 }
 
 }  // namespace

@@ -109,6 +109,20 @@ TEST_CASE("an earlier announcement of the same node still matches") {
     REQUIRE_FALSE(expected.find("f", kStart)->matches(false, 3));
 }
 
+TEST_CASE("what a peer wrote before announcing its deletion is still its write") {
+    ExpectedChanges expected;
+    expected.expect("b", {{"f", false, 5}}, kStart);
+    REQUIRE_FALSE(expected.find("f", kStart)->written_before_deletion(5));  // not deleted
+    expected.expect("b", {{"f", false, 6}}, kStart);
+    expected.expect("b", {{"f", true, 0}}, kStart);
+    REQUIRE(expected.find("f", kStart)->written_before_deletion(5));
+    REQUIRE(expected.find("f", kStart)->written_before_deletion(6));
+    REQUIRE_FALSE(expected.find("f", kStart)->written_before_deletion(7));  // changed here
+    REQUIRE_FALSE(expected.find("f", kStart)->written_before_deletion(0));
+    expected.expect("c", {{"g", true, 0}}, kStart);  // another node's deletion: none of b's states
+    REQUIRE_FALSE(expected.find("g", kStart)->written_before_deletion(5));
+}
+
 TEST_CASE("a path below a directory a peer announced deleted went with it") {
     ExpectedChanges expected;
     expected.expect("b", {{"d", true, 0}, {"e", false, 7}}, kStart);
