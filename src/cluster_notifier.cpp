@@ -303,8 +303,7 @@ void ClusterNotifier::handle(const Packet& packet, const std::string& address) {
         SettledBatch settled = expected_.settle(packet.node, packet.done_seqs, g_get_real_time());
         // A full Done packet may be one part of a batch: not all it named is known here.
         if (!settled.all_known || packet.done_seqs.size() >= kDoneSeqsPerPacket) settled.complete.clear();
-        if (on_settled_ && (!settled.complete.empty() || !settled.deleted.empty() || !settled.contested.empty()))
-            on_settled_(settled);
+        if (on_settled_ && (!settled.complete.empty() || !settled.contested.empty())) on_settled_(settled);
     } else if (packet.type == PacketType::Resend) {
         if (packet.to_node == settings_.node && on_resend_) on_resend_(packet.node, packet.entries);
     } else if (packet.type == PacketType::Ack && packet.acked_node == settings_.node && packet.acked_epoch == epoch_) {

@@ -254,9 +254,6 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unset
             expected_.mark_landed(p);
             return true;
         }
-        // The peer's earlier write of what it deleted since: its deletion did not land
-        // here yet (stale_entries.h removes it after the peer's Done). Not this node's.
-        if (e && !absent && e->written_before_deletion(state.signature)) return true;
         if (!e) peer_may_name();
         if (e && unsettled &&
             ((e->in_flight && e->announced_at_us > in_flight_since_us) || e->announced_at_us > settled_before_us))

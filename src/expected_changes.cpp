@@ -60,19 +60,13 @@ bool Expectation::matches(bool absent, std::uint64_t state_signature) const {
            (state_signature != 0 && std::find(earlier.begin(), earlier.end(), state_signature) != earlier.end());
 }
 
-bool Expectation::written_before_deletion(std::uint64_t state_signature) const {
-    return deleted && state_signature != 0 &&
-           std::find(earlier.begin(), earlier.end(), state_signature) != earlier.end();
-}
-
 void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now,
                              std::int64_t now_us, std::uint64_t seq) {
     std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<std::string> paths, complete, deleted;
+    std::vector<std::string> paths, complete;
     for (const NoticeEntry& e : entries) {
         std::string path = from_wire_path(e.path);
         if (seq && e.complete && !e.deleted) complete.push_back(path);
-        if (seq && e.deleted) deleted.push_back(path);
         Entry& entry = entries_[path];
         Expectation before = std::move(entry.expectation);
         if (seq && !before.node.empty() && before.node != node && !before.deleted && !e.deleted &&
@@ -95,8 +89,7 @@ void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEn
         if (entries_.size() > kMaxExpectations) drop_oldest_locked();
     }
     if (seq)
-        in_flight_[{node, seq}] =
-            InFlight{now + kExpectationLifetime, now_us, std::move(paths), std::move(complete), std::move(deleted)};
+        in_flight_[{node, seq}] = InFlight{now + kExpectationLifetime, now_us, std::move(paths), std::move(complete)};
 }
 
 void ExpectedChanges::settle_locked(std::map<std::pair<std::string, std::uint64_t>, InFlight>::iterator it,
@@ -115,7 +108,7 @@ void ExpectedChanges::settle_locked(std::map<std::pair<std::string, std::uint64_
 
 SettledBatch ExpectedChanges::settle(const std::string& node, const std::vector<std::uint64_t>& seqs,
                                      std::int64_t now_us) {
-    SettledBatch batch{node, now_us, {}, {}, {}, true, {}};
+    SettledBatch batch{node, now_us, {}, {}, true, {}};
     std::lock_guard<std::mutex> lock(mutex_);
     for (std::uint64_t seq : seqs) {
         auto it = in_flight_.find({node, seq});
@@ -126,7 +119,6 @@ SettledBatch ExpectedChanges::settle(const std::string& node, const std::vector<
         batch.announced_at_us = std::min(batch.announced_at_us, it->second.announced_at_us);
         batch.named.insert(it->second.paths.begin(), it->second.paths.end());
         batch.complete.insert(batch.complete.end(), it->second.complete.begin(), it->second.complete.end());
-        batch.deleted.insert(batch.deleted.end(), it->second.deleted.begin(), it->second.deleted.end());
         settle_locked(it, now_us);
     }
     if (!contests_.empty()) batch.contested = decided_contests_locked();

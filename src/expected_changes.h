@@ -55,9 +55,6 @@ struct Expectation {
     // Whether `state` is what this announcement, or one of the node's earlier ones,
     // leaves at the path.
     bool matches(bool absent, std::uint64_t state_signature) const;
-    // A deletion's: whether `state` is what the node announced for the path before it
-    // announced it gone (its write, which the deletion did not remove here yet).
-    bool written_before_deletion(std::uint64_t state_signature) const;
 };
 
 // A path two peers wrote here at once with different content: one's notice came while
@@ -76,7 +73,6 @@ struct SettledBatch {
     std::int64_t announced_at_us = 0;       // when its first notice came (wall clock)
     std::vector<std::string> complete;      // directories it wrote whole (NoticeEntry::complete)
     std::unordered_set<std::string> named;  // every path its notices named
-    std::vector<std::string> deleted;       // those named deleted
     bool all_known = true;                  // every notice the Done lists came (none lost)
     // Contested paths (any peers') whose writers' batches announced by then are all done
     // now.
@@ -144,7 +140,6 @@ private:
         std::int64_t announced_at_us = 0;
         std::vector<std::string> paths;
         std::vector<std::string> complete;
-        std::vector<std::string> deleted;
     };
     // Paths written by several peers at once: who announced what, and when the last of
     // them came (a writer's batches announced until then may be writing the path: one

@@ -3,7 +3,6 @@
 #include <glib.h>
 
 #include "content_signature.h"
-#include "directory_opener.h"
 #include "log.h"
 #include "scanner.h"
 #include "tree_pruner.h"
@@ -22,25 +21,14 @@ bool is_peers_unchanged_write(const SettledBatch& batch, const ExpectedChanges& 
            e->matches(false, state.signature);
 }
 
-// What the batch's node announced for `path` before it named the path deleted, the
-// newest word on it still: the peer's deletion, or the rename its run replayed
-// here, did not land (a replay that found no old name, say).
-bool is_peers_deleted_write(const SettledBatch& batch, const ExpectedChanges& expected, const std::string& path,
-                            const EntryState& state) {
-    if (state.kind != EntryState::Kind::Present) return false;
-    std::optional<Expectation> e = expected.find(path, Clock::now());
-    return e && e->node == batch.node && e->written_before_deletion(state.signature);
-}
-
 }  // namespace
 
 std::size_t remove_stale_entries(const std::string& watch_dir, const SettledBatch& batch, ExpectedChanges& expected) {
     TreePruner pruner(
         [&](int dir_fd, const std::string& name, const std::string& path) {
+            if (batch.named.count(path)) return PruneVerdict{};
             EntryState state = entry_state(dir_fd, name.c_str());
-            bool stale = batch.named.count(path) ? is_peers_deleted_write(batch, expected, path, state)
-                                                 : is_peers_unchanged_write(batch, expected, path, state);
-            if (!stale) return PruneVerdict{};
+            if (!is_peers_unchanged_write(batch, expected, path, state)) return PruneVerdict{};
             return PruneVerdict{PruneVerdict::Action::Remove, state.directory};
         },
         [&](const std::string& path) {
@@ -53,11 +41,6 @@ std::size_t remove_stale_entries(const std::string& watch_dir, const SettledBatc
     for (const std::string& top : batch.complete) {
         UniqueFd dir = open_directory(watch_dir, top);
         if (dir.valid()) pruner.clear(dir.get(), top);
-    }
-    for (const std::string& path : batch.deleted) {
-        if (path.empty()) continue;
-        UniqueFd dir = open_directory(watch_dir, parent_of(path));
-        if (dir.valid()) pruner.prune(dir.get(), path, name_of(path));
     }
     if (pruner.count())
         log_info("cluster: removed %zu entries that node %s wrote here and no longer has", pruner.count(),

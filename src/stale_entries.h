@@ -11,11 +11,7 @@
 // here as such (Expectation::landed: the peer's write, unchanged here since; not what
 // the peer announced because it had it from this node), is removed; a directory only
 // with everything below it. A change made here, or anything another node wrote,
-// matches no such announcement and stays. So is each entry the batch named deleted
-// (still the newest word on it) that holds exactly what the same peer announced for it
-// before: the peer's deletion, or the replay of its rename, did not land here (kept,
-// it would go back to the peer as a change of this node's, bringing back what the peer
-// deleted). Each removal is recorded as that peer's deletion, so that it is not synced
+// matches no such announcement and stays. Each removal is recorded as that peer's deletion, so that it is not synced
 // back as a change of this node.
 //
 // Threads: the main thread (ClusterNotifier's Done).

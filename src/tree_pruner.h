@@ -37,12 +37,11 @@ public:
     // Removes what the judge picks below the open directory `dir_fd` at `dir`; whether
     // it is empty now (of what this looked at).
     bool clear(int dir_fd, const std::string& dir, int depth = 0);
-    // The same for the entry `name` of the open directory `dir_fd`, at `path`, itself;
-    // whether it is gone now.
-    bool prune(int dir_fd, const std::string& path, const std::string& name, int depth = 0);
     std::size_t count() const { return count_; }
 
 private:
+    bool prune(int dir_fd, const std::string& path, const std::string& name, int depth);
+
     Judge judge_;
     Removed removed_;
     std::size_t count_ = 0;

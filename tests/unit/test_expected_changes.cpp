@@ -109,20 +109,6 @@ TEST_CASE("an earlier announcement of the same node still matches") {
     REQUIRE_FALSE(expected.find("f", kStart)->matches(false, 3));
 }
 
-TEST_CASE("what a peer wrote before announcing its deletion is still its write") {
-    ExpectedChanges expected;
-    expected.expect("b", {{"f", false, 5}}, kStart);
-    REQUIRE_FALSE(expected.find("f", kStart)->written_before_deletion(5));  // not deleted
-    expected.expect("b", {{"f", false, 6}}, kStart);
-    expected.expect("b", {{"f", true, 0}}, kStart);
-    REQUIRE(expected.find("f", kStart)->written_before_deletion(5));
-    REQUIRE(expected.find("f", kStart)->written_before_deletion(6));
-    REQUIRE_FALSE(expected.find("f", kStart)->written_before_deletion(7));  // changed here
-    REQUIRE_FALSE(expected.find("f", kStart)->written_before_deletion(0));
-    expected.expect("c", {{"g", true, 0}}, kStart);  // another node's deletion: none of b's states
-    REQUIRE_FALSE(expected.find("g", kStart)->written_before_deletion(5));
-}
-
 TEST_CASE("a path below a directory a peer announced deleted went with it") {
     ExpectedChanges expected;
     expected.expect("b", {{"d", true, 0}, {"e", false, 7}}, kStart);
@@ -182,8 +168,7 @@ TEST_CASE("announcements follow a rename a peer's run replayed here") {
     REQUIRE(expected.find("older", kStart)->matches(false, 4));  // a sibling sharing the prefix stays
 }
 
-TEST_CASE(
-    "a Done gathers what the batch's notices named, which directories they wrote whole, and which paths they deleted") {
+TEST_CASE("a Done gathers what the batch's notices named and which directories they wrote whole") {
     ExpectedChanges expected;
     expected.expect("b", {{"d", false, 1, true}, {"d/x", false, 2}}, kStart, 1000, 5);
     expected.expect("b", {{"d/y", false, 3}, {"e", true, 0, false}}, kStart, 1500, 6);
@@ -192,12 +177,10 @@ TEST_CASE(
     REQUIRE(batch.announced_at_us == 1000);
     REQUIRE(batch.complete == std::vector<std::string>{"d"});
     REQUIRE(batch.named == std::unordered_set<std::string>{"d", "d/x", "d/y", "e"});
-    REQUIRE(batch.deleted == std::vector<std::string>{"e"});
     REQUIRE(batch.all_known);
     // Sent again (its ack was lost): nothing left to settle, and not all known.
     SettledBatch again = expected.settle("b", {5, 6}, 2500);
     REQUIRE(again.complete.empty());
-    REQUIRE(again.deleted.empty());
     REQUIRE_FALSE(again.all_known);
 }
 
