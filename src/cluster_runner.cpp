@@ -202,30 +202,32 @@ ClusterRunner::Written ClusterRunner::what_was_written(const SyncResult& result,
     // syncs whole holds the peer's own entries too. Where the source held a path
     // unchanged from the walk before the run to the walk after it, the walk's signature
     // is what was written; the rest is read there.
-    std::unordered_map<std::string, std::uint64_t> unchanged, before, now_here;
+    std::unordered_map<std::string, std::uint64_t> before, after;  // written entries, by wire path
+    std::unordered_set<std::string> changed_paths;
     for (const NoticeEntry& e : walked)
-        if (!e.deleted) unchanged.emplace(e.path, e.signature);
-    before = unchanged;
+        if (!e.deleted) before.emplace(e.path, e.signature);
     for (const NoticeEntry& e : changed) {
-        unchanged.erase(e.path);
-        if (!e.deleted) now_here.emplace(e.path, e.signature);
+        changed_paths.insert(e.path);
+        if (!e.deleted) after.emplace(e.path, e.signature);
     }
+    auto announced = [](const std::unordered_map<std::string, std::uint64_t>& walk, const std::string& wire,
+                        std::uint64_t signature) {
+        auto it = walk.find(wire);
+        return it != walk.end() && it->second == signature;
+    };
     Written written;
     for (const std::string& path : result.written) {
         std::string wire = to_wire_path(path);
-        auto it = unchanged.find(wire);
-        if (it != unchanged.end()) {
+        auto it = before.find(wire);
+        if (it != before.end() && !changed_paths.count(wire)) {
             written.entries.push_back({wire, false, it->second});
             continue;
         }
         EntryState state = path_state(destination_, path);
         if (state.kind != EntryState::Kind::Present) continue;
         written.entries.push_back({wire, false, state.signature});
-        auto announced = [&state, &wire](const std::unordered_map<std::string, std::uint64_t>& walk) {
-            auto it = walk.find(wire);
-            return it != walk.end() && it->second == state.signature;
-        };
-        if (!announced(before) && !announced(now_here)) written.unannounced.push_back(written.entries.back());
+        if (!announced(before, wire, state.signature) && !announced(after, wire, state.signature))
+            written.unannounced.push_back(written.entries.back());
     }
     return written;
 }
