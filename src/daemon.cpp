@@ -124,6 +124,18 @@ void StatusFile::write(const std::string& text) const {
 void enter_chroot(const std::string& dir) {
     if (chroot(dir.c_str()) != 0 || chdir("/") != 0)
         throw StartupError{kExitOsErr, "--chroot " + dir + ": " + strerror(errno)};
+    // Checked now rather than met as failures of every watch or every run later.
+    auto require = [&dir](const char* path, bool present, const std::string& why, const std::string& fix) {
+        if (!present)
+            throw StartupError{kExitUnavailable, "--chroot " + dir + ": " + dir + path + " " + why + " (" + fix + ")"};
+    };
+    struct stat st;
+    require("/dev/null", stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode),
+            "is missing or not a device, and rsync and the handlers need it",
+            "mknod -m 666 " + dir + "/dev/null c 1 3");
+    // Watches, mount points and conflict copies go through the process's own descriptors.
+    require("/proc", access("/proc/self/fd", X_OK) == 0, "is not a mounted proc file system, and clsync needs it",
+            "mount -t proc proc " + dir + "/proc");
 }
 
 Identity resolve_identity(const std::string& user, const std::string& group) {

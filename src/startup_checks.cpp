@@ -114,10 +114,16 @@ std::string find_rsync(const std::string& configured) {
     g_free(found);
 
     char* output = nullptr;
+    GError* error = nullptr;
     const char* argv[] = {path.c_str(), "--version", nullptr};
     gboolean ran = g_spawn_sync(nullptr, const_cast<char**>(argv), nullptr, G_SPAWN_STDERR_TO_DEV_NULL, nullptr,
-                                nullptr, &output, nullptr, nullptr, nullptr);
-    std::string version_output = ran && output ? output : "";
+                                nullptr, &output, nullptr, nullptr, &error);
+    if (!ran) {
+        std::string why = error ? error->message : "unknown error";
+        if (error) g_error_free(error);
+        throw StartupError{kExitUnavailable, "cannot run '" + path + " --version': " + why};
+    }
+    std::string version_output = output ? output : "";
     g_free(output);
     std::string version;
     if (!rsync_version_supported(version_output, version))
@@ -186,7 +192,12 @@ std::string prepare_state_dir(const Options& options, const Identity& identity) 
         }
         dir = std::string(geteuid() == 0 ? "/var/lib" : g_get_user_state_dir()) + "/clsync/" + name;
     }
-    if (g_mkdir_with_parents(dir.c_str(), 0700) != 0)
+    // Only the state dir itself is private: parents made 0700 (/var/lib/clsync as root)
+    // would keep the user of -u out of the dir handed to it.
+    gchar* parent = g_path_get_dirname(dir.c_str());
+    bool parents_made = g_mkdir_with_parents(parent, 0755) == 0;
+    g_free(parent);
+    if (!parents_made || (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST))
         throw StartupError{kExitCantCreate, "cannot create the state dir " + dir + ": " + std::strerror(errno)};
     // It tells which paths are out of sync and holds signatures of file contents.
     struct stat st;
