@@ -49,11 +49,14 @@ def main():
     with open(samples) as f:
         rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
     print(f"\nsoak: {args.minutes:g} min, seed {args.seed}, {len(rows)} samples, torture exit {run.returncode}")
-    print("| minute | RSS (MiB) | open fds | ops | entries |\n|---|---|---|---|---|")
+    # RSS in its two parts: anonymous (the heap, the stacks) and file-backed (the pages
+    # of the binary and of the libraries, mapped in as code runs for the first time).
+    print("| minute | RSS (MiB) | anonymous | file-backed | open fds | ops | entries |\n"
+          "|---|---|---|---|---|---|---|")
     for row in rows:
         if int(row["seconds"]) % 60 < 10:
-            print(f"| {row['seconds'] / 60:.0f} | {row['rss_kib'] / 1024:.1f} | {row['fds']:.0f} | "
-                  f"{row['ops']:.0f} | {row['entries']:.0f} |")
+            print(f"| {row['seconds'] / 60:.0f} | {row['rss_kib'] / 1024:.1f} | {row['rss_anon_kib'] / 1024:.1f} | "
+                  f"{row['rss_file_kib'] / 1024:.1f} | {row['fds']:.0f} | {row['ops']:.0f} | {row['entries']:.0f} |")
     rss_ok, rss_why = flat(rows, "rss_kib", 1.10, 0)
     fds_ok, fds_why = flat(rows, "fds", 1.0, 8)
     quarter = max(1, len(rows) // 4)

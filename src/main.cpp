@@ -23,6 +23,7 @@
 #include "exit_codes.h"
 #include "fanotify_watcher.h"
 #include "handler_runner.h"
+#include "heap.h"
 #include "inotify_watcher.h"
 #include "lists_dir.h"
 #include "local_runner.h"
@@ -232,9 +233,10 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
         // moment more: within that window it may not have reached the peers yet.
         Millis window = std::max(options.delay_collect, options.delay_collect_bigfile) + kConflictSlack;
         conflicts.emplace(watch_dir, node, window, *expected);
-        cluster->set_on_notice([&conflicts](const std::string& peer, const std::vector<NoticeEntry>& entries) {
-            conflicts->keep_conflicting(peer, entries);
-        });
+        cluster->set_on_notice(
+            [&conflicts](const std::string& peer, const std::vector<NoticeEntry>& entries, std::int64_t arrived_us) {
+                conflicts->keep_conflicting(peer, entries, arrived_us);
+            });
         overtaken.emplace(watch_dir);
         cluster->set_on_settled([&expected, &cluster, &overtaken, watch_dir](const SettledBatch& batch) {
             run_on_main_thread_after(
@@ -379,6 +381,7 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
 
 int main(int argc, char* argv[]) {
     using namespace clsync;
+    limit_heap_arenas();
     signal(SIGPIPE, SIG_IGN);
     Options options;
     try {

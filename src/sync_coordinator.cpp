@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "exit_codes.h"
+#include "heap.h"
 #include "log.h"
 #include "path_tree.h"
 #include "scanner.h"
@@ -359,6 +360,7 @@ void SyncCoordinator::log_batch_start(const Batch& batch) const {
 
 void SyncCoordinator::on_batch_done(const Batch& batch, const SyncResult& result, TimePoint started) {
     if (stopping_) return;
+    return_free_heap();  // what the batch's lists and walks took
     batch_running_ = false;
     initial_running_ = false;
     TimePoint now = Clock::now();

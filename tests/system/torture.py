@@ -719,11 +719,13 @@ def batches_in_flight(log_path):
 
 class Sampler:
     """The daemon's resident memory and open descriptors over time, as CSV rows:
-    seconds since the mutations started, VmRSS (KiB), open fds, ops so far, entries."""
+    seconds since the mutations started, VmRSS and its two parts RssAnon (the heap,
+    the stacks) and RssFile (pages of the binary and the libraries mapped in, which
+    grow as code runs for the first time) in KiB, open fds, ops so far, entries."""
 
     def __init__(self, path, pid, torture, start, every):
         self.out = open(path, "w", buffering=1)
-        self.out.write("seconds,rss_kib,fds,ops,entries\n")
+        self.out.write("seconds,rss_kib,rss_anon_kib,rss_file_kib,fds,ops,entries\n")
         self.pid, self.t, self.start, self.every = pid, torture, start, every
         self.next = start
 
@@ -733,9 +735,10 @@ class Sampler:
             return
         self.next = now + self.every
         with open(f"/proc/{self.pid}/status") as f:
-            rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+            kib = {line.split(":")[0]: line.split()[1] for line in f if line.startswith(("VmRSS:", "RssAnon:", "RssFile:"))}
         fds = len(os.listdir(f"/proc/{self.pid}/fd"))
-        self.out.write(f"{now - self.start:.0f},{rss},{fds},{self.t.ops},{self.t.entries()}\n")
+        self.out.write(f"{now - self.start:.0f},{kib['VmRSS']},{kib['RssAnon']},{kib['RssFile']},{fds},"
+                       f"{self.t.ops},{self.t.entries()}\n")
 
 
 def main():
