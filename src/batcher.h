@@ -30,6 +30,9 @@ struct Batch {
     // How many times in a row this batch's paths were put back by needed() (a cluster
     // node stops waiting after a while).
     unsigned deferrals = 0;
+    // A cluster node's: written even over a newer copy at the destination (no --update):
+    // the destination's copy is known not to be a peer's change (rsync_runner.cpp).
+    bool overwrite_newer = false;
 };
 
 // Builds a batch from entries taken from the queue. Above `max_paths` entries a

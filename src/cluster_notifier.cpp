@@ -93,6 +93,9 @@ ClusterNotifier::ClusterNotifier(ClusterSettings settings, ExpectedChanges& expe
     // A whole-tree notice is hundreds of packets at once: the default buffer (about
     // 200 KiB) would drop most of them before the main loop reads them. Root may go
     // beyond net.core.rmem_max; others get what it allows.
+    // When each datagram arrived, not when the main loop got to it (conflict_keeper.h).
+    if (setsockopt(socket_.get(), SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) != 0)
+        throw socket_error("SO_TIMESTAMPNS");
     int buffer = kReceiveBuffer;
     if (setsockopt(socket_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer) != 0)
         setsockopt(socket_.get(), SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
@@ -238,14 +241,37 @@ void ClusterNotifier::retransmit() {
     }
 }
 
+namespace {
+
+// The kernel's time of arrival of a datagram (SO_TIMESTAMPNS), in µs of the wall clock;
+// now if it gave none.
+std::int64_t arrival_us(msghdr& message) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c; c = CMSG_NXTHDR(&message, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+        timespec at;
+        std::memcpy(&at, CMSG_DATA(c), sizeof at);
+        return static_cast<std::int64_t>(at.tv_sec) * 1000000 + at.tv_nsec / 1000;
+    }
+    return g_get_real_time();
+}
+
+}  // namespace
+
 void ClusterNotifier::receive_all() {
     // One more byte than a packet may have: a longer datagram is refused as too long.
     char buffer[kMaxPacketSize + 1];
     for (int i = 0; i < 256; ++i) {
         sockaddr_in from{};
-        socklen_t from_size = sizeof from;
-        ssize_t n =
-            recvfrom(socket_.get(), buffer, sizeof buffer, MSG_TRUNC, reinterpret_cast<sockaddr*>(&from), &from_size);
+        iovec data{buffer, sizeof buffer};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+        msghdr message{};
+        message.msg_name = &from;
+        message.msg_namelen = sizeof from;
+        message.msg_iov = &data;
+        message.msg_iovlen = 1;
+        message.msg_control = control;
+        message.msg_controllen = sizeof control;
+        ssize_t n = recvmsg(socket_.get(), &message, MSG_TRUNC);
         if (n < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 log_debug("cluster: receiving: %s", std::strerror(errno));
@@ -256,11 +282,11 @@ void ClusterNotifier::receive_all() {
         if (!decoded.packet)
             dropped(decode_error_name(decoded.error), address_text(from));
         else
-            handle(*decoded.packet, address_text(from));
+            handle(*decoded.packet, address_text(from), arrival_us(message));
     }
 }
 
-void ClusterNotifier::handle(const Packet& packet, const std::string& address) {
+void ClusterNotifier::handle(const Packet& packet, const std::string& address, std::int64_t arrived_us) {
     if (packet.node == settings_.node) {
         if (packet.epoch == epoch_) return;  // our own, looped back
         if (!warned_name_clash_)
@@ -297,7 +323,7 @@ void ClusterNotifier::handle(const Packet& packet, const std::string& address) {
     heard_from(packet, address);
     if (packet.type == PacketType::Notice) {
         log_debug("cluster: node %s announces %zu changes", printable(packet.node).c_str(), packet.entries.size());
-        if (on_notice_) on_notice_(packet.node, packet.entries);
+        if (on_notice_) on_notice_(packet.node, packet.entries, arrived_us);
         expected_.expect(packet.node, packet.entries, Clock::now(), g_get_real_time(), packet.seq);
     } else if (packet.type == PacketType::Done) {
         SettledBatch settled = expected_.settle(packet.node, packet.done_seqs, g_get_real_time());

@@ -66,11 +66,11 @@ public:
     void log_status() const;
     // Called when a peer comes up or goes down (--status-file); main thread.
     void set_on_change(std::function<void()> on_change) { on_change_ = std::move(on_change); }
-    // Called with each new notice of a peer before its paths become expectations
-    // (conflict_keeper.h); main thread.
-    void set_on_notice(std::function<void(const std::string& node, const std::vector<NoticeEntry>&)> on_notice) {
-        on_notice_ = std::move(on_notice);
-    }
+    // Called with each new notice of a peer, and when it arrived (wall clock, µs),
+    // before its paths become expectations (conflict_keeper.h); main thread.
+    using NoticeHandler =
+        std::function<void(const std::string& node, const std::vector<NoticeEntry>&, std::int64_t arrived_us)>;
+    void set_on_notice(NoticeHandler on_notice) { on_notice_ = std::move(on_notice); }
 
     // Called when a peer's batch that wrote directories whole (SettledBatch::complete: a
     // whole batch, every notice known), or paths in contest with another peer, is done
@@ -101,7 +101,8 @@ private:
     std::vector<std::uint64_t> send_entries(Packet packet, const std::vector<NoticeEntry>& entries);
     void send_bytes(const std::string& bytes);
     void receive_all();
-    void handle(const Packet& packet, const std::string& address);
+    // `arrived_us`: when the kernel received it (wall clock).
+    void handle(const Packet& packet, const std::string& address, std::int64_t arrived_us);
     void heard_from(const Packet& packet, const std::string& address);
     void dropped(const std::string& reason, const std::string& address);
     void tick();            // announce, notice silent peers
@@ -122,7 +123,7 @@ private:
     std::map<std::string, std::uint64_t> drops_;  // per reason
     std::uint64_t received_ = 0;
     std::function<void()> on_change_;
-    std::function<void(const std::string&, const std::vector<NoticeEntry>&)> on_notice_;
+    NoticeHandler on_notice_;
     std::function<void(const SettledBatch&)> on_settled_;
     std::function<void(const std::string&, const std::vector<NoticeEntry>&)> on_resend_;
     bool warned_name_clash_ = false;

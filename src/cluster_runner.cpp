@@ -2,6 +2,7 @@
 
 #include <glib.h>
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -151,6 +152,8 @@ SyncResult ClusterRunner::run(const Batch& batch) const {
         without_temps.excluded = std::move(before.peer_temps);
         result = inner_->run(without_temps);
     }
+    if (own_writes_ && result.outcome == RsyncOutcome::Complete && !result.kept_newer.empty())
+        overwrite_own_newer(result);
     for (const QueuedPath& p : batch.paths) expected_.resend_carried(p.path, destination_);
     Walk after = walk_batch(batch, &before);
     std::vector<NoticeEntry> changed = changed_during_run(before.entries, before.states, after.entries, after.states);
@@ -173,6 +176,21 @@ SyncResult ClusterRunner::run(const Batch& batch) const {
     }
     if (own_writes_) remove_leftovers(batch, result, written.entries, done.seqs);
     return result;
+}
+
+void ClusterRunner::overwrite_own_newer(SyncResult& result) const {
+    std::int64_t now_us = g_get_real_time();
+    Batch again;
+    again.overwrite_newer = true;
+    for (const std::string& path : result.kept_newer)
+        if (own_writes_->knows(path, now_us) && own_writes_->wrote(path, path_state(destination_, path), now_us))
+            again.paths.push_back({path, false});
+    if (again.paths.empty()) return;
+    std::sort(again.paths.begin(), again.paths.end(),
+              [](const QueuedPath& a, const QueuedPath& b) { return a.path < b.path; });
+    log_debug("cluster: %zu files at %s are newer than the source's but what this node wrote there: written again",
+              again.paths.size(), destination_.c_str());
+    fold_rerun(result, inner_->run(again));
 }
 
 void ClusterRunner::remove_leftovers(const Batch& batch, const SyncResult& result,

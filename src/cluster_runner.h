@@ -101,6 +101,10 @@ private:
     // `walked`, `changed`: what the walk before the run and the one after it announced.
     Written what_was_written(const SyncResult& result, const std::vector<NoticeEntry>& walked,
                              const std::vector<NoticeEntry>& changed) const;
+    // What --update left alone at the destination (a newer copy) that is this node's own
+    // earlier write there, unchanged since: written again over it (a file renamed or
+    // swapped over the name here with an older mtime is still the newest change).
+    void overwrite_own_newer(SyncResult& result) const;
     // After a run: what it wrote is recorded, and the leftovers below its recursive
     // paths go, announced as deleted (their notices' sequence numbers added to `seqs`).
     void remove_leftovers(const Batch& batch, const SyncResult& result, const std::vector<NoticeEntry>& written,

@@ -20,6 +20,9 @@ namespace {
 
 // Around a peer's run (its notice to its Done), a change here counts as its delivery.
 constexpr std::int64_t kDeliverySlackUs = 1000000;
+// File times come from the kernel's coarse clock, up to a tick (4 ms at 250 Hz) behind
+// the time of the change.
+constexpr std::int64_t kTimestampGrainUs = 10000;
 // Copies of one file within one second beyond this are not made (logged as failed).
 constexpr unsigned kMaxCopiesPerSecond = 9;
 
@@ -140,7 +143,8 @@ std::unordered_set<std::uint64_t> ConflictKeeper::signatures_moved_by(const std:
     return signatures;
 }
 
-void ConflictKeeper::keep_conflicting(const std::string& peer, const std::vector<NoticeEntry>& entries) {
+void ConflictKeeper::keep_conflicting(const std::string& peer, const std::vector<NoticeEntry>& entries,
+                                      std::int64_t arrived_us) {
     std::int64_t now_us = g_get_real_time();
     std::optional<std::unordered_set<std::uint64_t>> moved_by_peer;  // when first needed
     for (const NoticeEntry& e : entries) {
@@ -151,6 +155,7 @@ void ConflictKeeper::keep_conflicting(const std::string& peer, const std::vector
         struct stat st;
         if (fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
         std::int64_t ctime_us = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000 + st.st_ctim.tv_nsec / 1000;
+        if (ctime_us >= arrived_us - kTimestampGrainUs) continue;
         // Cheap first: the signature reads the whole file, on the main thread.
         if (!may_be_recent_here(e.path, ctime_us, now_us)) continue;
         EntryState state = entry_state(dir.get(), name.c_str());

@@ -15,7 +15,10 @@
 // during a peer's run over its directory is caught only once this node announced it.
 // Nor is a file that holds what the peer announced before for a name its notice says
 // is gone: the peer's run, which starts as the notice is sent, may have replayed that
-// rename here before the notice is handled.
+// rename here before the notice is handled. Nor a file changed here after the notice
+// arrived (the kernel's time of arrival, not when the main loop read it): that is the
+// peer's run itself (a rename or swap it replayed), or a change made here after the
+// peer sent what it announced, newer than it, which rsync --update keeps anyway.
 //
 // Threads: announced() on workers, keep_conflicting() on the main thread (one mutex).
 #pragma once
@@ -42,8 +45,9 @@ public:
 
     // This node announced `entries` (before its sync writes them to the peers).
     void announced(const std::vector<NoticeEntry>& entries);
-    // `peer` announced `entries`; called before they become expectations.
-    void keep_conflicting(const std::string& peer, const std::vector<NoticeEntry>& entries);
+    // `peer` announced `entries` in a notice that arrived at `arrived_us` (wall clock);
+    // called before they become expectations.
+    void keep_conflicting(const std::string& peer, const std::vector<NoticeEntry>& entries, std::int64_t arrived_us);
 
 private:
     struct Own {

@@ -60,6 +60,12 @@ bool OwnWrites::wrote(const std::string& path, const EntryState& state, std::int
     return std::find(s.begin(), s.end(), state.signature) != s.end();
 }
 
+bool OwnWrites::knows(const std::string& path, std::int64_t now_us) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(path);
+    return it != entries_.end() && !is_expired(it->second, now_us);
+}
+
 std::size_t OwnWrites::size() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return entries_.size();

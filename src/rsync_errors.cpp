@@ -1,9 +1,24 @@
 #include "rsync_errors.h"
 
 #include <cstdio>
+#include <string_view>
 
 namespace clsync {
 namespace {
+
+constexpr std::string_view kKeptNewer = " is newer";
+
+// Calls `f` with each line of `text` (split by hand: <sstream> would pull iostreams
+// and locales into the static binary).
+template <typename F>
+void for_each_line(const std::string& text, F&& f) {
+    for (std::size_t start = 0; start < text.size();) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        f(text.substr(start, end - start));
+        start = end + 1;
+    }
+}
 
 bool contains(const std::string& line, const char* text) { return line.find(text) != std::string::npos; }
 
@@ -32,6 +47,12 @@ bool is_race_while_listing(const std::string& line) {
 // given. Its deletion raised an event of its own, which the rerun includes.
 bool is_race_with_deletion(const std::string& line) { return starts_with(line, "cannot delete non-empty directory: "); }
 
+// What --info=skip1 says of a file --update left alone: not an error.
+bool is_kept_newer_notice(const std::string& line) {
+    return line.size() > kKeptNewer.size() &&
+           line.compare(line.size() - kKeptNewer.size(), std::string::npos, kKeptNewer.data(), kKeptNewer.size()) == 0;
+}
+
 // rsync's closing summary ("rsync error: some files/attrs were not transferred ...").
 bool is_summary(const std::string& line) {
     return starts_with(line, "rsync error: some files") || starts_with(line, "rsync warning: some files");
@@ -43,21 +64,16 @@ RsyncOutcome classify_rsync_run(int exit_code, const std::string& messages) {
     bool deletions_skipped = messages.find("IO error encountered -- skipping file deletion") != std::string::npos;
     if (exit_code == 0 || exit_code == 24) return deletions_skipped ? RsyncOutcome::Retry : RsyncOutcome::Complete;
     if (exit_code != 23) return RsyncOutcome::Failed;
-    bool listing_raced = false, explained = false;  // listing_raced: run it again
-    // Split by hand: <sstream> would pull iostreams and locales into the static binary.
-    for (std::string::size_type start = 0; start < messages.size();) {
-        auto end = messages.find('\n', start);
-        if (end == std::string::npos) end = messages.size();
-        std::string line = messages.substr(start, end - start);
-        start = end + 1;
-        if (line.empty() || is_summary(line)) continue;
+    bool listing_raced = false, explained = false, unexplained = false;  // listing_raced: run it again
+    for_each_line(messages, [&](const std::string& line) {
+        if (line.empty() || is_summary(line) || is_kept_newer_notice(line)) return;
         if (is_race_while_listing(line) || is_race_with_deletion(line))
             listing_raced = true;
         else if (!is_race_after_listing(line))
-            return RsyncOutcome::Failed;
+            unexplained = true;
         explained = true;
-    }
-    if (!explained) return RsyncOutcome::Failed;
+    });
+    if (unexplained || !explained) return RsyncOutcome::Failed;
     return listing_raced ? RsyncOutcome::Retry : RsyncOutcome::Complete;
 }
 
@@ -97,14 +113,9 @@ std::string unescaped_log_name(const std::string& name) {
 
 std::vector<std::string> written_paths_in_log(const std::string& log) {
     std::vector<std::string> paths;
-    std::size_t start = 0;
-    while (start < log.size()) {
-        std::size_t end = log.find('\n', start);
-        if (end == std::string::npos) end = log.size();
-        std::string line = log.substr(start, end - start);
-        start = end + 1;
+    for_each_line(log, [&paths](const std::string& line) {
         std::size_t pid_end = line.find("] ");
-        if (pid_end == std::string::npos) continue;
+        if (pid_end == std::string::npos) return;
         std::string item = line.substr(pid_end + 2);
         // "YXcstpoguax name": Y what was done (sent or received, made, hard-linked), not
         // '.' (attributes of an entry that was there) or '*' ("*deleting").
@@ -112,11 +123,24 @@ std::vector<std::string> written_paths_in_log(const std::string& log) {
         if (item.size() < kItemize + 2 || item[kItemize] != ' ' ||
             std::string("<>ch").find(item[0]) == std::string::npos ||
             std::string("fdLDS").find(item[1]) == std::string::npos)
-            continue;
+            return;
         std::string name = unescaped_log_name(item.substr(kItemize + 1));
         if (!name.empty() && name.back() == '/') name.pop_back();
         if (!name.empty() && name != ".") paths.push_back(std::move(name));
-    }
+    });
+    return paths;
+}
+
+std::vector<std::string> kept_newer_paths(std::string& messages) {
+    std::vector<std::string> paths;
+    std::string others;
+    for_each_line(messages, [&](const std::string& line) {
+        if (is_kept_newer_notice(line))
+            paths.push_back(unescaped_log_name(line.substr(0, line.size() - kKeptNewer.size())));
+        else
+            others += line + '\n';
+    });
+    messages = std::move(others);
     return paths;
 }
 

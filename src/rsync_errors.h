@@ -37,4 +37,9 @@ constexpr const char* kRsyncLogFormat = "%i %n";
 // ("dir/" for a directory; rsync writes a byte it cannot print as "\#ooo", octal).
 std::vector<std::string> written_paths_in_log(const std::string& log);
 
+// The files a run with --update --info=skip1 left alone because the destination's copy
+// is newer (rsync says "NAME is newer", NAME escaped as in the log), taken out of
+// `messages`, which keeps the rest. classify_rsync_run ignores those lines.
+std::vector<std::string> kept_newer_paths(std::string& messages);
+
 }  // namespace clsync

@@ -170,15 +170,11 @@ SyncResult RsyncRunner::run(const Batch& batch) const {
         // A file renamed over another here replaced it: the destination's copy of the
         // name goes even if its mtime is newer (the renamed file kept its older one).
         Batch replaced;
+        replaced.overwrite_newer = true;
         for (const std::string& name : replayed.replaced) replaced.paths.push_back({name, false});
         log_debug("%zu files renamed over others here: copied to %s even where its copy is newer",
                   replaced.paths.size(), settings_.destination.c_str());
-        SyncResult forced = run_rsync(replaced, {}, false);
-        forced.written.insert(forced.written.begin(), result.written.begin(), result.written.end());
-        if (forced.outcome != RsyncOutcome::Complete)
-            result = std::move(forced);
-        else
-            result.written = std::move(forced.written);
+        fold_rerun(result, run_rsync(replaced, {}));
     }
     result.rename_paths = std::move(replayed.paths);
     result.renames_applied = replayed.applied;
@@ -186,8 +182,7 @@ SyncResult RsyncRunner::run(const Batch& batch) const {
     return result;
 }
 
-SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPath>& rename_paths,
-                                  bool keep_newer) const {
+SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPath>& rename_paths) const {
     // --modify-window=-1: nanoseconds count when comparing times; otherwise rsync leaves a
     // directory (or a same-size file) alone whose time differs only below the second.
     // --no-inc-recursive: with incremental recursion rsync was seen to deadlock on hard
@@ -232,7 +227,8 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
         // Not with --modify-window=-1: rsync 3.5.0 then overwrites a file up to about
         // 2 s newer (tests/system/cluster.py, scenario 7); whole seconds compare right.
         argv.erase(std::find(argv.begin(), argv.end(), "--modify-window=-1"));
-        if (keep_newer) argv.push_back("--update");
+        // --info=skip1: what --update left alone is named (kept_newer_paths).
+        if (!batch.overwrite_newer) argv.insert(argv.end(), {"--update", "--info=skip1"});
         argv.insert(argv.end(), {"--from0", "--filter=. -"});
         rules = cluster_deletion_rules(settings_.source, paths, batch.deletion_candidates, batch.renames) + rules +
                 as_include_rules(includes);
@@ -263,6 +259,7 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
     constexpr std::size_t kMaxLogBytes = 32 << 20;
     if (log) result.written = written_paths_in_log(log->contents(kMaxLogBytes));
     result.exit_code = child.exit_code;
+    if (settings_.cluster) result.kept_newer = kept_newer_paths(child.stderr_text);
     result.message = trimmed(child.stderr_text);
     if (!child.started || child.exit_code < 0 || child.timed_out)
         result.message += " (rsync " + describe_exit(child) + ")";

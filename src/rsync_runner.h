@@ -45,8 +45,7 @@ public:
     std::optional<bool> reachable() const override;
 
 private:
-    // `keep_newer`: a cluster's --update (a newer copy at the destination stays).
-    SyncResult run_rsync(const Batch& batch, const std::vector<QueuedPath>& rename_paths, bool keep_newer = true) const;
+    SyncResult run_rsync(const Batch& batch, const std::vector<QueuedPath>& rename_paths) const;
 
     RsyncSettings settings_;
     ChildRegistry& children_;

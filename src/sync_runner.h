@@ -26,6 +26,9 @@ struct SyncResult {
     // A cluster's runs into a local path: what the run made or updated there (rsync's
     // log), also what the source held only for a moment (own_writes.h).
     std::vector<std::string> written;
+    // A cluster's runs: the files rsync left alone because the destination's copy is
+    // newer (--update), which a peer may have changed (cluster_runner.h).
+    std::vector<std::string> kept_newer;
     bool nothing_to_write = false;  // needed() left nothing of the batch: run() was not called
     bool deferred = false;          // needed() said "not now": nothing was run
     // What run() was given (needed()'s part of the batch), for the log.
@@ -50,6 +53,11 @@ public:
     // a sync (a local destination, a handler). Called on worker threads.
     virtual std::optional<bool> reachable() const { return std::nullopt; }
 };
+
+// Folds into `result` a second run of some of its batch's paths (written over newer
+// copies, rsync_runner.cpp and cluster_runner.cpp): what either wrote is kept, and the
+// second run's outcome replaces the first's unless it completed.
+void fold_rerun(SyncResult& result, SyncResult rerun);
 
 // Whether `exit_code` is one the administrator declared a success (-x).
 bool is_ignored_exit_code(const std::vector<int>& ignored, int exit_code);

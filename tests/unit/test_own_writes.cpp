@@ -37,6 +37,9 @@ TEST_CASE("OwnWrites knows what this node wrote where, and only that") {
     // Expired.
     CHECK_FALSE(own.wrote("a", present(1), kNow + std::chrono::microseconds(kOwnWriteLifetime).count()));
     CHECK(own.size() == 2);
+    CHECK(own.knows("a/x", kNow));
+    CHECK_FALSE(own.knows("b", kNow));
+    CHECK_FALSE(own.knows("a/x", kNow + std::chrono::microseconds(kOwnWriteLifetime).count()));
 }
 
 TEST_CASE("OwnWrites keeps a path's last three writes") {

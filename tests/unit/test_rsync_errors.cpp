@@ -80,3 +80,24 @@ TEST_CASE("written_paths_in_log reads what an rsync run wrote") {
     CHECK(written_paths_in_log("").empty());
     CHECK(written_paths_in_log("no brackets >f+++++++++ x\n").empty());
 }
+
+TEST_CASE("kept_newer_paths takes what --update left alone out of rsync's messages") {
+    std::string messages =
+        "d/f\\#012x is newer\n"
+        "rsync: [sender] send_files failed to open \"/s/gone\": No such file or directory (2)\n"
+        "d/name is newer is newer\n"
+        "d/g is newer\n"
+        "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394) "
+        "[sender=3.5.0]\n";
+    CHECK(classify_rsync_run(23, messages) == RsyncOutcome::Complete);
+    CHECK(kept_newer_paths(messages) == std::vector<std::string>{"d/f\nx", "d/name is newer", "d/g"});
+    CHECK(messages ==
+          "rsync: [sender] send_files failed to open \"/s/gone\": No such file or directory (2)\n"
+          "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394) "
+          "[sender=3.5.0]\n");
+    std::string none = "rsync: something else\n";
+    CHECK(kept_newer_paths(none).empty());
+    CHECK(none == "rsync: something else\n");
+    std::string bare = " is newer\n";  // no name: not such a line
+    CHECK(kept_newer_paths(bare).empty());
+}
