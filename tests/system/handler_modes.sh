@@ -53,6 +53,11 @@ SH
 
 run_mode rsyncshell -L "$WORK/lists-kept" -U
 ls "$WORK/lists-kept"/*.list >/dev/null 2>&1 || fail "-U: no list file kept in $WORK/lists-kept"
+# They name paths of the tree: the lists dir clsync made and each list are private.
+[ "$(stat -c %a "$WORK/lists-kept")" = 700 ] || fail "lists dir made with mode $(stat -c %a "$WORK/lists-kept")"
+for list in "$WORK/lists-kept"/*.list; do
+    [ "$(stat -c %a "$list")" = 600 ] || fail "list file $list has mode $(stat -c %a "$list")"
+done
 mkdir -m 700 "$WORK/lists-unlinked"
 run_mode shell -L "$WORK/lists-unlinked"
 ! ls "$WORK/lists-unlinked"/*.list >/dev/null 2>&1 || fail "without -U list files were left: $(ls "$WORK/lists-unlinked")"
