@@ -48,21 +48,30 @@ void DelayQueue::add(const std::string& path, bool recursive, SizeClass size_cla
 }
 
 void DelayQueue::rename(const std::string& from, const std::string& to, TimePoint now) {
+    // a -> b right after b -> a: two renames, or one RENAME_EXCHANGE (reported alike).
+    // After an exchange, what the first rename moved to `from` belongs there still; after
+    // two renames it is back under `to`. Kept under both names: either way is synced.
+    bool reverses_last = !renames_.empty() && renames_.back() == Rename{to, from};
     if (renames_.empty()) first_rename_seen_ = now;
     renames_.push_back({from, to});
+    std::vector<MovedEntry> moved_before = std::exchange(last_moved_, {});
     // What was pending under the old name is now under the new one. If a recursive
     // ancestor covers the old name, nothing tells what under it differs from the
     // destination: the new name is synced whole.
     bool covered = covering_ancestor(from) != entries_.end();
-    std::vector<std::pair<std::string, Entry>> moved;
-    erase_subtree(entries_, from, true,
-                  [&](const auto& entry) { moved.emplace_back(to + entry.first.substr(from.size()), entry.second); });
-    if (covered) add(to, true, SizeClass::Normal, now);
-    for (auto& [path, entry] : moved) {
-        add(path, entry.recursive, entry.size_class, now);
-        auto it = entries_.find(path);
-        if (it != entries_.end()) it->second.first_seen = std::min(it->second.first_seen, entry.first_seen);
-    }
+    erase_subtree(entries_, from, true, [&](const auto& entry) {
+        last_moved_.push_back({to + entry.first.substr(from.size()), entry.second});
+    });
+    if (covered) last_moved_.push_back({to, Entry{now, true, SizeClass::Normal}});
+    for (const MovedEntry& m : last_moved_) add_moved(m, now);
+    if (reverses_last)
+        for (const MovedEntry& m : moved_before) add_moved(m, now);
+}
+
+void DelayQueue::add_moved(const MovedEntry& moved, TimePoint now) {
+    add(moved.path, moved.entry.recursive, moved.entry.size_class, now);
+    auto it = entries_.find(moved.path);
+    if (it != entries_.end()) it->second.first_seen = std::min(it->second.first_seen, moved.entry.first_seen);
 }
 
 std::vector<QueuedPath> DelayQueue::requeue(std::vector<QueuedPath> paths, TimePoint first_seen, bool only_renamed) {
@@ -89,7 +98,10 @@ std::vector<QueuedPath> DelayQueue::requeue(std::vector<QueuedPath> paths, TimeP
     return queued;
 }
 
-std::vector<Rename> DelayQueue::take_renames() { return std::exchange(renames_, {}); }
+std::vector<Rename> DelayQueue::take_renames() {
+    last_moved_.clear();
+    return std::exchange(renames_, {});
+}
 
 void DelayQueue::put_back_renames(const std::vector<Rename>& older, TimePoint first_seen) {
     if (older.empty()) return;

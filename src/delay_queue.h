@@ -10,6 +10,8 @@
 //    the new name (they describe what is there now) and is kept, in order, to be
 //    replayed at the destination before the next batch; it waits in the window of
 //    ordinary files;
+//  - a rename straight back (b -> a right after a -> b) is a round trip or the two
+//    halves of a RENAME_EXCHANGE: what the first one moved stays under both names;
 //  - each size class has a window: it closes at the first-seen time of its oldest entry
 //    plus that class's delay; when it closes, every entry of the class is taken at once.
 //    This bounds latency by one window (it is not a debounce that restarts on every event).
@@ -109,10 +111,19 @@ private:
     // Removes entries strictly below `path`; returns the earliest first-seen among them.
     std::optional<TimePoint> absorb_descendants(const std::string& path);
 
+    // An entry a rename moved, under its new name.
+    struct MovedEntry {
+        std::string path;
+        Entry entry;
+    };
+    // Adds `moved` back, keeping its first-seen time (its window stays bounded).
+    void add_moved(const MovedEntry& moved, TimePoint now);
+
     Delays delays_;
     Entries entries_;
     std::vector<Rename> renames_;
-    TimePoint first_rename_seen_{};  // of renames_.front()
+    std::vector<MovedEntry> last_moved_;  // by renames_.back(): an exchange's second half puts them back
+    TimePoint first_rename_seen_{};       // of renames_.front()
 };
 
 }  // namespace clsync

@@ -53,15 +53,23 @@ bool same_contents(const std::string& a, const std::string& b) {
     }
 }
 
-// Whether the trees at `a` and `b` have the same names, types, sizes, times and
-// symlink targets (a directory's own times aside: replays change them). Gives up
-// (false) below kMaxCompareDepth levels.
+// Whether `a` and `b` have the same type and permissions, and the same owner where
+// rsync -a keeps owners (run as root): a chmod pending under one name of an exchange
+// is not to be taken for "in place".
+bool same_type_and_attributes(const struct stat& a, const struct stat& b) {
+    static const bool owners_kept = geteuid() == 0;
+    return a.st_mode == b.st_mode && (!owners_kept || (a.st_uid == b.st_uid && a.st_gid == b.st_gid));
+}
+
+// Whether the trees at `a` and `b` have the same names, types, permissions, sizes,
+// times and symlink targets (a directory's own times aside: replays change them).
+// Gives up (false) below kMaxCompareDepth levels.
 constexpr int kMaxCompareDepth = 128;
 
 bool same_tree(const std::string& a, const std::string& b, int depth = 0) {
     struct stat sa, sb;
     if (lstat(a.c_str(), &sa) != 0 || lstat(b.c_str(), &sb) != 0) return false;
-    if ((sa.st_mode & S_IFMT) != (sb.st_mode & S_IFMT)) return false;
+    if (!same_type_and_attributes(sa, sb)) return false;
     if (S_ISLNK(sa.st_mode)) {
         char ta[PATH_MAX], tb[PATH_MAX];
         ssize_t na = readlink(a.c_str(), ta, sizeof ta), nb = readlink(b.c_str(), tb, sizeof tb);

@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -281,8 +282,23 @@ class Outage:
                 detail += "\n  " + "\n  ".join(self.last_diffs[:30])
                 if len(self.last_diffs) > 30:
                     detail += f"\n  ... and {len(self.last_diffs) - 30} more"
+                detail += self.ops_naming(self.last_diffs[:5])
             raise Failure(detail)
         print(f"outage: {what}: {time.monotonic() - start:.1f} s", flush=True)
+
+    def ops_naming(self, diffs):
+        """The last operations of ops.log that named a path in `diffs` (treecmp's
+        b'...' names) as a whole: what a failure report needs first."""
+        self.oplog.flush()
+        with open(os.path.join(self.work, "ops.log"), errors="replace") as f:
+            ops = f.read().splitlines()
+        text = ""
+        for name in dict.fromkeys(m for d in diffs for m in re.findall(r"b'([^']*)'", d)):
+            found = [op for op in ops if re.search(r"(?:^|\s)" + re.escape(name) + r"(?=$|[\s,])", op)]
+            if found:
+                text += f"\n  ops naming {name!r} (last {min(len(found), 8)} of {len(found)}):\n    " + \
+                    "\n    ".join(found[-8:])
+        return text
 
     def wait_remote_down(self):
         last = [None]

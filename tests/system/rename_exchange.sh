@@ -4,7 +4,8 @@
 # replay cannot tell the contents apart by their metadata; the destination must still
 # end up with the swapped contents. At a local destination the pair is replayed as one
 # exchange (the files move with their directories); a swap of equal trees copies
-# nothing.
+# nothing. A file whose mode changed just before it was exchanged keeps that mode
+# under its new name (outage.py found it lost once).
 . "$(dirname "$0")/lib.sh"
 exchange() {
     python3 -c 'import ctypes, os, sys
@@ -19,6 +20,9 @@ echo 1 >"$SRC/f1"
 echo 2 >"$SRC/f2"
 echo s >"$SRC/same1/in/s"
 echo s >"$SRC/same2/in/s"
+echo m >"$SRC/m"
+chmod 644 "$SRC/m"
+mkdir "$SRC/md"
 touch -d 2020-01-01 "$SRC/a" "$SRC/b" "$SRC/f1" "$SRC/f2" "$SRC/same1/in/s" "$SRC/same2/in/s" \
     "$SRC/same1/in" "$SRC/same2/in" "$SRC/same1" "$SRC/same2"
 start_daemon
@@ -39,5 +43,13 @@ if [ "$MODE" = rsyncdirect ]; then
     # Replayed as one exchange: the file moved with its directory, not copied.
     [ "$(stat -c %i "$DST/b/x")" = "$inode_x" ] || fail "the exchange of two directories was not replayed as one"
 fi
+
+# Both in one process, within one batching window.
+python3 -c 'import ctypes, os, sys
+os.chmod(sys.argv[1], 0o664)
+if ctypes.CDLL(None).renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2) != 0:
+    sys.exit("renameat2 failed")' "$SRC/m" "$SRC/md"
+wait_converged "after a chmod and an exchange"
+[ "$(stat -c %a "$DST/md")" = 664 ] || fail "the exchanged file lost its new mode: $(stat -c %a "$DST/md")"
 stop_daemon
 echo "PASS"

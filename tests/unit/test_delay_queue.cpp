@@ -135,6 +135,40 @@ TEST_CASE("renames are kept in order and wait in the window of ordinary files") 
     CHECK(q.empty());
 }
 
+TEST_CASE("an exchange (a -> b, b -> a) leaves what was pending under both names") {
+    // A chmod of file a, then renameat2(a, b, RENAME_EXCHANGE): the changed file is b
+    // now. Two plain renames look the same and leave it at a: both are synced.
+    DelayQueue q(kDelays);
+    q.add("a", false, SizeClass::Normal, t0);
+    q.add("b/f", false, SizeClass::Normal, t0 + 100ms);
+    q.rename("a", "b", t0 + 200ms);
+    q.rename("b", "a", t0 + 200ms);
+    CHECK(q.take_due(t0 + 1000ms) == std::vector<QueuedPath>{{"a", false}, {"a/f", false}, {"b", false}});
+    CHECK(q.take_renames() == std::vector<Rename>{{"a", "b"}, {"b", "a"}});
+
+    // Not after renames of other names in between, nor across batches.
+    q.add("c", false, SizeClass::Normal, t0 + 2000ms);
+    q.rename("c", "d", t0 + 2000ms);
+    q.rename("x", "y", t0 + 2000ms);
+    q.rename("d", "c", t0 + 2000ms);
+    CHECK(q.take_due(t0 + 3000ms) == std::vector<QueuedPath>{{"c", false}});
+    q.take_renames();
+    q.add("e", false, SizeClass::Normal, t0 + 4000ms);
+    q.rename("e", "g", t0 + 4000ms);
+    CHECK(q.take_due(t0 + 5000ms) == std::vector<QueuedPath>{{"g", false}});
+    q.take_renames();
+    q.rename("g", "e", t0 + 6000ms);
+    CHECK(q.take_due(t0 + 7000ms).empty());
+}
+
+TEST_CASE("an exchange out of a recursively pending directory syncs both names whole") {
+    DelayQueue q(kDelays);
+    q.add("new", true, SizeClass::Normal, t0);
+    q.rename("new/f", "g", t0 + 100ms);
+    q.rename("g", "new/f", t0 + 100ms);
+    CHECK(q.take_due(t0 + 1000ms) == std::vector<QueuedPath>{{"g", true}, {"new", true}});
+}
+
 TEST_CASE("a rename out of a recursively pending directory syncs the new name whole") {
     DelayQueue q(kDelays);
     q.add("new", true, SizeClass::Normal, t0);  // created in this window: not at the destination
