@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 namespace clsync {
@@ -75,18 +76,29 @@ void DelayQueue::add_moved(const MovedEntry& moved, TimePoint now) {
 }
 
 std::vector<QueuedPath> DelayQueue::requeue(std::vector<QueuedPath> paths, TimePoint first_seen, bool only_renamed) {
+    // Each path once: a rename below several of them (a batch's rename paths repeat
+    // its directories) adds its new name once, not once per copy; copies that each
+    // added one, renamed again and again, grew the list exponentially (outage.py, a
+    // batch of 242 renames: 3 GiB and a main loop that never came back).
+    std::sort(paths.begin(), paths.end(), [](const QueuedPath& a, const QueuedPath& b) {
+        return std::tie(a.path, a.recursive) < std::tie(b.path, b.recursive);
+    });
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
     std::vector<bool> renamed(paths.size(), false);
     for (const Rename& r : renames_) {
-        std::size_t count = paths.size();
-        for (std::size_t i = 0; i < count; ++i) {
+        bool moves_part = false;  // of a recursive path: that part now lives elsewhere
+        for (std::size_t i = 0; i < paths.size(); ++i) {
             QueuedPath& p = paths[i];
             if (p.path == r.from || is_ancestor(r.from, p.path)) {
                 p.path = r.to + p.path.substr(r.from.size());
                 renamed[i] = true;
             } else if (p.recursive && is_ancestor(p.path, r.from)) {
-                paths.push_back({r.to, true});  // part of it now lives elsewhere
-                renamed.push_back(true);
+                moves_part = true;
             }
+        }
+        if (moves_part) {
+            paths.push_back({r.to, true});
+            renamed.push_back(true);
         }
     }
     std::vector<QueuedPath> queued;

@@ -215,6 +215,21 @@ TEST_CASE("after a clean run only the paths renamed since come back") {
     CHECK(q.take_renames() == std::vector<Rename>{{"a", "b"}});
 }
 
+TEST_CASE("requeued paths under many nested renames stay few") {
+    // Each rename moves a directory into the one the previous rename made: every new
+    // name lies below all earlier ones, and each copy of them once added it again.
+    DelayQueue q(kDelays);
+    std::string dir = "a";
+    for (int i = 0; i < 60; ++i) {
+        std::string next = dir + "/d" + std::to_string(i);
+        q.rename(dir + "/s" + std::to_string(i), next, t0);
+        dir = next;
+    }
+    auto back = q.requeue({{"", true}, {"a", true}, {"a", true}, {"a", false}}, t0);
+    CHECK(back.size() <= 3 + 60);  // each distinct path, and one new name per rename
+    CHECK(q.take_due(t0 + 1000ms) == std::vector<QueuedPath>{{"", true}});
+}
+
 TEST_CASE("renames put back go before those that came since, and are due at once") {
     DelayQueue q(kDelays);
     q.rename("b", "c", t0 + 5000ms);
