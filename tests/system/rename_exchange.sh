@@ -7,11 +7,15 @@
 # nothing. A file whose mode changed just before it was exchanged keeps that mode
 # under its new name (outage.py found it lost once).
 . "$(dirname "$0")/lib.sh"
+# exchange A B [MODE]: renameat2(A, B, RENAME_EXCHANGE), after chmod MODE A if given
+# (in the same process: both within one batching window).
 exchange() {
     python3 -c 'import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
+if len(sys.argv) > 3:
+    os.chmod(sys.argv[1], int(sys.argv[3], 8))
 if libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2) != 0:
-    sys.exit(os.strerror(ctypes.get_errno()))' "$1" "$2"
+    sys.exit(os.strerror(ctypes.get_errno()))' "$@"
 }
 mkdir -p "$SRC/a" "$SRC/b" "$SRC/same1/in" "$SRC/same2/in"
 echo x >"$SRC/a/x"
@@ -44,11 +48,7 @@ if [ "$MODE" = rsyncdirect ]; then
     [ "$(stat -c %i "$DST/b/x")" = "$inode_x" ] || fail "the exchange of two directories was not replayed as one"
 fi
 
-# Both in one process, within one batching window.
-python3 -c 'import ctypes, os, sys
-os.chmod(sys.argv[1], 0o664)
-if ctypes.CDLL(None).renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2) != 0:
-    sys.exit("renameat2 failed")' "$SRC/m" "$SRC/md"
+exchange "$SRC/m" "$SRC/md" 664
 wait_converged "after a chmod and an exchange"
 [ "$(stat -c %a "$DST/md")" = 664 ] || fail "the exchanged file lost its new mode: $(stat -c %a "$DST/md")"
 stop_daemon
