@@ -97,6 +97,27 @@ stop_daemon() {
     [ "$rc" -eq 0 ] || fail "daemon exited with $rc on $signal"
 }
 
+# crash_daemon: SIGKILLs the daemon, as a crash would, and waits until the children it
+# left (an rsync run, its ssh) have ended: one still running could write the
+# destination after the test has changed it.
+crash_daemon() {
+    local pids
+    pids=$(descendants_of "$DAEMON_PID")
+    kill -KILL "$DAEMON_PID"
+    wait "$DAEMON_PID" 2>/dev/null || true
+    DAEMON_PID=
+    # shellcheck disable=SC2086
+    wait_for "the killed daemon's children to end" sh -c 'for p; do kill -0 "$p" 2>/dev/null && exit 1; done; exit 0' sh $pids
+}
+
+descendants_of() {
+    local child
+    for child in $(pgrep -P "$1"); do
+        echo "$child"
+        descendants_of "$child"
+    done
+}
+
 # skip_in_librsync REASON: a test of something only rsync does is skipped (77) in
 # the librsync variant.
 skip_in_librsync() {

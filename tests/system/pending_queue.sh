@@ -37,9 +37,7 @@ rows=$(pending_of_dead)
 echo "$rows" | grep -qx "created" || fail "'created' not pending for the dead destination: $rows"
 echo "$rows" | grep -qx "d-renamed" || fail "'d-renamed' not pending: $rows"
 echo "$rows" | grep -qx "untouched" && fail "'untouched' pending, but it never changed: $rows"
-kill -KILL "$DAEMON_PID"
-wait "$DAEMON_PID" 2>/dev/null || true
-DAEMON_PID=
+crash_daemon
 
 # Writable again; restarted without the initial sync: only what was pending goes there.
 rm "$BLOCKER"
