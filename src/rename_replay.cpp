@@ -8,23 +8,18 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <unordered_set>
 #include <vector>
 
+#include "directory_opener.h"
 #include "log.h"
 #include "path_tree.h"
 #include "unique_fd.h"
 
 namespace clsync {
 namespace {
-
-std::string parent_of(const std::string& path) {
-    auto slash = path.rfind('/');
-    return slash == std::string::npos ? std::string() : path.substr(0, slash);
-}
 
 // The names in directory `dir` (without "." and ".."), sorted; empty if unreadable.
 std::vector<std::string> entry_names(const std::string& dir) {
@@ -137,11 +132,27 @@ bool is_exchange(const std::vector<Rename>& renames, std::size_t i, const std::s
            lstat((source + '/' + r.to).c_str(), &st) == 0;
 }
 
+// Renames `from` to `to` (renameat2 `flags`) at a local destination without following
+// a symlink on the way: the destination's copy of a directory may still be a symlink
+// the source has replaced since, and rename(2) would follow it, out of its place or
+// out of the tree (torture.py under TSan: a file renamed into the destination's top).
+bool rename_beneath(DirectoryOpener& dirs, const std::string& from, const std::string& to, unsigned flags) {
+    SharedFd from_dir = dirs.open(parent_of(from));
+    if (!from_dir->valid()) return false;
+    SharedFd to_dir = dirs.open(parent_of(to));
+    if (!to_dir->valid()) return false;
+    bool done = renameat2(from_dir->get(), name_of(from).c_str(), to_dir->get(), name_of(to).c_str(), flags) == 0;
+    int error = errno;
+    dirs.forget(from);  // what was opened under either name is elsewhere now
+    dirs.forget(to);
+    errno = error;
+    return done;
+}
+
 // Replays the exchange of renames[i] and renames[i + 1] at a local destination;
 // whether it was made.
-bool exchange_locally(const std::string& destination, const Rename& r) {
-    std::string a = destination + '/' + r.from, b = destination + '/' + r.to;
-    if (renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0) return true;
+bool exchange_locally(DirectoryOpener& dirs, const Rename& r) {
+    if (rename_beneath(dirs, r.from, r.to, RENAME_EXCHANGE)) return true;
     log_debug("exchanging '%s' and '%s' at the destination: %s", printable(r.from).c_str(), printable(r.to).c_str(),
               strerror(errno));
     return false;
@@ -161,6 +172,7 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
                                const std::vector<Rename>& renames, const std::vector<bool>& applied_remotely) {
     ReplayedRenames result;
     result.each.assign(renames.size(), RenameReplay::NotReplayed);
+    DirectoryOpener dirs(destination);  // local renames only
     // Synced recursively at the end where they may differ: the old names, and the new
     // names whose replay failed (delete and copy).
     std::vector<std::string> to_check;
@@ -175,7 +187,7 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
         if (carried)
             log_debug("not exchanging '%s' and '%s' at the destination: it holds what the source has there",
                       printable(r.from).c_str(), printable(r.to).c_str());
-        if (carried || (exchange && exchange_locally(destination, r))) {
+        if (carried || (exchange && exchange_locally(dirs, r))) {
             for (QueuedPath& p : result.paths) follow_exchange(r, p.path);
             for (std::string& name : to_check) follow_exchange(r, name);
             for (std::string& name : result.replaced) follow_exchange(r, name);
@@ -200,8 +212,7 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
             log_debug("not renaming '%s' to '%s' at the destination: it holds what the source has there now",
                       printable(r.from).c_str(), printable(r.to).c_str());
         } else if (local) {
-            std::string from = destination + '/' + r.from, to = destination + '/' + r.to;
-            applied = std::rename(from.c_str(), to.c_str()) == 0;
+            applied = rename_beneath(dirs, r.from, r.to, 0);
             if (!applied)
                 log_debug("renaming '%s' to '%s' at the destination: %s (copying instead)", printable(r.from).c_str(),
                           printable(r.to).c_str(), strerror(errno));

@@ -44,4 +44,20 @@ wait_converged "after the links were removed"
 
 [ "$(canary_state)" = "$before" ] || fail "the tree outside the source and the destination changed"
 stop_daemon
+
+# The reverse race: a symlink to the outside tree replaced by a directory and a file
+# renamed into it, in one batch (-t 2): until the batch syncs the directory, the
+# destination still has the symlink, and the rename's replay must not go through it.
+ln -s "$OUTSIDE" "$SRC/link-then-dir"
+echo moved >"$SRC/moving"
+start_daemon -t 2
+wait_converged "the link to the outside tree"
+rm "$SRC/link-then-dir"
+mkdir "$SRC/link-then-dir"
+wait_for "the new directory watched" grep -q "event: 'link-then-dir' (and below)" "$LOG"
+mv "$SRC/moving" "$SRC/link-then-dir/moved-in"
+wait_converged "after the symlink became a directory with a file renamed into it"
+[ -e "$OUTSIDE/moved-in" ] && fail "the rename was replayed through the destination's symlink, outside it"
+[ "$(canary_state)" = "$before" ] || fail "the tree outside the source and the destination changed"
+stop_daemon
 echo "hostile_symlinks: ok"
