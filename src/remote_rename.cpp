@@ -19,13 +19,23 @@ std::string shell_quoted(const std::string& text) {
 }
 
 std::string remote_rename_script(const std::string& remote_path, const std::vector<Rename>& renames) {
+    // mv follows a symlink in a parent like rename(2) does, and the destination's copy of
+    // a directory may still be a symlink the source has replaced since: a rename goes
+    // only where both parents resolve to themselves below the destination ("beneath").
     // -T: onto an existing directory `to` is replaced (if empty), not entered, as with
-    // rename(2). A failed mv is reported, not fatal: that rename is copied instead.
-    std::string script;
-    for (std::size_t i = 0; i < renames.size(); ++i)
-        script += "mv -fT -- " + shell_quoted(remote_path + '/' + renames[i].from) + ' ' +
-                  shell_quoted(remote_path + '/' + renames[i].to) + " 2>/dev/null || echo clsync-rename-failed " +
-                  std::to_string(i) + " >&2\n";
+    // rename(2). A failed or refused mv is reported, not fatal: that rename is copied
+    // instead.
+    std::string script = "b=$(realpath -e -- " + shell_quoted(remote_path) +
+                         " 2>/dev/null) || b=\n"
+                         "beneath() { [ -n \"$b\" ] && { [ -z \"$1\" ] || "
+                         "[ \"$(realpath -e -- \"$b/$1\" 2>/dev/null)/\" = \"$b/$1\" ]; }; }\n";
+    auto directory_of = [](const std::string& path) { return path.substr(0, path.rfind('/') + 1); };
+    for (std::size_t i = 0; i < renames.size(); ++i) {
+        const Rename& r = renames[i];
+        script += "beneath " + shell_quoted(directory_of(r.from)) + " && beneath " + shell_quoted(directory_of(r.to)) +
+                  " && mv -fT -- \"$b\"/" + shell_quoted(r.from) + " \"$b\"/" + shell_quoted(r.to) +
+                  " 2>/dev/null || echo clsync-rename-failed " + std::to_string(i) + " >&2\n";
+    }
     return script + "echo clsync-renames-done >&2\n";
 }
 

@@ -104,6 +104,20 @@ TEST_CASE("a rename onto an empty directory replaces it, as rename(2)") {
     CHECK_FALSE(exists(dir.path + "/dst/src"));
 }
 
+TEST_CASE("the rename script never renames through a symlink in a parent") {
+    // The destination may still have a symlink where the source made a directory since.
+    TempDir dir, outside;
+    touch(dir.path + "/f");
+    touch(dir.path + "/g");
+    REQUIRE(symlink(outside.path.c_str(), (dir.path + "/link").c_str()) == 0);
+    mkdir((dir.path + "/real").c_str(), 0755);
+    std::string err = run_sh(remote_rename_script(dir.path, {{"f", "link/f"}, {"g", "real/g"}}));
+    CHECK(applied_renames(err, 2) == std::vector<bool>{false, true});
+    CHECK_FALSE(exists(outside.path + "/f"));
+    CHECK(exists(dir.path + "/f"));
+    CHECK(exists(dir.path + "/real/g"));
+}
+
 TEST_CASE("applied_renames trusts nothing from a session that did not finish") {
     CHECK(applied_renames("ssh: connect to host x port 22: Connection refused\n", 2) ==
           std::vector<bool>{false, false});
