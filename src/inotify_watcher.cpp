@@ -174,6 +174,10 @@ void InotifyWatcher::flush_pending_move() {
     if (pending_move_->is_dir) {
         remove_watches_under(pending_move_->path);
         unsyncable_.remove_tree(pending_move_->path);
+        // Unless the name holds another directory now: a RENAME_EXCHANGE with a directory
+        // not watched yet (made just before) is reported as an unpaired IN_MOVED_TO of
+        // that one, which watched it under this name, then this unpaired IN_MOVED_FROM.
+        if (is_directory(settings_.root, pending_move_->path)) watch_tree(pending_move_->path);
     }
     emit(std::move(pending_move_->path), true);
     pending_move_.reset();

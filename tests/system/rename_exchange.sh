@@ -5,7 +5,10 @@
 # end up with the swapped contents. At a local destination the pair is replayed as one
 # exchange (the files move with their directories); a swap of equal trees copies
 # nothing. A file whose mode changed just before it was exchanged keeps that mode
-# under its new name (outage.py found it lost once).
+# under its new name (outage.py found it lost once). A directory made and exchanged at
+# once with a watched one, before the watcher saw it (the daemon stopped meanwhile), is
+# watched under its new name: what is written in it later is synced (cluster.py found
+# such changes lost).
 . "$(dirname "$0")/lib.sh"
 # exchange A B [MODE]: renameat2(A, B, RENAME_EXCHANGE), after chmod MODE A if given
 # (in the same process: both within one batching window).
@@ -51,5 +54,19 @@ fi
 exchange "$SRC/m" "$SRC/md" 664
 wait_converged "after a chmod and an exchange"
 [ "$(stat -c %a "$DST/md")" = 664 ] || fail "the exchanged file lost its new mode: $(stat -c %a "$DST/md")"
+
+# The exchange is reported as an IN_MOVED_TO of the new directory (its old parent is
+# not watched) and an IN_MOVED_FROM of the watched one, both unpaired.
+kill -STOP "$DAEMON_PID"
+python3 -c 'import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+os.makedirs(sys.argv[1] + "/in")
+if libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2) != 0:
+    sys.exit(os.strerror(ctypes.get_errno()))' "$SRC/new/deep/fresh" "$SRC/b"
+kill -CONT "$DAEMON_PID"
+wait_converged "after a new directory was exchanged with a watched one"
+echo later >"$SRC/b/in/later"
+echo later >"$SRC/new/deep/fresh/later"
+wait_converged "after writes in the exchanged directories"
 stop_daemon
 echo "PASS"
