@@ -161,8 +161,9 @@ std::uint64_t ClusterNotifier::send_reliably(Packet packet) {
     return packet.seq;
 }
 
-std::vector<std::uint64_t> ClusterNotifier::notify(const std::vector<NoticeEntry>& entries) {
-    return send_entries(packet_of_type(PacketType::Notice), entries);
+std::vector<std::uint64_t> ClusterNotifier::notify(const std::vector<NoticeEntry>& entries,
+                                                   const std::vector<NoticeRename>& renames) {
+    return send_entries(packet_of_type(PacketType::Notice), entries, renames);
 }
 
 void ClusterNotifier::ask_resend(const std::string& node, const std::vector<NoticeEntry>& entries) {
@@ -171,25 +172,32 @@ void ClusterNotifier::ask_resend(const std::string& node, const std::vector<Noti
     send_entries(std::move(resend), entries);
 }
 
-std::vector<std::uint64_t> ClusterNotifier::send_entries(Packet packet, const std::vector<NoticeEntry>& entries) {
+std::vector<std::uint64_t> ClusterNotifier::send_entries(Packet packet, const std::vector<NoticeEntry>& entries,
+                                                         const std::vector<NoticeRename>& renames) {
     // A resend names its node in front of the entries.
     const std::size_t capacity =
         notice_capacity(settings_.node) - (packet.type == PacketType::Resend ? 1 + packet.to_node.size() : 0);
     std::vector<std::uint64_t> seqs;
     std::size_t used = 0;
     auto flush = [&] {
-        if (packet.entries.empty()) return;
+        if (packet.entries.empty() && packet.renames.empty()) return;
         seqs.push_back(send_reliably(packet));
         packet.entries.clear();
+        packet.renames.clear();
         used = 0;
     };
-    for (const NoticeEntry& entry : entries) {
-        std::size_t size = notice_entry_size(entry);
-        if (size > capacity) continue;  // a path too long to announce: its echo is synced back
+    // What does not fit one packet alone (paths too long) is not announced: its echo
+    // is synced back.
+    auto make_room = [&](std::size_t size) {
+        if (size > capacity) return false;
         if (used + size > capacity) flush();
-        packet.entries.push_back(entry);
         used += size;
-    }
+        return true;
+    };
+    for (const NoticeRename& rename : renames)
+        if (make_room(notice_rename_size(rename))) packet.renames.push_back(rename);
+    for (const NoticeEntry& entry : entries)
+        if (make_room(notice_entry_size(entry))) packet.entries.push_back(entry);
     flush();
     return seqs;
 }
@@ -324,7 +332,7 @@ void ClusterNotifier::handle(const Packet& packet, const std::string& address, s
     if (packet.type == PacketType::Notice) {
         log_debug("cluster: node %s announces %zu changes", printable(packet.node).c_str(), packet.entries.size());
         if (on_notice_) on_notice_(packet.node, packet.entries, arrived_us);
-        expected_.expect(packet.node, packet.entries, Clock::now(), g_get_real_time(), packet.seq);
+        expected_.expect(packet.node, packet.entries, Clock::now(), g_get_real_time(), packet.seq, packet.renames);
     } else if (packet.type == PacketType::Done) {
         SettledBatch settled = expected_.settle(packet.node, packet.done_seqs, g_get_real_time());
         // A full Done packet may be one part of a batch: not all it named is known here.

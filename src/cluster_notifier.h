@@ -50,9 +50,10 @@ public:
     // Reads packets and announces this node from now on (main thread).
     void start();
     void stop();
-    // Multicasts notices of `entries` (split to fit packets); any thread. Returns their
-    // seqs, for done().
-    std::vector<std::uint64_t> notify(const std::vector<NoticeEntry>& entries);
+    // Multicasts notices of `entries` and `renames` (split to fit packets); any thread.
+    // Returns their seqs, for done().
+    std::vector<std::uint64_t> notify(const std::vector<NoticeEntry>& entries,
+                                      const std::vector<NoticeRename>& renames = {});
     // Asks `node` to sync `entries` again (each with the signature it announced): its
     // write here was overtaken (overtaken_writes.h); main thread.
     void ask_resend(const std::string& node, const std::vector<NoticeEntry>& entries);
@@ -98,7 +99,8 @@ private:
     // Sends `packet` and again until every peer that is up acknowledged it; its seq.
     std::uint64_t send_reliably(Packet packet);
     // Sends `packet` with `entries`, in as many packets as they need; their seqs.
-    std::vector<std::uint64_t> send_entries(Packet packet, const std::vector<NoticeEntry>& entries);
+    std::vector<std::uint64_t> send_entries(Packet packet, const std::vector<NoticeEntry>& entries,
+                                            const std::vector<NoticeRename>& renames = {});
     void send_bytes(const std::string& bytes);
     void receive_all();
     // `arrived_us`: when the kernel received it (wall clock).

@@ -103,6 +103,15 @@ void put_entries(std::string& out, const std::vector<NoticeEntry>& entries) {
     }
 }
 
+void put_renames(std::string& out, const std::vector<NoticeRename>& renames) {
+    put_u32(out, static_cast<std::uint32_t>(renames.size()));
+    for (const NoticeRename& r : renames)
+        for (const std::string* name : {&r.from, &r.to}) {
+            if (name->empty() || name->size() > kMaxPath) throw std::length_error("notice rename path length");
+            put_bytes16(out, *name);
+        }
+}
+
 std::string encode_body(const Packet& packet) {
     std::string body;
     switch (packet.type) {
@@ -110,6 +119,7 @@ std::string encode_body(const Packet& packet) {
             break;
         case PacketType::Notice:
             put_entries(body, packet.entries);
+            put_renames(body, packet.renames);
             break;
         case PacketType::Ack:
             put_node(body, packet.acked_node);
@@ -152,12 +162,25 @@ bool get_entries(Reader& r, std::vector<NoticeEntry>& entries, bool written_only
     return true;
 }
 
+// A rename's names are paths in the tree, never its top.
+bool get_renames(Reader& r, std::vector<NoticeRename>& renames) {
+    std::uint32_t count = 0;
+    if (!r.u32(count)) return false;
+    // Each rename takes at least 6 bytes: a count beyond what is left is a lie.
+    if (count > kMaxPacketSize / 6) return false;
+    renames.resize(count);
+    for (NoticeRename& rename : renames)
+        for (std::string* name : {&rename.from, &rename.to})
+            if (!r.bytes16(*name, kMaxPath) || !is_wire_path(*name) || *name == kRootWirePath) return false;
+    return true;
+}
+
 bool decode_body(Reader& r, Packet& packet) {
     switch (packet.type) {
         case PacketType::Announce:
             return r.done();
         case PacketType::Notice:
-            return get_entries(r, packet.entries, false) && r.done();
+            return get_entries(r, packet.entries, false) && get_renames(r, packet.renames) && r.done();
         case PacketType::Ack:
             return get_node(r, packet.acked_node) && r.u64(packet.acked_epoch) && r.u64(packet.acked_seq) && r.done();
         case PacketType::Done: {
@@ -264,8 +287,11 @@ DecodeResult decode_packet(const std::string& bytes, const std::string& key) {
 
 std::size_t notice_entry_size(const NoticeEntry& entry) { return 2 + entry.path.size() + 1 + 8; }
 
+std::size_t notice_rename_size(const NoticeRename& rename) { return 2 + rename.from.size() + 2 + rename.to.size(); }
+
 std::size_t notice_capacity(const std::string& node) {
-    return kMaxPacketSize - (kFixedHeader + node.size() + kFixedTail + 4);
+    // The two counts: of entries, of renames.
+    return kMaxPacketSize - (kFixedHeader + node.size() + kFixedTail + 4 + 4);
 }
 
 ReplayGuard::Verdict ReplayGuard::check(const std::string& node, std::uint64_t epoch, std::uint64_t seq) {

@@ -15,7 +15,7 @@
 
 namespace clsync {
 
-constexpr std::uint8_t kProtocolVersion = 1;
+constexpr std::uint8_t kProtocolVersion = 2;
 // One UDP datagram (IP fragments it over a 1500-byte MTU; a lost fragment loses the
 // packet, which retransmission covers).
 constexpr std::size_t kMaxPacketSize = 8192;
@@ -46,13 +46,22 @@ struct NoticeEntry {
     }
 };
 
+// A rename a notice's batch replays at the destination before it writes: the receiver's
+// watcher sees it happen, and must not take it for a local one.
+struct NoticeRename {
+    std::string from;  // both relative to the synced tree, never its top
+    std::string to;
+    bool operator==(const NoticeRename& o) const { return from == o.from && to == o.to; }
+};
+
 struct Packet {
     PacketType type = PacketType::Announce;
-    std::string node;                  // sender's name, 1 to kMaxNodeName bytes
-    std::uint64_t epoch = 0;           // sender's start (ms since the epoch): a restart begins a new sequence
-    std::uint64_t seq = 0;             // per sender and epoch, from 1, increasing
-    std::vector<NoticeEntry> entries;  // Notice
-    std::string acked_node;            // Ack: whose packet
+    std::string node;                   // sender's name, 1 to kMaxNodeName bytes
+    std::uint64_t epoch = 0;            // sender's start (ms since the epoch): a restart begins a new sequence
+    std::uint64_t seq = 0;              // per sender and epoch, from 1, increasing
+    std::vector<NoticeEntry> entries;   // Notice
+    std::vector<NoticeRename> renames;  // Notice, in the order they are replayed
+    std::string acked_node;             // Ack: whose packet
     std::uint64_t acked_epoch = 0;
     std::uint64_t acked_seq = 0;
     std::vector<std::uint64_t> done_seqs;  // Done: the seqs of the batch's notices
@@ -89,8 +98,10 @@ struct DecodeResult {
 };
 DecodeResult decode_packet(const std::string& bytes, const std::string& key);
 
-// The encoded size of a notice entry, for splitting a list of changes into packets.
+// The encoded size of a notice entry or rename, for splitting a list of changes into
+// packets.
 std::size_t notice_entry_size(const NoticeEntry& entry);
+std::size_t notice_rename_size(const NoticeRename& rename);
 // Room for entries in one notice from `node`.
 std::size_t notice_capacity(const std::string& node);
 

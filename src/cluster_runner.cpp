@@ -42,6 +42,17 @@ bool walk_states(const std::string& root, const std::string& start,
     return readable;
 }
 
+// The renames a run replays at the destination before it writes, as its notice names
+// them: the peers' watchers see them happen.
+std::vector<NoticeRename> replayed_renames(const Batch& batch) {
+    std::vector<NoticeRename> renames;
+    for (const Rename& r : batch.renames) {
+        if (renames.size() >= kMaxNoticeEntries) break;
+        renames.push_back({to_wire_path(r.from), to_wire_path(r.to)});
+    }
+    return renames;
+}
+
 // What the second walk found that the first did not announce as it is: entries made
 // or changed while the run wrote, and (as deleted) those gone since. A walk cut at
 // kMaxNoticeEntries tells nothing about what it did not reach.
@@ -60,24 +71,46 @@ std::vector<NoticeEntry> changed_during_run(const std::vector<NoticeEntry>& befo
     return changed;
 }
 
-// Whether the event is a rename a peer's run made here, replaying one of its own: the
-// peer announced the old name gone and the new one there, and is still writing (or
-// its Done came within kSettle: the watcher's event may come after the Done packet). What the new name holds is the
-// peer's, on its way to what the peer has: judging it (or replaying the rename back) would send the peer's older state
-// back over its newer one.
-bool is_peer_rename(const PathEvent& event, const ExpectedChanges& expected, TimePoint now) {
+// Whether the event is a rename a peer's run made here, replaying one of its own: its
+// notice named the rename (Packet::renames), or, for a notice that could not (lost, or
+// too long a name), the peer announced the old name gone and the new one there; and
+// the peer is still writing (or its Done came within kSettle: the watcher's event may
+// come after the Done packet). What the new name holds is the peer's, on its way to
+// what the peer has: judging it (or replaying the rename back) would send the peer's
+// older state back over its newer one. `old_name_gone`: the peer announced the old
+// name deleted.
+bool is_peer_rename(const PathEvent& event, const ExpectedChanges& expected, TimePoint now, bool& old_name_gone) {
     if (!event.is_rename()) return false;
-    std::optional<Expectation> from = expected.find(event.renamed_from, now), to = expected.find(event.path, now);
-    if (!from || !to || !from->deleted || to->deleted || from->node != to->node) return false;
     std::int64_t now_us = g_get_real_time();
-    auto writing = [now_us](const Expectation& e) {
-        return e.in_flight ? e.announced_at_us > now_us - std::chrono::microseconds(kMaxInFlight).count()
-                           : e.settled_at_us > now_us - std::chrono::microseconds(kSettle).count();
+    std::int64_t in_flight_since_us = now_us - std::chrono::microseconds(kMaxInFlight).count();
+    std::int64_t settled_since_us = now_us - std::chrono::microseconds(kSettle).count();
+    std::optional<Expectation> from = expected.find(event.renamed_from, now), to = expected.find(event.path, now);
+    old_name_gone = from && from->deleted;
+    if (expected.announced_rename(event.renamed_from, event.path, in_flight_since_us, settled_since_us)) return true;
+    if (!from || !to || !from->deleted || to->deleted || from->node != to->node) return false;
+    auto writing = [&](const Expectation& e) {
+        return e.in_flight ? e.announced_at_us > in_flight_since_us : e.settled_at_us > settled_since_us;
     };
     return writing(*from) && writing(*to);
 }
 
 }  // namespace
+
+LocalEvents::LocalEvents(const std::vector<DeletionCandidate>& candidates) {
+    for (const DeletionCandidate& c : candidates) times_.emplace(c.path, c.times);
+}
+
+std::int64_t LocalEvents::last_touching(const std::string& path) const {
+    std::int64_t last = 0;
+    auto it = times_.find(path);
+    if (it != times_.end()) last = it->second.seen_us;
+    for (std::string dir = path; !dir.empty();) {
+        dir = split_parent(dir).first;
+        auto above = times_.find(dir);
+        if (above != times_.end()) last = std::max(last, above->second.subtree_seen_us);
+    }
+    return last;
+}
 
 bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, ClusterNotifier& notifier) {
     TimePoint now = Clock::now();
@@ -85,8 +118,11 @@ bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, Cluster
     // it holds by now: it was never this node's, and replaying it elsewhere (or sending
     // back a copy torn by a write at the peer during the transfer) could only undo the
     // peer's newer state. A local change after it raises events of its own.
-    bool peer_rename = is_peer_rename(event, expected, now);
-    if (peer_rename) expected.follow_peer_rename(event.renamed_from, event.path);
+    bool old_name_gone = false;
+    bool peer_rename = is_peer_rename(event, expected, now, old_name_gone);
+    // Where the peer announced the old name there too (one half of an exchange, or a
+    // name made anew), its notice names both trees as they are now: nothing to move.
+    if (peer_rename && old_name_gone) expected.follow_peer_rename(event.renamed_from, event.path);
     bool delivery = peer_rename || expected.is_writer_temp(event.is_rename() ? event.renamed_from : event.path, now);
     if (delivery && event.is_rename() && !peer_rename) expected.mark_landed(event.path);
     if (delivery) {
@@ -141,7 +177,7 @@ SyncResult ClusterRunner::run(const Batch& batch) const {
         ~DoneOnExit() {
             if (!seqs.empty()) notifier.done(seqs);
         }
-    } done{notifier_, notifier_.notify(before.entries)};
+    } done{notifier_, notifier_.notify(before.entries, replayed_renames(batch))};
     SyncResult result;
     if (before.peer_temps.empty()) {
         result = inner_->run(batch);
@@ -250,7 +286,7 @@ ClusterRunner::Written ClusterRunner::what_was_written(const SyncResult& result,
     return written;
 }
 
-bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unsettled) const {
+bool ClusterRunner::is_echo(const std::string& path, bool recursive, const LocalEvents& local, bool* unsettled) const {
     TimePoint now = Clock::now();
     std::int64_t now_us = g_get_real_time();
     std::int64_t settled_before_us = now_us - std::chrono::microseconds(kSettle).count();
@@ -272,6 +308,17 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unset
         if (!e && absent) e = expected_.deleted_above(p, now);
         if (e && state.kind != EntryState::Kind::Unreadable && e->matches(absent, state.signature)) {
             expected_.mark_landed(p);
+            return true;
+        }
+        // A peer announced the path gone, or a directory here as it has it, after this
+        // node last changed it: that is the peer's newer change, on its way here (its
+        // deletion, say, waits for its next run). Sent back, the older state would
+        // undo it there: rsync's --update, which keeps a newer file, does not keep a
+        // deletion, nor a directory's attributes. (A file's content is judged as
+        // before: its mtime decides.)
+        if (e && !absent && (e->deleted || state.directory) && e->announced_at_us > local.last_touching(p)) {
+            log_debug("cluster: '%s' is older here than a peer's announcement of it: left to the peer",
+                      printable(p).c_str());
             return true;
         }
         if (!e) peer_may_name();
@@ -308,7 +355,8 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, bool* unset
 
 Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, bool& unsettled) const {
     Batch kept = batch;
-    if (batch.full_tree && is_echo("", true, &unsettled)) {
+    LocalEvents local(batch.deletion_candidates);
+    if (batch.full_tree && is_echo("", true, local, &unsettled)) {
         kept.full_tree = false;
         left_out += 1;
     }
@@ -330,7 +378,7 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
             delivered.insert(r.to);
             temps.insert(r.from);
             left_out += 2;
-        } else if (is_echo(r.from, true, &unsettled) && is_echo(r.to, true, &unsettled)) {
+        } else if (is_echo(r.from, true, local, &unsettled) && is_echo(r.to, true, local, &unsettled)) {
             left_out += 2;
         } else {
             kept.renames.push_back(r);
@@ -338,16 +386,13 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
     }
     // A path missing here that a peer announced after our last event on it is the
     // peer's newer file on its way (or the peer's own deletion): not ours to delete.
-    std::unordered_map<std::string, std::int64_t> seen;
-    for (const DeletionCandidate& c : batch.deletion_candidates) seen.emplace(c.path, c.seen_us);
     auto peer_is_newer = [&](const std::string& path) {
         std::optional<Expectation> e = expected_.find(path, now);
-        auto it = seen.find(path);
-        return e && e->announced_at_us > (it == seen.end() ? 0 : it->second) && is_absent(watch_dir_, path);
+        return e && e->announced_at_us > local.last_touching(path) && is_absent(watch_dir_, path);
     };
     kept.paths.clear();
     for (const QueuedPath& p : batch.paths) {
-        if (delivered.count(p.path) || temps.count(p.path) || is_echo(p.path, p.recursive, &unsettled) ||
+        if (delivered.count(p.path) || temps.count(p.path) || is_echo(p.path, p.recursive, local, &unsettled) ||
             peer_is_newer(p.path))
             ++left_out;
         else
@@ -357,7 +402,7 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
     // peer may have made something new under that name since).
     kept.deletion_candidates.clear();
     for (const DeletionCandidate& c : batch.deletion_candidates)
-        if (!temps.count(c.path) && !is_echo(c.path, false) && !peer_is_newer(c.path))
+        if (!temps.count(c.path) && !is_echo(c.path, false, local) && !peer_is_newer(c.path))
             kept.deletion_candidates.push_back(c);
     return kept;
 }

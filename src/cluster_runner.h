@@ -61,6 +61,19 @@ constexpr unsigned kMaxDeferrals = 20;
 // that. Any thread.
 bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, ClusterNotifier& notifier);
 
+// When this node's watcher last reported the paths of a batch (from its deletion
+// candidates): what changed here since is this node's, not a peer's.
+class LocalEvents {
+public:
+    explicit LocalEvents(const std::vector<DeletionCandidate>& candidates);
+    // The last event that named `path`, or all below a directory above it (wall clock;
+    // 0: none).
+    std::int64_t last_touching(const std::string& path) const;
+
+private:
+    std::unordered_map<std::string, EventTimes> times_;
+};
+
 class ClusterRunner : public SyncRunner {
 public:
     ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watch_dir, std::string destination,
@@ -78,7 +91,8 @@ private:
     // Whether `path` (and all below it, if `recursive`) is as peers announced it.
     // `unsettled` is set when a path differs from a notice whose batch the peer is still
     // writing (no Done yet), or that is younger than kSettle.
-    bool is_echo(const std::string& path, bool recursive, bool* unsettled = nullptr) const;
+    // `local`: when this node last changed the batch's paths.
+    bool is_echo(const std::string& path, bool recursive, const LocalEvents& local, bool* unsettled = nullptr) const;
     // What a batch touches, walked before or after its run: the entries to announce and
     // each one's state, by its wire path.
     struct Walk {

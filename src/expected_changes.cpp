@@ -61,8 +61,11 @@ bool Expectation::matches(bool absent, std::uint64_t state_signature) const {
 }
 
 void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now,
-                             std::int64_t now_us, std::uint64_t seq) {
+                             std::int64_t now_us, std::uint64_t seq, const std::vector<NoticeRename>& renames) {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (renames_.size() + renames.size() > kMaxExpectations) renames_.clear();  // only costs replays judged as local
+    for (const NoticeRename& r : renames)
+        renames_[{r.from, r.to}] = AnnouncedRename{node, seq, now_us, seq ? 0 : now_us, now + kExpectationLifetime};
     std::vector<std::string> paths, complete;
     for (const NoticeEntry& e : entries) {
         std::string path = from_wire_path(e.path);
@@ -89,7 +92,8 @@ void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEn
         if (entries_.size() > kMaxExpectations) drop_oldest_locked();
     }
     if (seq)
-        in_flight_[{node, seq}] = InFlight{now + kExpectationLifetime, now_us, std::move(paths), std::move(complete)};
+        in_flight_[{node, seq}] =
+            InFlight{now + kExpectationLifetime, now_us, std::move(paths), std::move(complete), renames};
 }
 
 void ExpectedChanges::settle_locked(std::map<std::pair<std::string, std::uint64_t>, InFlight>::iterator it,
@@ -103,7 +107,22 @@ void ExpectedChanges::settle_locked(std::map<std::pair<std::string, std::uint64_
             entry->second.expectation.settled_at_us = now_us;
         }
     }
+    for (const NoticeRename& r : it->second.renames) {
+        auto rename = renames_.find({r.from, r.to});
+        if (rename != renames_.end() && rename->second.seq == it->first.second &&
+            rename->second.node == it->first.first)
+            rename->second.settled_at_us = now_us;
+    }
     in_flight_.erase(it);
+}
+
+bool ExpectedChanges::announced_rename(const std::string& from, const std::string& to, std::int64_t in_flight_since_us,
+                                       std::int64_t settled_since_us) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = renames_.find({from, to});
+    if (it == renames_.end()) return false;
+    const AnnouncedRename& r = it->second;
+    return r.settled_at_us ? r.settled_at_us > settled_since_us : r.announced_at_us > in_flight_since_us;
 }
 
 SettledBatch ExpectedChanges::settle(const std::string& node, const std::vector<std::uint64_t>& seqs,
@@ -304,6 +323,8 @@ void ExpectedChanges::expire(TimePoint now, std::int64_t now_us) {
             ++it;
     for (auto it = entries_.begin(); it != entries_.end();)
         it = it->second.expires <= now ? entries_.erase(it) : std::next(it);
+    for (auto it = renames_.begin(); it != renames_.end();)
+        it = it->second.expires <= now ? renames_.erase(it) : std::next(it);
 }
 
 std::size_t ExpectedChanges::size() const {

@@ -82,8 +82,9 @@ struct SettledBatch {
 class ExpectedChanges {
 public:
     // `seq`: the notice's; its paths are in flight until settle() names it (0: settled).
+    // `renames`: those its batch replays here first (Packet::renames).
     void expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now,
-                std::int64_t now_us = 0, std::uint64_t seq = 0);
+                std::int64_t now_us = 0, std::uint64_t seq = 0, const std::vector<NoticeRename>& renames = {});
     // The batches of `node`'s notices `seqs` are written (a Done packet), at `now_us`;
     // what those notices named.
     SettledBatch settle(const std::string& node, const std::vector<std::uint64_t>& seqs, std::int64_t now_us);
@@ -94,6 +95,12 @@ public:
     // The announcement of the nearest directory above `path` that a peer announced, if it
     // says deleted: what was below it went with it.
     std::optional<Expectation> deleted_above(const std::string& path, TimePoint now) const;
+    // Whether a peer announced that its batch replays the rename of `from` to `to` here,
+    // in a notice that came after `in_flight_since_us` and is not done yet, or whose
+    // Done came after `settled_since_us` (wall clock): the watcher's event on it is the
+    // peer's replay, not a rename made here.
+    bool announced_rename(const std::string& from, const std::string& to, std::int64_t in_flight_since_us,
+                          std::int64_t settled_since_us) const;
     // Whether a peer's batch announced after `since_us` (wall clock) is still being
     // written (no Done yet): its run may carry paths its notice could not name, which
     // the notice it sends after the run names.
@@ -140,6 +147,15 @@ private:
         std::int64_t announced_at_us = 0;
         std::vector<std::string> paths;
         std::vector<std::string> complete;
+        std::vector<NoticeRename> renames;
+    };
+    // A rename a peer's notice announced (announced_rename).
+    struct AnnouncedRename {
+        std::string node;
+        std::uint64_t seq = 0;
+        std::int64_t announced_at_us = 0;
+        std::int64_t settled_at_us = 0;  // 0: in flight
+        TimePoint expires;
     };
     // Paths written by several peers at once: who announced what, and when the last of
     // them came (a writer's batches announced until then may be writing the path: one
@@ -173,6 +189,8 @@ private:
     std::map<std::pair<std::string, std::uint64_t>, InFlight> in_flight_;
     // Paths written by several peers at once, by path; guarded by mutex_.
     std::map<std::string, Contest> contests_;
+    // Renames peers announced, by (from, to); guarded by mutex_.
+    std::map<std::pair<std::string, std::string>, AnnouncedRename> renames_;
 };
 
 // Whether `temp` is a name under which a writer (rsync, clsync -M librsync) builds

@@ -93,8 +93,10 @@ void SyncCoordinator::drain_inbox() {
     for (PathEvent& event : events) {
         if (settings_.peer_delivery && settings_.peer_delivery(event)) continue;
         if (settings_.track_deletion_candidates) {
-            add_deletion_candidate(event.path, now_us);
-            if (event.is_rename()) add_deletion_candidate(event.renamed_from, now_us);
+            // A rename moves all below either name.
+            bool subtree = event.recursive || event.is_rename();
+            add_deletion_candidate(event.path, {now_us, subtree ? now_us : 0});
+            if (event.is_rename()) add_deletion_candidate(event.renamed_from, {now_us, now_us});
         }
         if (event.is_rename()) {
             log_debug("event: '%s' renamed to '%s'", printable(event.renamed_from).c_str(),
@@ -133,12 +135,12 @@ void SyncCoordinator::drain_inbox() {
     dispatch();
 }
 
-void SyncCoordinator::add_deletion_candidate(const std::string& path, std::int64_t seen_us) {
+void SyncCoordinator::add_deletion_candidate(const std::string& path, const EventTimes& times) {
     auto it = deletion_candidates_.find(path);
     if (it != deletion_candidates_.end()) {
-        it->second = std::max(it->second, seen_us);
+        it->second.merge(times);
     } else if (deletion_candidates_.size() < kMaxDeletionCandidates) {
-        deletion_candidates_.emplace(path, seen_us);
+        deletion_candidates_.emplace(path, times);
     } else if (!deletion_candidates_overflowed_) {
         deletion_candidates_overflowed_ = true;
         log_warning(
@@ -205,7 +207,7 @@ void SyncCoordinator::start(bool initial_sync) {
         TimePoint due_now = Clock::now() - settings_.delays.normal;
         for (const QueuedPath& p : recovered) {
             queue_.add(p.path, p.recursive, SizeClass::Normal, due_now);
-            if (settings_.track_deletion_candidates) add_deletion_candidate(p.path, 0);
+            if (settings_.track_deletion_candidates) add_deletion_candidate(p.path, {});
         }
         unsynced_since_ = Clock::now();
         catching_up_ = true;
@@ -303,7 +305,7 @@ void SyncCoordinator::dispatch() {
     if (held_) return arm_timer(now + kStandbyPoll);
     Batch batch = make_batch(queue_.take_due(finishing_ ? TimePoint::max() : now), settings_.max_batch_paths);
     batch.renames = queue_.take_renames();
-    for (auto& [path, seen_us] : deletion_candidates_) batch.deletion_candidates.push_back({path, seen_us});
+    for (auto& [path, times] : deletion_candidates_) batch.deletion_candidates.push_back({path, times});
     deletion_candidates_.clear();
     deletion_candidates_overflowed_ = false;
     batch.initial_sync = batch.full_tree && initial_sync_pending_;
@@ -512,7 +514,7 @@ void SyncCoordinator::requeue(const Batch& batch, const SyncResult& result, Time
     paths.insert(paths.end(), result.rename_paths.begin(), result.rename_paths.end());
     remember(queue_.requeue(std::move(paths), first_seen, only_renamed));
     if (!only_renamed)
-        for (const DeletionCandidate& c : batch.deletion_candidates) add_deletion_candidate(c.path, c.seen_us);
+        for (const DeletionCandidate& c : batch.deletion_candidates) add_deletion_candidate(c.path, c.times);
 }
 
 void SyncCoordinator::check_exit_conditions() {

@@ -133,7 +133,7 @@ private:
     void forget_synced(const Batch& batch, const SyncResult& result);
     void state_store_failed(const StateStoreError& e);
     void check_exit_conditions();
-    void add_deletion_candidate(const std::string& path, std::int64_t seen_us);
+    void add_deletion_candidate(const std::string& path, const EventTimes& times);
 
     CoordinatorSettings settings_;
     const SyncRunner& runner_;
@@ -166,9 +166,9 @@ private:
     std::optional<std::string> guard_hold_;  // why the source guard holds the sync
     // The first event not yet written (kept across failures; not reset by requeues).
     std::optional<TimePoint> unsynced_since_;
-    std::optional<std::time_t> last_in_sync_;                  // from the state store at start, then ours
-    unsigned deferrals_ = 0;                                   // batches put back by needed() in a row
-    std::map<std::string, std::int64_t> deletion_candidates_;  // path -> when its last event was read
+    std::optional<std::time_t> last_in_sync_;                // from the state store at start, then ours
+    unsigned deferrals_ = 0;                                 // batches put back by needed() in a row
+    std::map<std::string, EventTimes> deletion_candidates_;  // path -> when its last events were read
     bool deletion_candidates_overflowed_ = false;
     bool stopping_ = false;
     bool finishing_ = false;  // SIGQUIT: no more waiting for windows

@@ -9,7 +9,7 @@ the node's group and port, from inside the namespace, packets built by an encode
 its own (doc/PROTOCOL.md, struct + hmac):
 
 1. random datagrams of 0 to 9,000 bytes (longer than 8,192: too long), random bytes
-   after "CLSY\\x01" (bad MAC) and after "CLSY" (mostly an unknown version);
+   after "CLSY\\x02" (bad MAC) and after "CLSY" (mostly an unknown version);
 2. well-formed notices, acks and announces signed with a wrong key: paths of WORK/a
    with made-up signatures, existing paths announced as deleted;
 3. every truncation and every single-bit flip of a correctly signed notice;
@@ -78,7 +78,7 @@ PACE_PACKETS = 32
 # ---- the protocol (doc/PROTOCOL.md) --------------------------------------------------
 
 MAGIC = b"CLSY"
-VERSION = 1
+VERSION = 2
 ANNOUNCE, NOTICE, ACK, DONE, RESEND = 1, 2, 3, 4, 5
 MAX_PACKET = 8192
 MAX_NODE = 64
@@ -111,7 +111,7 @@ def packet(ptype, node, epoch, seq, body, key, *, flags=0, version=VERSION, magi
     return sign(header + node + tail + body, key)
 
 
-def notice_body(entries, count=None):
+def entries_body(entries, count=None):
     """entries: (path bytes, state byte: 0 written, 1 deleted, 2 a directory written whole, signature)."""
     body = struct.pack(">I", len(entries) if count is None else count)
     for path, deleted, signature in entries:
@@ -119,9 +119,18 @@ def notice_body(entries, count=None):
     return body
 
 
+def notice_body(entries, count=None, renames=(), rename_count=None):
+    """entries as entries_body's; renames: (old name, new name) bytes."""
+    body = entries_body(entries, count) + struct.pack(">I", len(renames) if rename_count is None else rename_count)
+    for names in renames:
+        for name in names:
+            body += struct.pack(">H", len(name)) + name
+    return body
+
+
 def resend_body(node, entries):
-    """A Resend asking `node` for `entries` (as notice_body's)."""
-    return struct.pack(">B", len(node)) + node + notice_body(entries)
+    """A Resend asking `node` for `entries` (as entries_body's)."""
+    return struct.pack(">B", len(node)) + node + entries_body(entries)
 
 
 def ack_body(node, epoch, seq):
@@ -134,7 +143,7 @@ def notice(node, epoch, seq, entries, key):
 
 def notice_of_size(node, epoch, seq, size, key, prefix):
     """A well-formed notice of exactly `size` bytes, of paths `prefix`NNNNN... (size >= 400)."""
-    room = size - (9 + len(node) + 8 + 8 + 4 + 4 + MAC_SIZE)  # for the entries
+    room = size - (9 + len(node) + 8 + 8 + 4 + 4 + 4 + MAC_SIZE)  # for the entries
     entries = []
     while room >= 2 * 111:  # entries of 111 bytes (100-byte paths); the last one takes the rest
         entries.append(111)
@@ -194,6 +203,18 @@ def entries_ok(r, max_state):
     return count
 
 
+def renames_ok(r):
+    count = r.number(">I")
+    if count > MAX_PACKET // 6:
+        return False
+    for _ in range(2 * count):
+        length = r.number(">H")
+        path = r.take(length)
+        if length > MAX_PATH or not is_wire_path(path) or path == b".":
+            return False
+    return True
+
+
 def node_ok(r):
     length = r.number(">B")
     if length == 0 or length > MAX_NODE:
@@ -208,7 +229,7 @@ def body_ok(ptype, body):
         if ptype == ANNOUNCE:
             return r.done()
         if ptype == NOTICE:
-            return entries_ok(r, 2) is not None and r.done()
+            return entries_ok(r, 2) is not None and renames_ok(r) and r.done()
         if ptype == RESEND:
             return node_ok(r) and bool(entries_ok(r, 0)) and r.done()
         if ptype == DONE:
@@ -492,12 +513,12 @@ class Attacks:
     def random_datagrams(self):
         rng = self.rng
         out = self.predicted("random", (rng.randbytes(rng.randint(0, 9000)) for _ in range(self.random_count)))
-        out += self.predicted("CLSY\\x01 + random", (b"CLSY\x01" + rng.randbytes(rng.randint(0, 8995))
+        out += self.predicted("CLSY\\x02 + random", (MAGIC + bytes([VERSION]) + rng.randbytes(rng.randint(0, 8995))
                                                      for _ in range(self.random_count // 4)))
         out += self.predicted("CLSY + random", (b"CLSY" + rng.randbytes(rng.randint(1, 8996))
                                                 for _ in range(self.random_count // 20)))
         for length in (0, 1, MIN_PACKET - 1, MIN_PACKET, MAX_PACKET, MAX_PACKET + 1, 9000):
-            out += self.predicted(f"random, {length} bytes", [b"CLSY\x01" + rng.randbytes(length - 5)
+            out += self.predicted(f"random, {length} bytes", [MAGIC + bytes([VERSION]) + rng.randbytes(length - 5)
                                                               if length > 5 else rng.randbytes(length)])
         return out
 
@@ -562,7 +583,8 @@ class Attacks:
             ("type 0", packet(0, b"M", e, 1, b"", k), BAD_TYPE),
             ("type 6", packet(6, b"M", e, 1, b"", k), BAD_TYPE),
             ("type 255", packet(255, b"M", e, 1, good, k), BAD_TYPE),
-            ("version 2", packet(NOTICE, b"M", e, 1, good, k, version=2), BAD_VERSION),
+            ("version 1", packet(NOTICE, b"M", e, 1, good, k, version=1), BAD_VERSION),
+            ("version 3", packet(NOTICE, b"M", e, 1, good, k, version=3), BAD_VERSION),
             ("version 0", packet(NOTICE, b"M", e, 1, good, k, version=0), BAD_VERSION),
             ("magic CLSX", packet(NOTICE, b"M", e, 1, good, k, magic=b"CLSX"), BAD_MAGIC),
             ("flags 1", packet(NOTICE, b"M", e, 1, good, k, flags=1), MALFORMED),
@@ -585,7 +607,16 @@ class Attacks:
             ("notice, state 3", notice(b"M", e, 1, [(b"nonexistent/m", 3, 0)], k), MALFORMED),
             ("notice, deleted with a signature", notice(b"M", e, 1, [(b"nonexistent/m", 1, 5)], k), MALFORMED),
             ("notice, entry cut short", packet(NOTICE, b"M", e, 1, good[:-3], k), MALFORMED),
-            ("notice, a byte after the entries", packet(NOTICE, b"M", e, 1, good + b"\0", k), MALFORMED),
+            ("notice, a byte after the renames", packet(NOTICE, b"M", e, 1, good + b"\0", k), MALFORMED),
+            ("notice, no rename count", packet(NOTICE, b"M", e, 1, entries_body(entry), k), MALFORMED),
+            ("notice, rename count past the renames",
+             packet(NOTICE, b"M", e, 1, notice_body(entry, renames=[(b"a", b"b")], rename_count=2), k), MALFORMED),
+            ("notice, rename of the top", packet(NOTICE, b"M", e, 1, notice_body(entry, renames=[(b".", b"b")]), k),
+             MALFORMED),
+            ("notice, rename to ../x", packet(NOTICE, b"M", e, 1, notice_body(entry, renames=[(b"a", b"../x")]), k),
+             MALFORMED),
+            ("notice, rename to an empty name",
+             packet(NOTICE, b"M", e, 1, notice_body(entry, renames=[(b"a", b"")]), k), MALFORMED),
             ("notice, path ../escape", notice(b"M", e, 1, [(b"../escape", 0, 123)], k), MALFORMED),
             ("notice, path /etc/passwd", notice(b"M", e, 1, [(b"/etc/passwd", 1, 0)], k), MALFORMED),
             ("notice, path with a NUL", notice(b"M", e, 1, [(b"nonexistent/a\0b", 0, 1)], k), MALFORMED),

@@ -23,6 +23,7 @@ Packet notice() {
                  {"gone", true, 0},
                  {"new\nline \xff", false, 7},
                  {"dir", false, 8, true}};
+    p.renames = {{"dir/a", "dir/b"}, {"x", "dir/new\nline"}};
     return p;
 }
 
@@ -49,6 +50,7 @@ TEST_CASE("every packet type survives encoding and decoding") {
     CHECK(d.packet->epoch == n.epoch);
     CHECK(d.packet->seq == 42);
     CHECK(d.packet->entries == n.entries);
+    CHECK(d.packet->renames == n.renames);
 
     Packet a;
     a.node = "b";
@@ -112,6 +114,13 @@ TEST_CASE("a path that could lead out of the synced tree is refused") {
         p.entries = {{bad, false, 1}};
         CHECK(decode_packet(encode_packet(p, kKey), kKey).error == DecodeError::Malformed);
     }
+    p = notice();
+    for (const char* bad : {"../outside", "/etc/passwd", "a//b", "."}) {  // nor the top: it is never renamed
+        p.renames = {{"a", bad}};
+        CHECK(decode_packet(encode_packet(p, kKey), kKey).error == DecodeError::Malformed);
+        p.renames = {{bad, "a"}};
+        CHECK(decode_packet(encode_packet(p, kKey), kKey).error == DecodeError::Malformed);
+    }
 }
 
 TEST_CASE("a packet with another key, or any byte changed, is refused as unauthenticated") {
@@ -135,7 +144,7 @@ TEST_CASE("truncated, oversized and foreign packets are refused with a reason") 
     foreign[0] = 'X';
     CHECK(decode_packet(foreign, kKey).error == DecodeError::BadMagic);
     std::string future = bytes;
-    future[4] = 2;
+    future[4] = kProtocolVersion + 1;
     CHECK(decode_packet(future, kKey).error == DecodeError::BadVersion);
 }
 
@@ -176,11 +185,18 @@ TEST_CASE("fields that lie about their lengths are refused even when authenticat
 TEST_CASE("notice_capacity says how many entries fit in one packet") {
     Packet p = notice();
     p.entries.clear();
+    p.renames.clear();
     NoticeEntry e{"dir/some-file-name", false, 3};
     std::size_t fit = notice_capacity(p.node) / notice_entry_size(e);
     p.entries.assign(fit, e);
     CHECK(encode_packet(p, kKey).size() <= kMaxPacketSize);
     p.entries.push_back(e);
+    CHECK_THROWS_AS(encode_packet(p, kKey), std::length_error);
+    p.entries.clear();
+    NoticeRename r{"dir/some-file-name", "dir/other-name"};
+    p.renames.assign(notice_capacity(p.node) / notice_rename_size(r), r);
+    CHECK(encode_packet(p, kKey).size() <= kMaxPacketSize);
+    p.renames.push_back(r);
     CHECK_THROWS_AS(encode_packet(p, kKey), std::length_error);
 }
 

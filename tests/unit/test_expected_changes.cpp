@@ -150,6 +150,21 @@ TEST_CASE("a delivery no notice named yet is the peer's once a peer announces th
     REQUIRE_FALSE(expected.was_delivered("d/f", kStart));
 }
 
+TEST_CASE("a rename a peer's notice announced is its replay until shortly after its Done") {
+    ExpectedChanges expected;
+    expected.expect("b", {{"new", false, 5}}, kStart, 1000, 7, {{"old", "new"}, {"new", "old"}});
+    REQUIRE(expected.announced_rename("old", "new", 999, 999));       // in flight
+    REQUIRE(expected.announced_rename("new", "old", 999, 999));       // the other half of an exchange
+    REQUIRE_FALSE(expected.announced_rename("old", "new", 1000, 0));  // announced before the window
+    REQUIRE_FALSE(expected.announced_rename("old", "other", 0, 0));
+    REQUIRE_FALSE(expected.announced_rename("new", "new", 0, 0));
+    expected.settle("b", {7}, 3000);
+    REQUIRE(expected.announced_rename("old", "new", 999999, 2999));  // done: judged by its Done
+    REQUIRE_FALSE(expected.announced_rename("old", "new", 0, 3000));
+    expected.expire(kStart + kExpectationLifetime, 0);
+    REQUIRE_FALSE(expected.announced_rename("old", "new", 0, 0));
+}
+
 TEST_CASE("announcements follow a rename a peer's run replayed here") {
     ExpectedChanges expected;
     expected.expect("b", {{"old/x", false, 1}, {"old/y", false, 2}, {"old/sub/z", false, 3}, {"older", false, 4}},
