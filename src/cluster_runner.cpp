@@ -9,6 +9,7 @@
 #include "content_signature.h"
 #include "log.h"
 #include "own_leftovers.h"
+#include "rename_replay.h"
 #include "scanner.h"
 
 namespace clsync {
@@ -369,15 +370,31 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
     // peer was writing (is_peer_delivery), before any notice named the file: judging the
     // temporary name, gone, as this node's deletion would sync the directories above it
     // back, over a type change the peer made meanwhile.
+    // Any other rename of a writer's temporary name into place (a writer here, or a
+    // peer's whose delivery a later event made this node forget) is not replayed either:
+    // no other node ever had the temporary name, so the replay fails and copies both
+    // names, with the directories above them as this node has them, over a type change
+    // the peer made since, deleting there what this node no longer has (cluster.py
+    // seeds 57, 59). The new name is judged as a path, under the name it has after the
+    // batch's later renames.
     std::unordered_set<std::string> delivered, temps;
+    std::vector<std::string> placed;  // new names of other temporary names
     kept.renames.clear();
     TimePoint now = Clock::now();
-    for (const Rename& r : batch.renames) {
+    for (std::size_t i = 0; i < batch.renames.size(); ++i) {
+        const Rename& r = batch.renames[i];
         if (expected_.is_writer_temp(r.from, now) ||
             (is_temp_name_for(r.from, r.to) && expected_.was_delivered(r.to, now))) {
             delivered.insert(r.to);
             temps.insert(r.from);
             left_out += 2;
+        } else if (is_temp_name_for(r.from, r.to)) {
+            temps.insert(r.from);
+            ++left_out;
+            std::string name = r.to;
+            for (std::size_t later = i + 1; later < batch.renames.size(); ++later)
+                follow_rename(batch.renames[later], name);
+            placed.push_back(std::move(name));
         } else if (is_echo(r.from, true, local, &unsettled) && is_echo(r.to, true, local, &unsettled)) {
             left_out += 2;
         } else {
@@ -391,7 +408,13 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
         return e && e->announced_at_us > local.last_touching(path) && is_absent(watch_dir_, path);
     };
     kept.paths.clear();
-    for (const QueuedPath& p : batch.paths) {
+    std::vector<QueuedPath> paths = batch.paths;
+    std::unordered_set<std::string> listed;
+    for (const QueuedPath& p : paths) listed.insert(p.path);
+    for (std::string& name : placed)
+        if (listed.insert(name).second) paths.push_back({std::move(name), true});
+    std::sort(paths.begin(), paths.end(), [](const QueuedPath& a, const QueuedPath& b) { return a.path < b.path; });
+    for (const QueuedPath& p : paths) {
         if (delivered.count(p.path) || temps.count(p.path) || is_echo(p.path, p.recursive, local, &unsettled) ||
             peer_is_newer(p.path))
             ++left_out;
