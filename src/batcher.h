@@ -1,26 +1,13 @@
 // Turns due queue entries into a batch: one sync job for one destination. Pure.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
-#include <cstdint>
 #include <vector>
 
 #include "delay_queue.h"
+#include "local_events.h"
 
 namespace clsync {
-
-// When (wall clock, g_get_real_time) the last event naming a path was read: any event,
-// and one that named everything below the path too (a directory made, moved in, or
-// renamed; 0: none).
-struct EventTimes {
-    std::int64_t seen_us = 0;
-    std::int64_t subtree_seen_us = 0;
-    void merge(const EventTimes& o) {
-        seen_us = std::max(seen_us, o.seen_us);
-        subtree_seen_us = std::max(subtree_seen_us, o.subtree_seen_us);
-    }
-};
 
 // A path an event named, and when.
 struct DeletionCandidate {

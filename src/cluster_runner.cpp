@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "content_signature.h"
+#include "local_events.h"
 #include "log.h"
 #include "own_leftovers.h"
 #include "rename_replay.h"
@@ -96,22 +97,6 @@ bool is_peer_rename(const PathEvent& event, const ExpectedChanges& expected, Tim
 }
 
 }  // namespace
-
-LocalEvents::LocalEvents(const std::vector<DeletionCandidate>& candidates) {
-    for (const DeletionCandidate& c : candidates) times_.emplace(c.path, c.times);
-}
-
-std::int64_t LocalEvents::last_touching(const std::string& path) const {
-    std::int64_t last = 0;
-    auto it = times_.find(path);
-    if (it != times_.end()) last = it->second.seen_us;
-    for (std::string dir = path; !dir.empty();) {
-        dir = split_parent(dir).first;
-        auto above = times_.find(dir);
-        if (above != times_.end()) last = std::max(last, above->second.subtree_seen_us);
-    }
-    return last;
-}
 
 bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, ClusterNotifier& notifier) {
     TimePoint now = Clock::now();
@@ -315,16 +300,21 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, const Local
         // node last changed it: that is the peer's newer change, on its way here (its
         // deletion, say, waits for its next run). Sent back, the older state would
         // undo it there: rsync's --update, which keeps a newer file, does not keep a
-        // deletion, nor a directory's attributes. (A file's content is judged as
-        // before: its mtime decides.)
-        if (e && !absent && (e->deleted || state.directory) && e->announced_at_us > local.last_touching(p)) {
+        // deletion, nor a directory's attributes.
+        bool peer_is_newer = e && !absent && e->announced_at_us > local.last_touching(p);
+        if (peer_is_newer && (e->deleted || state.directory)) {
             log_debug("cluster: '%s' is older here than a peer's announcement of it: left to the peer",
                       printable(p).c_str());
             return true;
         }
         if (!e) peer_may_name();
+        // Anything else the peer announced after this node last changed it (a file where
+        // the peer made a directory, say) waits a while for the peer's write: sent now,
+        // this older state goes over the peer's type change. Not for good: where the
+        // peer's --update keeps this node's newer file, it is this node's to send.
         if (e && unsettled &&
-            ((e->in_flight && e->announced_at_us > in_flight_since_us) || e->announced_at_us > settled_before_us))
+            ((e->in_flight && e->announced_at_us > in_flight_since_us) || e->announced_at_us > settled_before_us ||
+             (peer_is_newer && e->announced_at_us > now_us - std::chrono::microseconds(kPeerNewerWait).count())))
             *unsettled = true;
         if (log_enabled(LogLevel::Debug))
             log_debug("cluster: '%s' changed here: %s", printable(p).c_str(),

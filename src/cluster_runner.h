@@ -52,6 +52,9 @@ constexpr std::size_t kMaxExcludedTemps = 1000;
 constexpr Millis kSettle{1000};
 constexpr Millis kMaxInFlight{60000};
 constexpr unsigned kMaxDeferrals = 20;
+// A path that differs from what a peer announced after this node last changed it waits
+// this long from the notice (the peer's write may come with its next run).
+constexpr Millis kPeerNewerWait{5000};
 
 // Whether `event` is a peer's writer delivering an announced file (an event on its
 // temporary name, or the rename of that name onto the announced one), or a peer's
@@ -60,19 +63,6 @@ constexpr unsigned kMaxDeferrals = 20;
 // noted instead (ExpectedChanges::note_delivery); any other event on a path forgets
 // that. Any thread.
 bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, ClusterNotifier& notifier);
-
-// When this node's watcher last reported the paths of a batch (from its deletion
-// candidates): what changed here since is this node's, not a peer's.
-class LocalEvents {
-public:
-    explicit LocalEvents(const std::vector<DeletionCandidate>& candidates);
-    // The last event that named `path`, or all below a directory above it (wall clock;
-    // 0: none).
-    std::int64_t last_touching(const std::string& path) const;
-
-private:
-    std::unordered_map<std::string, EventTimes> times_;
-};
 
 class ClusterRunner : public SyncRunner {
 public:

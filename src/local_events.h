@@ -1,0 +1,40 @@
+// When this node's watcher last reported the paths of a batch (a cluster node's,
+// Batch::deletion_candidates): what changed here after a peer announced a path is this
+// node's change; what did not is the peer's, on its way (cluster_runner.h). Pure.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace clsync {
+
+// When (wall clock, g_get_real_time) the last event naming a path was read: any event,
+// and one that named everything below the path too (a directory made, moved in, or
+// renamed; 0: none).
+struct EventTimes {
+    std::int64_t seen_us = 0;
+    std::int64_t subtree_seen_us = 0;
+    void merge(const EventTimes& o) {
+        seen_us = std::max(seen_us, o.seen_us);
+        subtree_seen_us = std::max(subtree_seen_us, o.subtree_seen_us);
+    }
+};
+
+struct DeletionCandidate;
+
+class LocalEvents {
+public:
+    explicit LocalEvents(const std::vector<DeletionCandidate>& candidates);
+    // The last event that named `path`, or all below a directory above it (wall clock;
+    // 0: none). Not an attribute change of a directory above: a peer's write into it
+    // raises those.
+    std::int64_t last_touching(const std::string& path) const;
+
+private:
+    std::unordered_map<std::string, EventTimes> times_;
+};
+
+}  // namespace clsync

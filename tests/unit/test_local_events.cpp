@@ -1,0 +1,29 @@
+#include <catch2/catch.hpp>
+
+#include "batcher.h"
+#include "local_events.h"
+
+using namespace clsync;
+
+TEST_CASE("a path was last touched by its own event or one naming all below a directory above it") {
+    LocalEvents local({{"a", {100, 0}},      // an attribute change of a: not of what is in it
+                       {"a/b", {200, 150}},  // made (a subtree) at 150, changed at 200
+                       {"a/b/c/d", {120, 0}},
+                       {"x", {50, 300}},  // renamed at 300
+                       {"", {400, 0}}});  // the top's attributes
+    CHECK(local.last_touching("a") == 100);
+    CHECK(local.last_touching("a/b") == 200);
+    CHECK(local.last_touching("a/b/c") == 150);    // below b, made at 150
+    CHECK(local.last_touching("a/b/c/d") == 150);  // its own event came before
+    CHECK(local.last_touching("a/other") == 0);    // a's 100 named a itself only
+    CHECK(local.last_touching("x/y/z") == 300);
+    CHECK(local.last_touching("xy") == 0);  // a sibling sharing the prefix
+    CHECK(local.last_touching("never") == 0);
+}
+
+TEST_CASE("event times merge to the latest of each kind") {
+    EventTimes t{100, 0};
+    t.merge({50, 80});
+    CHECK(t.seen_us == 100);
+    CHECK(t.subtree_seen_us == 80);
+}
