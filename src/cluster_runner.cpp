@@ -380,7 +380,6 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
             left_out += 2;
         } else if (is_temp_name_for(r.from, r.to)) {
             temps.insert(r.from);
-            ++left_out;
             std::string name = r.to;
             for (std::size_t later = i + 1; later < batch.renames.size(); ++later)
                 follow_rename(batch.renames[later], name);
