@@ -7,9 +7,7 @@
 // acknowledged, in-kernel with copy_file_range) is a new file of this node, synced to
 // the peers like any other.
 //
-// "This node's version": the file as this node announced it within the window, as a
-// path its batch named (listed, or named by an event: not everything below a recursive
-// path, which also holds the peers' older writes; ClusterRunner::run), or a
+// "This node's version": the file as this node announced it within the window, or a
 // file changed here (ctime) within the window but not while a peer's run was writing
 // it or a directory above it (from its notice to its Done, and a second around: a
 // delivery torn by a write at the peer, or of a file made after the peer's notice,
