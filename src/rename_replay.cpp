@@ -225,7 +225,12 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
         if (applied) {
             ++result.applied;
             result.each[i] = RenameReplay::Renamed;
-        } else {
+        }
+        // b -> a right after a -> b, not replayed as one exchange (the source has only
+        // one of the names now): two renames, or an exchange, which leaves in `a` what
+        // `b` held, older perhaps than what the destination keeps there.
+        bool back = i > 0 && renames[i - 1].from == r.to && renames[i - 1].to == r.from;
+        if (!applied || back) {
             to_check.push_back(r.to);
             result.replaced.push_back(r.to);
         }

@@ -24,8 +24,9 @@ struct ReplayedRenames {
     std::vector<QueuedPath> paths;  // for the rsync run, as described above
     unsigned applied = 0;
     std::vector<RenameReplay> each;  // of each rename given, in order
-    // The new names of renames not replayed that are files (not directories) in the
-    // source now: each replaced whatever the destination holds under that name, newer
+    // The new names of renames not replayed, or of the second half of what may have
+    // been an exchange, that are files (not directories) in the source now: each
+    // replaced whatever the destination holds under that name, newer
     // or not (a cluster's rsync --update would keep a newer copy there: rsync_runner.cpp).
     std::vector<std::string> replaced;
 };

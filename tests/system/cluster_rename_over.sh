@@ -4,7 +4,8 @@
 # file is made, given an old mtime and renamed over an existing one within one batch,
 # so the destination has no copy of the old name and the rename's replay fails: the
 # destination must still end with the renamed file, not keep its newer copy. A lone
-# node (--cluster-key, no peer) is enough.
+# node (--cluster-key, no peer) is enough. Then the same for a file exchanged with
+# another that is deleted right after.
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
 skip_in_librsync "a cluster node syncs with rsync"
 
@@ -22,5 +23,19 @@ mv "$SRC/fresh" "$SRC/target"
 renamed_over() { [ "$(cat "$DST/target")" = "the renamed file, older" ] && [ ! -e "$DST/fresh" ]; }
 wait_for "the renamed file at the destination" renamed_over
 grep -q "renamed over others here" "$LOG" || fail "the rename was replayed: the case under test did not happen"
+
+# An exchange of two files, and one of them deleted right after (one batch): the source
+# cannot tell the exchange from two renames (a -> b, b -> a) any more, and replayed as
+# renames they leave the destination's newer copy under the name that is left. It must
+# end with the source's older file all the same.
+echo "kept, newer" > "$SRC/kept"
+echo "gone, older" > "$SRC/gone"
+touch -d "2001-02-03 04:05:06" "$SRC/gone"
+both_synced() { cmp -s "$SRC/kept" "$DST/kept" && cmp -s "$SRC/gone" "$DST/gone"; }
+wait_for "both files at the destination" both_synced
+exchange "$SRC/kept" "$SRC/gone"
+rm "$SRC/gone"
+exchanged() { [ "$(cat "$DST/kept")" = "gone, older" ] && [ ! -e "$DST/gone" ]; }
+wait_for "the older file under the name left" exchanged
 stop_daemon
 echo "cluster_rename_over: ok"

@@ -51,6 +51,17 @@ start_daemon() {
     wait_for "initial sync" grep -q "synced the whole tree" "$LOG"
 }
 
+# exchange A B [MODE]: renameat2(A, B, RENAME_EXCHANGE), after chmod MODE A if given
+# (in the same process: both within one batching window).
+exchange() {
+    python3 -c 'import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if len(sys.argv) > 3:
+    os.chmod(sys.argv[1], int(sys.argv[3], 8))
+if libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2) != 0:
+    sys.exit(os.strerror(ctypes.get_errno()))' "$@"
+}
+
 # wait_for DESCRIPTION COMMAND...: polls COMMAND until it succeeds; fails after $DEADLINE s.
 wait_for() {
     local what=$1; shift

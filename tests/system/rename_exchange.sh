@@ -10,16 +10,6 @@
 # watched under its new name: what is written in it later is synced (cluster.py found
 # such changes lost).
 . "$(dirname "$0")/lib.sh"
-# exchange A B [MODE]: renameat2(A, B, RENAME_EXCHANGE), after chmod MODE A if given
-# (in the same process: both within one batching window).
-exchange() {
-    python3 -c 'import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-if len(sys.argv) > 3:
-    os.chmod(sys.argv[1], int(sys.argv[3], 8))
-if libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2) != 0:
-    sys.exit(os.strerror(ctypes.get_errno()))' "$@"
-}
 mkdir -p "$SRC/a" "$SRC/b" "$SRC/same1/in" "$SRC/same2/in"
 echo x >"$SRC/a/x"
 echo y >"$SRC/b/y"
