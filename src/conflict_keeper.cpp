@@ -78,20 +78,32 @@ ConflictKeeper::ConflictKeeper(std::string watch_dir, std::string node, Millis w
     : watch_dir_(std::move(watch_dir)),
       node_(std::move(node)),
       window_us_(std::chrono::microseconds(window).count()),
-      expected_(expected) {}
+      expected_(expected),
+      started_us_(g_get_real_time()) {}
+
+void ConflictKeeper::prune_locked(std::int64_t now_us) {
+    if (now_us - pruned_at_us_ <= window_us_) return;
+    for (auto it = own_.begin(); it != own_.end();)
+        it = now_us - it->second.at_us > window_us_ ? own_.erase(it) : std::next(it);
+    touched_.forget_before(now_us - window_us_);
+    pruned_at_us_ = now_us;
+}
+
+void ConflictKeeper::touched(const PathEvent& event) {
+    std::int64_t now_us = g_get_real_time();
+    std::lock_guard<std::mutex> lock(mutex_);
+    prune_locked(now_us);
+    for (const auto& [path, times] : paths_named(event, now_us)) touched_.add(path, times);
+}
 
 void ConflictKeeper::announced(const std::vector<NoticeEntry>& entries) {
     std::int64_t now_us = g_get_real_time();
     std::lock_guard<std::mutex> lock(mutex_);
-    if (now_us - pruned_at_us_ > window_us_) {
-        for (auto it = own_.begin(); it != own_.end();)
-            it = now_us - it->second.at_us > window_us_ ? own_.erase(it) : std::next(it);
-        pruned_at_us_ = now_us;
-    }
+    prune_locked(now_us);
     // A whole-tree or recursive notice also names what peers wrote here: not ours.
     TimePoint now = Clock::now();
     for (const NoticeEntry& e : entries) {
-        if (e.deleted) continue;
+        if (e.deleted || touched_.last_touching(e.path) < now_us - window_us_) continue;
         std::optional<Expectation> peer = expected_.find(e.path, now);
         if (!(peer && peer->matches(false, e.signature))) own_[e.path] = Own{e.signature, now_us};
     }
@@ -103,11 +115,14 @@ bool ConflictKeeper::is_recent_here(const std::string& path, std::uint64_t signa
         std::lock_guard<std::mutex> lock(mutex_);
         auto it = own_.find(path);
         if (it != own_.end() && now_us - it->second.at_us <= window_us_) return it->second.signature == signature;
+        // Not announced yet: a change made here lately, that this node's watcher
+        // reported (the event is read after the change).
+        if (now_us - ctime_us > window_us_) return false;
+        if (ctime_us >= started_us_ && touched_.last_touching(path) < ctime_us - kTimestampGrainUs) return false;
     }
-    // Not announced yet: a change made here lately, but not while a peer's run was
-    // writing the file or a directory above it (a run also delivers what its notice
-    // could not name, made after its walk; its notice after the run names it later).
-    if (now_us - ctime_us > window_us_) return false;
+    // But not while a peer's run was writing the file or a directory above it (a run
+    // also delivers what its notice could not name, made after its walk; its notice
+    // after the run names it later).
     TimePoint now = Clock::now();
     for (std::string p = path;; p = parent_of(p)) {
         std::optional<Expectation> e = expected_.find(p, now);

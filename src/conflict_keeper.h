@@ -8,7 +8,13 @@
 // the peers like any other.
 //
 // "This node's version": the file as this node announced it within the window, or a
-// file changed here (ctime) within the window but not while a peer's run was writing
+// file changed here (ctime) within the window; either way changed by this node's
+// writers: the watcher reported an event on it (or on a directory above it, with all
+// below) within the window that was not a peer's delivery, and for the ctime, after
+// that change (or the file was changed before clsync started, when nothing watched
+// it). A whole-tree or recursive notice also names the peers' files, and a peer's
+// file delivered here under another name and moved by the peer's rename has a recent
+// ctime: neither is this node's. Nor is a file changed here while a peer's run was writing
 // it or a directory above it (from its notice to its Done, and a second around: a
 // delivery torn by a write at the peer, or of a file made after the peer's notice,
 // matches no announcement, and is no version of this node's). So a change made here
@@ -33,6 +39,8 @@
 #include "clock.h"
 #include "cluster_packet.h"
 #include "expected_changes.h"
+#include "local_events.h"
+#include "path_event.h"
 
 namespace clsync {
 
@@ -43,6 +51,8 @@ class ConflictKeeper {
 public:
     ConflictKeeper(std::string watch_dir, std::string node, Millis window, const ExpectedChanges& expected);
 
+    // This node's watcher reported `event`, which is not a peer's delivery.
+    void touched(const PathEvent& event);
     // This node announced `entries` (before its sync writes them to the peers).
     void announced(const std::vector<NoticeEntry>& entries);
     // `peer` announced `entries` in a notice that arrived at `arrived_us` (wall clock);
@@ -54,6 +64,8 @@ private:
         std::uint64_t signature = 0;
         std::int64_t at_us = 0;
     };
+    // Forgets what is past the window, at most once per window.
+    void prune_locked(std::int64_t now_us);
     // Whether the file at `path`, with this signature and ctime, is this node's version
     // of the last window.
     bool is_recent_here(const std::string& path, std::uint64_t signature, std::int64_t ctime_us, std::int64_t now_us);
@@ -68,7 +80,9 @@ private:
     std::int64_t window_us_;
     const ExpectedChanges& expected_;
     std::mutex mutex_;
+    std::int64_t started_us_;
     std::unordered_map<std::string, Own> own_;  // guarded by mutex_; pruned past the window
+    LocalEvents touched_;                       // guarded by mutex_; pruned past the window
     std::int64_t pruned_at_us_ = 0;             // guarded by mutex_
 };
 

@@ -5,8 +5,23 @@
 
 namespace clsync {
 
+std::vector<std::pair<std::string, EventTimes>> paths_named(const PathEvent& event, std::int64_t now_us) {
+    // A rename moves all below either name.
+    bool subtree = event.recursive || event.is_rename();
+    std::vector<std::pair<std::string, EventTimes>> named{{event.path, {now_us, subtree ? now_us : 0}}};
+    if (event.is_rename()) named.push_back({event.renamed_from, {now_us, now_us}});
+    return named;
+}
+
 LocalEvents::LocalEvents(const std::vector<DeletionCandidate>& candidates) {
-    for (const DeletionCandidate& c : candidates) times_.emplace(c.path, c.times);
+    for (const DeletionCandidate& c : candidates) add(c.path, c.times);
+}
+
+void LocalEvents::add(const std::string& path, const EventTimes& times) { times_[path].merge(times); }
+
+void LocalEvents::forget_before(std::int64_t us) {
+    for (auto it = times_.begin(); it != times_.end();)
+        it = std::max(it->second.seen_us, it->second.subtree_seen_us) < us ? times_.erase(it) : std::next(it);
 }
 
 std::int64_t LocalEvents::last_touching(const std::string& path) const {

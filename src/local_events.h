@@ -1,6 +1,7 @@
-// When this node's watcher last reported the paths of a batch (a cluster node's,
-// Batch::deletion_candidates): what changed here after a peer announced a path is this
-// node's change; what did not is the peer's, on its way (cluster_runner.h). Pure.
+// When this node's watcher last reported paths (a cluster node's: the paths of a batch,
+// Batch::deletion_candidates; or all its recent ones, conflict_keeper.h): what changed
+// here after a peer announced a path is this node's change; what did not is the
+// peer's, on its way (cluster_runner.h). Pure.
 #pragma once
 
 #include <algorithm>
@@ -8,6 +9,8 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "path_event.h"
 
 namespace clsync {
 
@@ -25,9 +28,17 @@ struct EventTimes {
 
 struct DeletionCandidate;
 
+// The paths `event`, read at `now_us`, names: its path (and all below it, for a
+// recursive event), and for a rename all below both names.
+std::vector<std::pair<std::string, EventTimes>> paths_named(const PathEvent& event, std::int64_t now_us);
+
 class LocalEvents {
 public:
+    LocalEvents() = default;
     explicit LocalEvents(const std::vector<DeletionCandidate>& candidates);
+    void add(const std::string& path, const EventTimes& times);
+    // Forgets the events read before `us`.
+    void forget_before(std::int64_t us);
     // The last event that named `path`, or all below a directory above it (wall clock;
     // 0: none). Not an attribute change of a directory above: a peer's write into it
     // raises those.

@@ -266,8 +266,10 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     settings.state = state ? &*state : nullptr;
     settings.track_deletion_candidates = !cluster_key.empty();
     if (cluster)
-        settings.peer_delivery = [&expected, &cluster](const PathEvent& event) {
-            return is_peer_delivery(event, *expected, *cluster);
+        settings.peer_delivery = [&expected, &cluster, &conflicts](const PathEvent& event) {
+            if (is_peer_delivery(event, *expected, *cluster)) return true;
+            conflicts->touched(event);
+            return false;
         };
     std::unique_ptr<Watcher> watcher;
     std::optional<SourceGuard> guard;

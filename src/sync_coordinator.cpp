@@ -92,12 +92,8 @@ void SyncCoordinator::drain_inbox() {
     std::int64_t now_us = settings_.track_deletion_candidates ? g_get_real_time() : 0;
     for (PathEvent& event : events) {
         if (settings_.peer_delivery && settings_.peer_delivery(event)) continue;
-        if (settings_.track_deletion_candidates) {
-            // A rename moves all below either name.
-            bool subtree = event.recursive || event.is_rename();
-            add_deletion_candidate(event.path, {now_us, subtree ? now_us : 0});
-            if (event.is_rename()) add_deletion_candidate(event.renamed_from, {now_us, now_us});
-        }
+        if (settings_.track_deletion_candidates)
+            for (const auto& [path, times] : paths_named(event, now_us)) add_deletion_candidate(path, times);
         if (event.is_rename()) {
             log_debug("event: '%s' renamed to '%s'", printable(event.renamed_from).c_str(),
                       printable(event.path).c_str());

@@ -27,3 +27,32 @@ TEST_CASE("event times merge to the latest of each kind") {
     CHECK(t.seen_us == 100);
     CHECK(t.subtree_seen_us == 80);
 }
+
+TEST_CASE("an event names its path, all below it when recursive, and all below both names of a rename") {
+    auto named = paths_named(PathEvent{"a/f"}, 10);
+    REQUIRE(named.size() == 1);
+    CHECK(named[0].first == "a/f");
+    CHECK(named[0].second.seen_us == 10);
+    CHECK(named[0].second.subtree_seen_us == 0);
+    PathEvent made{"d", true};
+    CHECK(paths_named(made, 20)[0].second.subtree_seen_us == 20);
+    PathEvent renamed{"new"};
+    renamed.renamed_from = "old";
+    named = paths_named(renamed, 30);
+    REQUIRE(named.size() == 2);
+    CHECK(named[0].first == "new");
+    CHECK(named[1].first == "old");
+    for (const auto& [path, times] : named) CHECK(times.subtree_seen_us == 30);
+}
+
+TEST_CASE("events added later merge with earlier ones, and old ones are forgotten") {
+    LocalEvents local;
+    local.add("a", {100, 0});
+    local.add("a", {50, 90});
+    local.add("b", {40, 0});
+    CHECK(local.last_touching("a") == 100);
+    CHECK(local.last_touching("a/x") == 90);
+    local.forget_before(95);  // a's latest event (100) is kept whole
+    CHECK(local.last_touching("a/x") == 90);
+    CHECK(local.last_touching("b") == 0);
+}
