@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -89,11 +90,22 @@ void ConflictKeeper::prune_locked(std::int64_t now_us) {
     pruned_at_us_ = now_us;
 }
 
+bool ConflictKeeper::peer_is_writing(const std::string& path, std::int64_t now_us) const {
+    std::optional<Expectation> e = expected_.find(to_wire_path(path), Clock::now());
+    if (!e || e->node == node_ || e->deleted) return false;
+    return now_us <= (e->in_flight ? now_us : e->settled_at_us) + kDeliverySlackUs;
+}
+
 void ConflictKeeper::touched(const PathEvent& event) {
     std::int64_t now_us = g_get_real_time();
+    std::vector<std::pair<std::string, EventTimes>> named = paths_named(event, now_us);
+    // A directory a peer's run made here (its rsync's mkdir): what is below it is the
+    // peer's delivery, not this node's change.
+    if (!event.is_rename() && event.recursive && peer_is_writing(event.path, now_us))
+        named.front().second.subtree_seen_us = 0;
     std::lock_guard<std::mutex> lock(mutex_);
     prune_locked(now_us);
-    for (const auto& [path, times] : paths_named(event, now_us)) touched_.add(path, times);
+    for (const auto& [path, times] : named) touched_.add(path, times);
 }
 
 void ConflictKeeper::announced(const std::vector<NoticeEntry>& entries) {
@@ -105,8 +117,25 @@ void ConflictKeeper::announced(const std::vector<NoticeEntry>& entries) {
     for (const NoticeEntry& e : entries) {
         if (e.deleted || touched_.last_touching(e.path) < now_us - window_us_) continue;
         std::optional<Expectation> peer = expected_.find(e.path, now);
-        if (!(peer && peer->matches(false, e.signature))) own_[e.path] = Own{e.signature, now_us};
+        if (peer && peer->matches(false, e.signature)) continue;
+        Own& own = own_[e.path];
+        if (now_us - own.at_us > window_us_) own = Own{};
+        if (own.signature != e.signature && own.signature) {
+            std::copy_backward(own.earlier.begin(), own.earlier.end() - 1, own.earlier.end());
+            own.earlier[0] = own.signature;
+        }
+        own.signature = e.signature;
+        own.at_us = now_us;
     }
+}
+
+bool ConflictKeeper::announced_here(const std::string& path, std::uint64_t signature, std::int64_t now_us) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = own_.find(path);
+    if (it == own_.end() || now_us - it->second.at_us > window_us_) return false;
+    const Own& own = it->second;
+    return own.signature == signature ||
+           std::find(own.earlier.begin(), own.earlier.end(), signature) != own.earlier.end();
 }
 
 bool ConflictKeeper::is_recent_here(const std::string& path, std::uint64_t signature, std::int64_t ctime_us,
@@ -169,6 +198,9 @@ void ConflictKeeper::keep_conflicting(const std::string& peer, const std::vector
         std::string name = name_of(e.path);
         struct stat st;
         if (fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+        // The peer has an earlier version from this node (its notice names a whole
+        // directory as it has it): no change of the peer's.
+        if (announced_here(e.path, e.signature, now_us)) continue;
         std::int64_t ctime_us = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000 + st.st_ctim.tv_nsec / 1000;
         if (ctime_us >= arrived_us - kTimestampGrainUs) continue;
         // Cheap first: the signature reads the whole file, on the main thread.

@@ -29,6 +29,7 @@
 // Threads: announced() on workers, keep_conflicting() on the main thread (one mutex).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -63,7 +64,15 @@ private:
     struct Own {
         std::uint64_t signature = 0;
         std::int64_t at_us = 0;
+        // What this node announced for the path before, within the window (newest first,
+        // 0: none): a peer announcing one of them names what it has from this node.
+        std::array<std::uint64_t, 3> earlier{};
     };
+    // Whether `signature` is a version of `path` this node announced within the window.
+    bool announced_here(const std::string& path, std::uint64_t signature, std::int64_t now_us);
+    // Whether a peer's run is writing `path` here (announced, not done, or done within
+    // a second).
+    bool peer_is_writing(const std::string& path, std::int64_t now_us) const;
     // Forgets what is past the window, at most once per window.
     void prune_locked(std::int64_t now_us);
     // Whether the file at `path`, with this signature and ctime, is this node's version

@@ -11,14 +11,19 @@
 namespace clsync {
 namespace {
 
-// What the batch's node announced for `path` before the batch and wrote here (not
-// what it announced because it had it from this node), unchanged here since.
-bool is_peers_unchanged_write(const SettledBatch& batch, const ExpectedChanges& expected, const std::string& path,
-                              const EntryState& state) {
-    if (state.kind != EntryState::Kind::Present) return false;
+// Why `path` is not what the batch's node announced for it before the batch and wrote
+// here (not what it announced because it had it from this node), unchanged here since;
+// nullptr if it is.
+const char* why_not_peers_unchanged_write(const SettledBatch& batch, const ExpectedChanges& expected,
+                                          const std::string& path, const EntryState& state) {
+    if (state.kind != EntryState::Kind::Present) return "gone";
     std::optional<Expectation> e = expected.find(path, Clock::now());
-    return e && e->node == batch.node && !e->deleted && e->landed && e->announced_at_us < batch.announced_at_us &&
-           e->matches(false, state.signature);
+    if (!e) return "no notice names it";
+    if (e->node != batch.node) return "another node announced it";
+    if (e->deleted || e->announced_at_us >= batch.announced_at_us) return "not as announced before the batch";
+    if (!e->landed) return "the node's write of it never arrived";
+    if (!e->matches(false, state.signature)) return "changed here since";
+    return nullptr;
 }
 
 }  // namespace
@@ -28,7 +33,12 @@ std::size_t remove_stale_entries(const std::string& watch_dir, const SettledBatc
         [&](int dir_fd, const std::string& name, const std::string& path) {
             if (batch.named.count(path)) return PruneVerdict{};
             EntryState state = entry_state(dir_fd, name.c_str());
-            if (!is_peers_unchanged_write(batch, expected, path, state)) return PruneVerdict{};
+            if (const char* why = why_not_peers_unchanged_write(batch, expected, path, state)) {
+                // Kept: a change of this node's, or a stale entry this cannot tell (traces).
+                log_debug("cluster: '%s' is not in node %s's copy of its directory, but kept: %s",
+                          printable(path).c_str(), printable(batch.node).c_str(), why);
+                return PruneVerdict{};
+            }
             return PruneVerdict{PruneVerdict::Action::Remove, state.directory};
         },
         [&](const std::string& path) {
