@@ -198,6 +198,10 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
                 result.applied += 2;
                 result.each[i] = result.each[i + 1] = RenameReplay::Exchanged;
             }
+            // Each name holds what was exchanged into it, older perhaps than what the
+            // destination has there (a run that carried one name, or both halves, while
+            // the other kept a newer copy).
+            result.replaced.insert(result.replaced.end(), {r.from, r.to});
             ++i;
             continue;
         }
@@ -238,11 +242,13 @@ ReplayedRenames replay_renames(const std::string& source, const std::string& des
     // A later rename may have moved one away, or made a directory of it.
     std::sort(result.replaced.begin(), result.replaced.end());
     result.replaced.erase(std::unique(result.replaced.begin(), result.replaced.end()), result.replaced.end());
+    // Nor one the destination holds as the source does already.
     result.replaced.erase(std::remove_if(result.replaced.begin(), result.replaced.end(),
-                                         [&source](const std::string& name) {
+                                         [&](const std::string& name) {
                                              struct stat st;
                                              return lstat((source + '/' + name).c_str(), &st) != 0 ||
-                                                    S_ISDIR(st.st_mode);
+                                                    S_ISDIR(st.st_mode) ||
+                                                    (local && !may_differ(source, destination, name));
                                          }),
                           result.replaced.end());
     std::sort(to_check.begin(), to_check.end());

@@ -5,7 +5,7 @@
 # so the destination has no copy of the old name and the rename's replay fails: the
 # destination must still end with the renamed file, not keep its newer copy. A lone
 # node (--cluster-key, no peer) is enough. Then the same for a file exchanged with
-# another that is deleted right after.
+# another that is deleted right after, and for an exchange a run carried in part.
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
 skip_in_librsync "a cluster node syncs with rsync"
 
@@ -37,5 +37,19 @@ exchange "$SRC/kept" "$SRC/gone"
 rm "$SRC/gone"
 exchanged() { [ "$(cat "$DST/kept")" = "gone, older" ] && [ ! -e "$DST/gone" ]; }
 wait_for "the older file under the name left" exchanged
+
+# An exchange that a run carried in part already (one name at the destination holds
+# what the source has there after the exchange, here copied by hand) is not replayed;
+# the other name still holds the destination's newer file, and must end with the
+# source's older one.
+echo "x, newer" > "$SRC/x"
+echo "y, older" > "$SRC/y"
+touch -d "2001-02-03 04:05:06" "$SRC/y"
+pair_synced() { cmp -s "$SRC/x" "$DST/x" && cmp -s "$SRC/y" "$DST/y"; }
+wait_for "the pair at the destination" pair_synced
+exchange "$SRC/x" "$SRC/y"
+cp -p "$SRC/y" "$DST/y"
+carried() { [ "$(cat "$DST/x")" = "y, older" ] && [ "$(cat "$DST/y")" = "x, newer" ]; }
+wait_for "the older file under the name the run had not carried" carried
 stop_daemon
 echo "cluster_rename_over: ok"
