@@ -26,7 +26,8 @@
 // peer's run itself (a rename or swap it replayed), or a change made here after the
 // peer sent what it announced, newer than it, which rsync --update keeps anyway.
 //
-// Threads: announced() on workers, keep_conflicting() on the main thread (one mutex).
+// Threads: announced() on workers, touched() and keep_conflicting() on the main thread
+// (one mutex).
 #pragma once
 
 #include <array>
@@ -89,7 +90,7 @@ private:
     std::int64_t window_us_;
     const ExpectedChanges& expected_;
     std::mutex mutex_;
-    std::int64_t started_us_;
+    const std::int64_t started_us_;
     std::unordered_map<std::string, Own> own_;  // guarded by mutex_; pruned past the window
     LocalEvents touched_;                       // guarded by mutex_; pruned past the window
     std::int64_t pruned_at_us_ = 0;             // guarded by mutex_
