@@ -79,8 +79,7 @@ ConflictKeeper::ConflictKeeper(std::string watch_dir, std::string node, Millis w
     : watch_dir_(std::move(watch_dir)),
       node_(std::move(node)),
       window_us_(std::chrono::microseconds(window).count()),
-      expected_(expected),
-      started_us_(g_get_real_time()) {}
+      expected_(expected) {}
 
 void ConflictKeeper::prune_locked(std::int64_t now_us) {
     if (now_us - pruned_at_us_ <= window_us_) return;
@@ -147,7 +146,7 @@ bool ConflictKeeper::is_recent_here(const std::string& path, std::uint64_t signa
         // Not announced yet: a change made here lately, that this node's watcher
         // reported (the event is read after the change).
         if (now_us - ctime_us > window_us_) return false;
-        if (ctime_us >= started_us_ && touched_.last_touching(path) < ctime_us - kTimestampGrainUs) return false;
+        if (touched_.last_touching(path) < ctime_us - kTimestampGrainUs) return false;
     }
     // But not while a peer's run was writing the file or a directory above it (a run
     // also delivers what its notice could not name, made after its walk; its notice

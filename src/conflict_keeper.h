@@ -11,8 +11,9 @@
 // file changed here (ctime) within the window; either way changed by this node's
 // writers: the watcher reported an event on it (or on a directory above it, with all
 // below) within the window that was not a peer's delivery, and for the ctime, after
-// that change (or the file was changed before clsync started, when nothing watched
-// it). A whole-tree or recursive notice also names the peers' files, and a peer's
+// that change. Not a file changed while clsync was not running: peers write into this
+// tree meanwhile, and their files would all be taken for this node's (the newest mtime
+// decides those). A whole-tree or recursive notice also names the peers' files, and a peer's
 // file delivered here under another name and moved by the peer's rename has a recent
 // ctime: neither is this node's. Nor is a file changed here while a peer's run was writing
 // it or a directory above it (from its notice to its Done, and a second around: a
@@ -90,7 +91,6 @@ private:
     std::int64_t window_us_;
     const ExpectedChanges& expected_;
     std::mutex mutex_;
-    const std::int64_t started_us_;
     std::unordered_map<std::string, Own> own_;  // guarded by mutex_; pruned past the window
     LocalEvents touched_;                       // guarded by mutex_; pruned past the window
     std::int64_t pruned_at_us_ = 0;             // guarded by mutex_
