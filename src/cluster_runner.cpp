@@ -180,7 +180,7 @@ SyncResult ClusterRunner::run(const Batch& batch) const {
     Walk after = walk_batch(batch, &before);
     std::vector<NoticeEntry> changed = changed_during_run(before.entries, before.states, after.entries, after.states);
     Written written;
-    if (own_writes_ && !result.written.empty()) written = what_was_written(result, before.entries, changed);
+    if (own_writes_ && !result.written.empty()) written = what_was_written(result, before, after, changed);
     if (!written.unannounced.empty())
         log_debug("cluster: %zu paths the sync to %s wrote as the source held them during the run: announced",
                   written.unannounced.size(), destination_.c_str());
@@ -225,6 +225,13 @@ void ClusterRunner::remove_leftovers(const Batch& batch, const SyncResult& resul
     for (const std::vector<QueuedPath>* paths : {&batch.paths, &result.rename_paths})
         for (const QueuedPath& p : *paths)
             if (p.recursive) roots.push_back(p.path);
+    // What a replayed rename moved holds what this node wrote under the old name,
+    // which the source may no longer have under the new one (changed after the event).
+    for (std::size_t i = 0; i < batch.renames.size() && i < result.renames_replayed.size(); ++i) {
+        if (result.renames_replayed[i] == RenameReplay::Renamed) roots.push_back(batch.renames[i].to);
+        if (result.renames_replayed[i] == RenameReplay::Exchanged)
+            roots.insert(roots.end(), {batch.renames[i].from, batch.renames[i].to});
+    }
     if (roots.empty() || !own_writes_->size()) return;
     std::vector<std::string> removed = remove_own_leftovers(watch_dir_, destination_, std::move(roots), *own_writes_);
     if (removed.empty()) return;
@@ -236,20 +243,28 @@ void ClusterRunner::remove_leftovers(const Batch& batch, const SyncResult& resul
     seqs.insert(seqs.end(), more.begin(), more.end());
 }
 
-ClusterRunner::Written ClusterRunner::what_was_written(const SyncResult& result, const std::vector<NoticeEntry>& walked,
+ClusterRunner::Written ClusterRunner::what_was_written(const SyncResult& result, const Walk& before_walk,
+                                                       const Walk& after_walk,
                                                        const std::vector<NoticeEntry>& changed) const {
     // Only what the run wrote (rsync's log), not all it announced: a directory it
     // syncs whole holds the peer's own entries too. Where the source held a path
-    // unchanged from the walk before the run to the walk after it, the walk's signature
-    // is what was written; the rest is read there.
+    // untouched from the walk before the run to the walk after it, the walk's signature
+    // is what was written; the rest is read there. Untouched: the same inode and ctime,
+    // not only the same signature (a directory chmodded during the run, then swapped
+    // with one as it was before, is announced as before but written as in between).
     std::unordered_map<std::string, std::uint64_t> before, after;  // written entries, by wire path
     std::unordered_set<std::string> changed_paths;
-    for (const NoticeEntry& e : walked)
+    for (const NoticeEntry& e : before_walk.entries)
         if (!e.deleted) before.emplace(e.path, e.signature);
     for (const NoticeEntry& e : changed) {
         changed_paths.insert(e.path);
         if (!e.deleted) after.emplace(e.path, e.signature);
     }
+    auto untouched = [&](const std::string& wire) {
+        auto was = before_walk.states.find(wire), is = after_walk.states.find(wire);
+        return !changed_paths.count(wire) && was != before_walk.states.end() && is != after_walk.states.end() &&
+               was->second.inode == is->second.inode && was->second.ctime_ns == is->second.ctime_ns;
+    };
     auto announced = [](const std::unordered_map<std::string, std::uint64_t>& walk, const std::string& wire,
                         std::uint64_t signature) {
         auto it = walk.find(wire);
@@ -259,7 +274,7 @@ ClusterRunner::Written ClusterRunner::what_was_written(const SyncResult& result,
     for (const std::string& path : result.written) {
         std::string wire = to_wire_path(path);
         auto it = before.find(wire);
-        if (it != before.end() && !changed_paths.count(wire)) {
+        if (it != before.end() && untouched(wire)) {
             written.entries.push_back({wire, false, it->second});
             continue;
         }
@@ -291,7 +306,10 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, const Local
         }
         std::optional<Expectation> e = expected_.find(p, now);
         bool absent = state.kind == EntryState::Kind::Absent;
-        if (!e && absent) e = expected_.deleted_above(p, now);
+        // A directory above announced gone later than the path itself: the path went
+        // with it (announced as it was before, its old notice would say it changed here).
+        std::optional<Expectation> gone = expected_.deleted_above(p, now);
+        if (gone && (!e || gone->announced_at_us > e->announced_at_us)) e = gone;
         if (e && state.kind != EntryState::Kind::Unreadable && e->matches(absent, state.signature)) {
             expected_.mark_landed(p);
             return true;
@@ -318,18 +336,20 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, const Local
             ((e->in_flight && e->announced_at_us > in_flight_since_us) || e->announced_at_us > settled_before_us ||
              (peer_is_newer && e->announced_at_us > now_us - std::chrono::microseconds(kPeerNewerWait).count())))
             *unsettled = true;
-        if (log_enabled(LogLevel::Debug))
-            log_debug("cluster: '%s' changed here: %s", printable(p).c_str(),
-                      !e             ? "no peer announced it"
-                      : e->in_flight ? "differs from a notice still being written"
-                                     : "differs from the notices");
+        if (log_enabled(LogLevel::Debug)) {
+            if (!e)
+                log_debug("cluster: '%s' changed here: no peer announced it", printable(p).c_str());
+            else
+                log_debug("cluster: '%s' changed here: differs from %s (announced %.3f s ago, changed here %.3f s ago)",
+                          printable(p).c_str(), e->in_flight ? "a notice still being written" : "the notices",
+                          (now_us - e->announced_at_us) / 1e6, (now_us - local.last_touching(p)) / 1e6);
+        }
         return false;
     };
     if (!recursive) {
         // Cheap first: most paths were never announced, and need no signature.
         if (expected_.resend_pending(path, destination_, now)) return false;
-        if (!expected_.is_writer_temp(path, now) && !expected_.find(path, now) &&
-            !(is_absent(watch_dir_, path) && expected_.deleted_above(path, now))) {
+        if (!expected_.is_writer_temp(path, now) && !expected_.find(path, now) && !expected_.deleted_above(path, now)) {
             peer_may_name();
             return false;
         }

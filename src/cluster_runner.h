@@ -102,8 +102,9 @@ private:
         // destination: the source changed while the run copied them).
         std::vector<NoticeEntry> unannounced;
     };
-    // `walked`, `changed`: what the walk before the run and the one after it announced.
-    Written what_was_written(const SyncResult& result, const std::vector<NoticeEntry>& walked,
+    // `before`, `after`: the walks before and after the run; `changed`: what the one
+    // after it announced.
+    Written what_was_written(const SyncResult& result, const Walk& before, const Walk& after,
                              const std::vector<NoticeEntry>& changed) const;
     // What --update left alone at the destination (a newer copy) that is this node's own
     // earlier write there, unchanged since: written again over it (a file renamed or

@@ -15,16 +15,26 @@ bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') 
 // The NAMEs a writer's temporary file name may stand for: rsync's ".NAME.XXXXXX"
 // (which shortens a NAME longer than kRsyncMaxTempBase, so that NAME is then a
 // prefix; rsync 3.5.0 leaves out the first dot when NAME starts with one and the
-// second when NAME ends with one), or ".NAME.clsync-XXXXXX" (delta_engine.cpp).
+// second when NAME ends with one), rsync's ".NAME.N" (a number of up to six digits:
+// the name it makes a symlink, device or hard link under, get_tmpname's make_unique),
+// or ".NAME.clsync-XXXXXX" (delta_engine.cpp).
 std::vector<std::string> temp_targets(const std::string& name) {
     constexpr std::size_t kSuffix = 6;
-    if (name.size() < 1 + 1 + kSuffix || name[0] != '.') return {};
-    std::size_t mark = name.size() - kSuffix - 1;  // before XXXXXX
-    if (!std::all_of(name.begin() + static_cast<long>(mark) + 1, name.end(), is_alnum)) return {};
-    static const std::string kOurs = ".clsync-";
-    if (mark + 1 >= 1 + 1 + kOurs.size() && name.compare(mark + 1 - kOurs.size(), kOurs.size(), kOurs) == 0)
-        return {name.substr(1, mark + 1 - kOurs.size() - 1)};
-    if (name[mark] != '.') return {};
+    if (name.size() < 3 || name[0] != '.') return {};
+    std::size_t mark = std::string::npos;  // before the suffix
+    if (name.size() >= 1 + 1 + kSuffix && std::all_of(name.end() - kSuffix, name.end(), is_alnum)) {
+        mark = name.size() - kSuffix - 1;
+        static const std::string kOurs = ".clsync-";
+        if (mark + 1 >= 1 + 1 + kOurs.size() && name.compare(mark + 1 - kOurs.size(), kOurs.size(), kOurs) == 0)
+            return {name.substr(1, mark + 1 - kOurs.size() - 1)};
+    }
+    if (mark == std::string::npos || name[mark] != '.') {
+        mark = name.rfind('.');
+        auto digits = name.begin() + static_cast<long>(mark) + 1;
+        if (mark == 0 || digits == name.end() || name.end() - digits > static_cast<long>(kSuffix) ||
+            !std::all_of(digits, name.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return {};
+    }
     // ".NAME.", ".NAME" + ".", "." + "NAME.", or NAME itself starting and ending with a dot.
     std::string base = name.substr(0, mark + 1);
     std::vector<std::string> names = {base.substr(1), base.substr(0, base.size() - 1), base};

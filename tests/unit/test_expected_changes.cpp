@@ -92,6 +92,23 @@ TEST_CASE("rsync 3.5's temporary names of dot files are recognised") {
     REQUIRE_FALSE(expected.is_writer_temp(".other.6iS9uZ", kStart));
 }
 
+TEST_CASE("rsync's numbered temporary names of symlinks are recognised") {
+    // get_tmpname(make_unique): ".NAME" and a number of up to six digits, made from
+    // rsync's pid (seen: a peer's symlink delivered as "nodeC/.n6-\n\n[[f\\.7280").
+    ExpectedChanges expected;
+    expected.expect("b", {{"d/link", false, 1}, {"d/.hid", false, 2}}, kStart);
+    REQUIRE(expected.is_writer_temp("d/.link.7280", kStart));
+    REQUIRE(expected.is_writer_temp("d/.link.0", kStart));
+    REQUIRE(expected.is_writer_temp("d/.link.999999", kStart));
+    REQUIRE(expected.is_writer_temp("d/.hid.42", kStart));
+    REQUIRE_FALSE(expected.is_writer_temp("d/.link.1234567", kStart));  // seven digits
+    REQUIRE_FALSE(expected.is_writer_temp("d/.link.", kStart));         // no number
+    REQUIRE_FALSE(expected.is_writer_temp("d/.link.72a", kStart));      // not a number
+    REQUIRE_FALSE(expected.is_writer_temp("d/link.7280", kStart));      // no leading dot
+    REQUIRE(is_temp_name_for("d/.link.7280", "d/link"));
+    REQUIRE_FALSE(is_temp_name_for("d/.link.7280", "d/other"));
+}
+
 TEST_CASE("an earlier announcement of the same node still matches") {
     ExpectedChanges expected;
     expected.expect("b", {{"f", false, 1}}, kStart);
