@@ -268,7 +268,8 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     if (cluster)
         settings.peer_delivery = [&expected, &cluster, &conflicts](const PathEvent& event) {
             if (is_peer_delivery(event, *expected, *cluster)) return true;
-            conflicts->touched(event);
+            // A path a peer asked for again is not this node's version for that.
+            if (!event.requested) conflicts->touched(event);
             return false;
         };
     std::unique_ptr<Watcher> watcher;

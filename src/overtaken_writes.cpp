@@ -39,6 +39,7 @@ void queue_resends(const std::string& watch_dir, const std::string& peer, const 
     for (const NoticeEntry& e : asked) {
         PathEvent event;
         event.path = from_wire_path(e.path);
+        event.requested = true;
         EntryState state = path_state(watch_dir, event.path);
         if (!is_resendable(state) || state.signature != e.signature) continue;
         expected.resend(event.path, Clock::now());

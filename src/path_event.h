@@ -16,6 +16,9 @@ struct PathEvent {
     // Set for a rename inside the tree: `renamed_from` became `path` (file or directory,
     // with everything below it). Replayed as a rename at a local destination.
     std::string renamed_from;
+    // Queued because a peer asked for the path again (overtaken_writes.h), not
+    // because it changed here.
+    bool requested = false;
     bool is_rename() const { return !renamed_from.empty(); }
 };
 
