@@ -296,10 +296,19 @@ void ExpectedChanges::forget_delivery(const std::string& path) {
 
 bool ExpectedChanges::was_delivered(const std::string& path, TimePoint now) const {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto delivery = deliveries_.find(path);
-    if (delivery == deliveries_.end() || delivery->second <= now) return false;
+    if (!delivery_noted_locked(path, now)) return false;
     auto entry = entries_.find(path);
     return entry != entries_.end() && entry->second.expires > now;
+}
+
+bool ExpectedChanges::delivery_noted(const std::string& path, TimePoint now) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return delivery_noted_locked(path, now);
+}
+
+bool ExpectedChanges::delivery_noted_locked(const std::string& path, TimePoint now) const {
+    auto delivery = deliveries_.find(path);
+    return delivery != deliveries_.end() && delivery->second > now;
 }
 
 void ExpectedChanges::resend(const std::string& path, TimePoint now) {

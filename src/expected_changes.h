@@ -126,6 +126,8 @@ public:
     // Any other event on `path`: changed here since.
     void forget_delivery(const std::string& path);
     bool was_delivered(const std::string& path, TimePoint now) const;
+    // Whether note_delivery() noted `path`, announced since or not.
+    bool delivery_noted(const std::string& path, TimePoint now) const;
     // A peer asked this node to sync `path` again (overtaken_writes.h): whatever it
     // holds, it is no echo for a destination until that destination's run carried it
     // (resend_carried), for at most kResendLifetime.
@@ -167,6 +169,7 @@ private:
     void drop_oldest_locked();
     // Whether `node` has a notice announced by `until_us` whose batch is not done.
     bool writing_locked(const std::string& node, std::int64_t until_us) const;
+    bool delivery_noted_locked(const std::string& path, TimePoint now) const;
     // `node`'s notice announces `signature` for `path` at `now_us` while `before`
     // (another node's announcement) may still be being written.
     void note_contest_locked(const std::string& path, const Expectation& before, const std::string& node,

@@ -268,8 +268,10 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     if (cluster)
         settings.peer_delivery = [&expected, &cluster, &conflicts](const PathEvent& event) {
             if (is_peer_delivery(event, *expected, *cluster)) return true;
-            // A path a peer asked for again is not this node's version for that.
-            if (!event.requested) conflicts->touched(event);
+            // Not this node's version for that: a path a peer asked for again, nor a
+            // writer's temporary file renamed into place while a peer was writing (its
+            // notice after the run names it).
+            if (!event.requested && !expected->delivery_noted(event.path, Clock::now())) conflicts->touched(event);
             return false;
         };
     std::unique_ptr<Watcher> watcher;

@@ -158,13 +158,17 @@ TEST_CASE("a delivery no notice named yet is the peer's once a peer announces th
     REQUIRE_FALSE(is_temp_name_for("d/.g.aB3dE9", "d/f"));
     REQUIRE_FALSE(is_temp_name_for("d/f.tmp", "d/f"));
     ExpectedChanges expected;
+    REQUIRE_FALSE(expected.delivery_noted("d/f", kStart));
     expected.note_delivery("d/f", kStart);
     REQUIRE_FALSE(expected.was_delivered("d/f", kStart));  // no peer named it yet
+    REQUIRE(expected.delivery_noted("d/f", kStart));
     expected.expect("b", {{"d/f", false, 9}}, kStart);
     REQUIRE(expected.was_delivered("d/f", kStart));
     REQUIRE_FALSE(expected.was_delivered("d/f", kStart + Millis(60000)));
+    REQUIRE_FALSE(expected.delivery_noted("d/f", kStart + Millis(60000)));
     expected.forget_delivery("d/f");  // changed here since
     REQUIRE_FALSE(expected.was_delivered("d/f", kStart));
+    REQUIRE_FALSE(expected.delivery_noted("d/f", kStart));
 }
 
 TEST_CASE("a rename a peer's notice announced is its replay until shortly after its Done") {
