@@ -38,7 +38,10 @@ always runs):
    shared/conflict.txt.clsync-conflict-A-TIME (never a silent overwrite);
 8. stale entries: a file A deleted while its daemon was down stays at the peers after
    A's restart (a union); A then renames its directory: the peers remove the file
-   (A wrote it and no longer has it), and converge.
+   (A wrote it and no longer has it), and converge;
+9. symlink replaced: A points shared/link elsewhere, twice; each peer's rsync writes the
+   new link under a numbered temporary name (.link.N) and renames it into place: a
+   delivery, on which no peer runs a sync.
 Every daemon must exit 0 on SIGTERM at the end. The daemons run under setpriv
 --pdeathsig TERM: they stop even if this test is SIGKILLed.
 
@@ -592,6 +595,24 @@ class Cluster:
         print(f"cluster: 7 conflict: B's version kept the name, A's kept as a conflict copy on every node",
               flush=True)
 
+    def scenario_symlink(self):
+        self.phase = "9 symlink replaced"
+        link = os.path.join(self.a.tree, "shared", "link")
+        for target in ("first-target", "second-target", "third-target"):
+            peer_runs = {n.name: n.runs() for n in self.nodes[1:]}
+            temp = link + ".new"
+            os.symlink(target, temp)
+            os.rename(temp, link)
+            self.wait_converged(f"9 converged after the link to {target}")
+            ran = [f"{n.name} {peer_runs[n.name]} -> {n.runs()}" for n in self.nodes[1:]
+                   if n.runs() != peer_runs[n.name]]
+            if ran and target != "first-target":  # the first link is new: no temporary name
+                raise Failure(f"a peer ran a sync on A's replaced symlink (its delivery): {', '.join(ran)}"
+                              "\n  new runs (time, argument count, destination):\n  " +
+                              "\n  ".join(line for n in self.nodes[1:]
+                                           for line in n.run_lines()[peer_runs[n.name]:][:5]))
+        print("cluster: 9 symlink replaced: no peer ran a sync on the delivery", flush=True)
+
     def scenario_stale(self):
         """An entry A deleted while its daemon was down stays at the peers (a whole-tree
         union cannot tell it from one to bring back); once A syncs its directory whole
@@ -735,7 +756,7 @@ class Cluster:
         for number, scenario in ((2, self.scenario_concurrent), (3, self.scenario_quiet),
                                  (4, self.scenario_race), (5, self.scenario_restart),
                                  (6, self.scenario_link_cut), (7, self.scenario_conflict),
-                                 (8, self.scenario_stale)):
+                                 (8, self.scenario_stale), (9, self.scenario_symlink)):
             if number in selected:
                 scenario()
         self.stop_all()
@@ -801,13 +822,13 @@ def main():
     parser.add_argument("--clsync", default=default_clsync(), help="the binary (default: $CLSYNC, else the repo's ./clsync)")
     parser.add_argument("--burst", type=float, default=5.0, help="seconds of concurrent workload (scenario 2; half in 5, 6)")
     parser.add_argument("--initial", type=int, default=40, help="entries per node before the daemons start")
-    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7,8",
+    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7,8,9",
                         help="comma-separated scenarios to run (1, the start, always runs)")
     args = parser.parse_args()
     try:
         selected = {int(n) for n in args.scenarios.split(",") if n.strip()}
     except ValueError:
-        parser.error("--scenarios takes numbers 1 to 8, comma-separated")
+        parser.error("--scenarios takes numbers 1 to 9, comma-separated")
 
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
     print(f"cluster seed: {seed}, {args.nodes} nodes", flush=True)
@@ -852,7 +873,7 @@ def main():
         print(f"--- work dir kept: {work}", file=sys.stderr)
         print(f"--- ops-X.log times to daemon log times: {os.path.join(work, 'clock')}", file=sys.stderr)
         print(f"--- replay: {sys.argv[0]} --seed {seed} --nodes {args.nodes}"
-              f"{' --scenarios ' + args.scenarios if args.scenarios != '1,2,3,4,5,6,7,8' else ''}", file=sys.stderr)
+              f"{' --scenarios ' + args.scenarios if args.scenarios != '1,2,3,4,5,6,7,8,9' else ''}", file=sys.stderr)
     finally:
         try:
             if test is not None:
