@@ -92,8 +92,11 @@ void SyncCoordinator::drain_inbox() {
     std::int64_t now_us = settings_.track_deletion_candidates ? g_get_real_time() : 0;
     for (PathEvent& event : events) {
         if (settings_.peer_delivery && settings_.peer_delivery(event)) continue;
+        // A path a peer asked for again did not change here: its request is no event of
+        // this node's (a peer's deletion announced before it still counts as newer).
         if (settings_.track_deletion_candidates)
-            for (const auto& [path, times] : paths_named(event, now_us)) add_deletion_candidate(path, times);
+            for (const auto& [path, times] : paths_named(event, now_us))
+                add_deletion_candidate(path, event.requested ? EventTimes{} : times);
         if (event.is_rename()) {
             log_debug("event: '%s' renamed to '%s'", printable(event.renamed_from).c_str(),
                       printable(event.path).c_str());

@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""A peer's Resend for a path another peer announced gone since: not sent again.
+
+A Resend (doc/PROTOCOL.md) asks a node to sync a path again because its write at the
+asking peer was overtaken by an older one. If the path's owner deleted it meanwhile
+(announced deleted, the path itself or a directory above it), after this node last
+changed it, the deletion is newer than both writes: sent again, the path would come
+back at every peer (cluster.py seeds 63 and 88: a file its owner had renamed away came
+back at the owner). Nor is the Resend itself a change of this node's: it does not
+make a peer's earlier deletion look older.
+
+One node (A) runs in a network namespace of its own (loopback only, multicast routed
+on lo), syncing WORK/a to WORK/b with --cluster-*, as in cluster_packets.py; its rsync
+(-S) is a wrapper that counts runs. This test plays two fake peers, with correctly
+signed packets of its own encoder (cluster_packets.py's):
+
+1. control: A's initial sync announces every path with its signature (read from A's
+   own multicast notices). asked.txt is removed from WORK/b, and peer P asks A for it
+   again: A must sync it (WORK/b/asked.txt is back, with a run).
+2. owner O announces gone.txt and the directory d deleted (a notice, then its Done),
+   as if O's deletions were on their way to A; gone.txt and d/under.txt are removed
+   from WORK/b; then P asks A for both again, with A's signatures. A must leave both
+   to O (debug line "... is older here than a peer's announcement of it: left to the
+   peer"), run no rsync, and WORK/b must not get them back.
+
+Root only, with `ip netns` and rsync (exit 77 otherwise). Exit 0 on success (the work
+dir is removed unless --keep), 1 on failure (the work dir is kept, the log tail
+printed).
+"""
+import argparse
+import os
+import random
+import shutil
+import signal
+import socket
+import struct
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cluster_packets as cp  # noqa: E402
+
+DEADLINE = 30.0        # s: a sync, an announcement, a judgement
+QUIET_SECONDS = 2.0    # s: watched for a sync run after the judgement (several -t windows)
+FILES = ("asked.txt", "gone.txt", "d/under.txt", "kept.txt")
+
+
+def listener(ns, port):
+    """A socket of the namespace that receives the group's datagrams (A's own notices)."""
+    own = os.open("/proc/self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{ns.name}", os.O_RDONLY)
+    try:
+        cp.setns(target)
+        try:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        finally:
+            cp.setns(own)
+    finally:
+        os.close(own)
+        os.close(target)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((cp.GROUP, port))
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                    socket.inet_aton(cp.GROUP) + socket.inet_aton("127.0.0.1"))
+    sock.setblocking(False)
+    return sock
+
+
+def notice_entries(data, node):
+    """A notice of `node` in `data`: {path: (state, signature)}; None for anything else."""
+    header = struct.calcsize(">BBHB")
+    if len(data) < 4 + header or data[:4] != cp.MAGIC:
+        return None
+    version, ptype, _, name_len = struct.unpack(">BBHB", data[4:4 + header])
+    at = 4 + header
+    if version != cp.VERSION or ptype != cp.NOTICE or data[at:at + name_len] != node:
+        return None
+    at += name_len + 16
+    (body_len,) = struct.unpack(">I", data[at:at + 4])
+    r = cp.Reader(data[at + 4:at + 4 + body_len])
+    entries = {}
+    for _ in range(r.number(">I")):
+        path = r.take(r.number(">H"))
+        entries[path] = (r.number(">B"), r.number(">Q"))
+    return entries
+
+
+class Test:
+    def __init__(self, args, work, clsync):
+        self.args = args
+        self.work = work
+        self.ns = cp.Namespace(f"clsync-r-{os.getpid()}")
+        self.port = 40000 + os.getpid() % 20000
+        self.node = cp.Node(work, self.ns, clsync, self.port)
+        self.key = random.SystemRandom().randbytes(24).hex().encode()
+        self.epoch = int(time.time() * 1000)
+        self.seqs = {}
+        self.sock = self.listen = None
+        self.signatures = {}  # what A announced, by path
+        self.phase = "setup"
+
+    def wait_for(self, what, predicate, deadline=DEADLINE):
+        end = time.monotonic() + deadline
+        while not predicate():
+            self.node.check_alive(f"while waiting for {what}")
+            if time.monotonic() >= end:
+                raise cp.Failure(f"timed out after {deadline:.0f} s waiting for {what}")
+            time.sleep(0.05)
+
+    def in_sync(self):
+        status = self.node.status()
+        d = ((status or {}).get("destinations") or [{}])[0]
+        return d.get("state") == "in sync" and not d.get("pending") and not d.get("running")
+
+    def read_announcements(self):
+        """Takes in A's notices that arrived; whether every file has a signature."""
+        while True:
+            try:
+                data = self.listen.recv(65536)
+            except BlockingIOError:
+                break
+            for path, (state, signature) in (notice_entries(data, cp.NODE.encode()) or {}).items():
+                if state == 0:
+                    self.signatures[path.decode()] = signature
+        return all(f in self.signatures for f in FILES)
+
+    def send(self, node, ptype, body):
+        seq = self.seqs.get(node, 0) + 1
+        self.seqs[node] = seq
+        self.sock.sendto(cp.packet(ptype, node, self.epoch, seq, body, self.key), (cp.GROUP, self.port))
+        return seq
+
+    def ask_again(self, paths):
+        self.send(b"P", cp.RESEND, cp.resend_body(cp.NODE.encode(),
+                                                  [(p.encode(), 0, self.signatures[p]) for p in paths]))
+
+    def log_has(self, text):
+        return text.encode() in self.node.log()
+
+    def start(self):
+        src = self.node.src
+        os.makedirs(os.path.join(src, "d"))
+        os.makedirs(self.node.dst)
+        for rel in FILES:
+            with open(os.path.join(src, rel), "wb") as f:
+                f.write(f"{rel}: A's version\n".encode())
+        self.node.write_key(self.key)
+        self.ns.create()
+        self.sock = self.ns.udp_socket()
+        self.listen = listener(self.ns, self.port)
+        self.node.start()
+        self.wait_for("the initial sync", lambda: self.in_sync() and cp.same_trees(src, self.node.dst))
+        self.wait_for("A's notices naming " + ", ".join(FILES), self.read_announcements)
+
+    def control(self):
+        self.phase = "1 control"
+        os.unlink(os.path.join(self.node.dst, "asked.txt"))
+        runs = self.node.runs()[1]
+        self.ask_again(["asked.txt"])
+        self.wait_for("A syncing asked.txt again",
+                      lambda: os.path.exists(os.path.join(self.node.dst, "asked.txt")) and self.in_sync())
+        if self.node.runs()[1] <= runs:
+            raise cp.Failure("asked.txt is back in WORK/b without a run of the rsync wrapper")
+        print("cluster_resend: 1 control: A synced asked.txt again when asked", flush=True)
+
+    def deleted_since(self):
+        self.phase = "2 deleted since"
+        seq = self.send(b"O", cp.NOTICE, cp.notice_body([(b"gone.txt", 1, 0), (b"d", 1, 0)]))
+        self.send(b"O", cp.DONE, struct.pack(">IQ", 1, seq))
+        self.wait_for("A taking O's notice", lambda: self.log_has("cluster: node O announces 2 changes"))
+        for rel in ("gone.txt", "d/under.txt"):
+            os.unlink(os.path.join(self.node.dst, rel))
+        runs = self.node.runs()[1]
+        self.ask_again(["gone.txt", "d/under.txt"])
+        self.wait_for("A queueing the Resend", lambda: self.log_has("node P asks for 2 paths again (2 still as"))
+        back = [rel for rel in ("gone.txt", "d/under.txt") if os.path.exists(os.path.join(self.node.dst, rel))]
+
+        def judged():
+            nonlocal back
+            back = [rel for rel in ("gone.txt", "d/under.txt") if os.path.exists(os.path.join(self.node.dst, rel))]
+            return back or all(self.log_has(f"'{rel}' is older here than a peer's announcement of it: left to the peer")
+                               for rel in ("gone.txt", "d/under.txt"))
+        self.wait_for("A judging the paths asked for", judged)
+        if back:
+            raise cp.Failure(f"sent again after their owner announced them gone: {', '.join(back)} back in WORK/b")
+        time.sleep(QUIET_SECONDS)  # no condition to poll: a run that does not happen
+        back = [rel for rel in ("gone.txt", "d/under.txt") if os.path.exists(os.path.join(self.node.dst, rel))]
+        if back or self.node.runs()[1] != runs:
+            raise cp.Failure(f"{self.node.runs()[1] - runs} sync run(s) after the Resend; back in WORK/b: {back}")
+        print("cluster_resend: 2 deleted since: A left gone.txt and d/under.txt to their owner, no run", flush=True)
+
+    def run(self):
+        self.phase = "start"
+        self.start()
+        self.control()
+        self.deleted_since()
+        self.phase = "stop"
+        rc = self.node.stop()
+        if rc != 0:
+            raise cp.Failure(f"the daemon exited with {rc} on SIGTERM")
+
+    def cleanup(self):
+        for s in (self.sock, self.listen):
+            if s is not None:
+                s.close()
+        self.sock = self.listen = None
+        self.node.kill()
+        self.ns.delete()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clsync", default=os.environ.get("CLSYNC") or cp.DEFAULT_CLSYNC)
+    parser.add_argument("--keep", action="store_true", help="keep the work dir after a success")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("SKIP: the cluster resend test needs root (network namespaces)")
+        return 77
+    if not cp.netns_available():
+        print("SKIP: no working `ip netns`")
+        return 77
+    if not shutil.which("rsync"):
+        print("SKIP: no rsync")
+        return 77
+    clsync = os.path.abspath(args.clsync)
+    if not os.access(clsync, os.X_OK):
+        print(f"cluster_resend: no clsync binary at {clsync} (--clsync or $CLSYNC)", file=sys.stderr)
+        return 2
+    work = tempfile.mkdtemp(prefix="clsync-resend.", dir="/tmp")
+    print(f"cluster_resend work dir: {work}", flush=True)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"cluster_resend: killed by signal {signum}"))
+    test = Test(args, work, clsync)
+    ok = skipped = False
+    try:
+        test.run()
+        ok = True
+        print("cluster_resend: OK")
+    except cp.Unavailable as e:
+        skipped = True
+        print(f"SKIP: network namespace setup failed: {e}")
+    except Exception as e:  # a Failure, or a bug of the test (a traceback then)
+        if not isinstance(e, cp.Failure):
+            traceback.print_exc()
+        print(f"cluster_resend: FAIL in phase '{test.phase}': {e}", file=sys.stderr)
+        print(f"--- daemon log (last 60 lines of {test.node.log_path}):", file=sys.stderr)
+        print(cp.log_tail(test.node.log_path), file=sys.stderr)
+        print(f"--- work dir kept: {work}", file=sys.stderr)
+    finally:
+        test.cleanup()
+    if ok and not args.keep or skipped:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if ok else 77 if skipped else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
