@@ -34,6 +34,9 @@ struct Batch {
     // A cluster node's: written even over a newer copy at the destination (no --update):
     // the destination's copy is known not to be a peer's change (rsync_runner.cpp).
     bool overwrite_newer = false;
+    // A cluster node's: updates only what the destination has, creates nothing (rsync
+    // --existing): paths a peer asked for again (cluster_runner.h).
+    bool existing_only = false;
 };
 
 // Builds a batch from entries taken from the queue. Above `max_paths` entries a

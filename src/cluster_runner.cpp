@@ -3,6 +3,7 @@
 #include <glib.h>
 
 #include <algorithm>
+#include <iterator>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -164,16 +165,17 @@ SyncResult ClusterRunner::run(const Batch& batch) const {
             if (!seqs.empty()) notifier.done(seqs);
         }
     } done{notifier_, notifier_.notify(before.entries, replayed_renames(batch))};
-    SyncResult result;
-    if (before.peer_temps.empty()) {
-        result = inner_->run(batch);
-    } else {
+    Batch own = batch;
+    Batch requested = take_requested(own);
+    if (!before.peer_temps.empty()) {
         log_debug("cluster: %zu files other nodes are writing here left out of the sync to %s",
                   before.peer_temps.size(), destination_.c_str());
-        Batch without_temps = batch;
-        without_temps.excluded = std::move(before.peer_temps);
-        result = inner_->run(without_temps);
+        own.excluded = std::move(before.peer_temps);
     }
+    bool only_requested = own.paths.empty() && own.renames.empty() && !own.full_tree;
+    SyncResult result = inner_->run(only_requested ? requested : own);
+    if (!only_requested && !requested.paths.empty() && result.outcome == RsyncOutcome::Complete)
+        fold_rerun(result, inner_->run(requested));
     if (own_writes_ && result.outcome == RsyncOutcome::Complete && !result.kept_newer.empty())
         overwrite_own_newer(result);
     for (const QueuedPath& p : batch.paths) expected_.resend_carried(p.path, destination_);
@@ -198,6 +200,24 @@ SyncResult ClusterRunner::run(const Batch& batch) const {
     }
     if (own_writes_) remove_leftovers(batch, result, written.entries, done.seqs);
     return result;
+}
+
+Batch ClusterRunner::take_requested(Batch& batch) const {
+    Batch requested;
+    requested.existing_only = true;
+    if (batch.full_tree) return requested;
+    // The Resend repairs a write a peer's older one overtook there: a path the
+    // destination no longer has went with a newer change (its owner deleted it, or
+    // renamed it away), and sent again it would come back everywhere (cluster.py
+    // seed 103: the owner's renamed file back at the owner).
+    LocalEvents local(batch.deletion_candidates);
+    TimePoint now = Clock::now();
+    auto only_requested = [&](const QueuedPath& p) {
+        return !p.recursive && local.last_touching(p.path) == 0 && expected_.resend_pending(p.path, destination_, now);
+    };
+    std::copy_if(batch.paths.begin(), batch.paths.end(), std::back_inserter(requested.paths), only_requested);
+    batch.paths.erase(std::remove_if(batch.paths.begin(), batch.paths.end(), only_requested), batch.paths.end());
+    return requested;
 }
 
 void ClusterRunner::overwrite_own_newer(SyncResult& result) const {

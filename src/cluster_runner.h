@@ -106,6 +106,10 @@ private:
     // after it announced.
     Written what_was_written(const SyncResult& result, const Walk& before, const Walk& after,
                              const std::vector<NoticeEntry>& changed) const;
+    // Takes out of `batch` the paths that are in it only because a peer asked for them
+    // again (a Resend; not changed here), as a batch that creates nothing at the
+    // destination (Batch::existing_only).
+    Batch take_requested(Batch& batch) const;
     // What --update left alone at the destination (a newer copy) that is this node's own
     // earlier write there, unchanged since: written again over it (a file renamed or
     // swapped over the name here with an older mtime is still the newest change).

@@ -229,6 +229,7 @@ SyncResult RsyncRunner::run_rsync(const Batch& batch, const std::vector<QueuedPa
         argv.erase(std::find(argv.begin(), argv.end(), "--modify-window=-1"));
         // --info=skip1: what --update left alone is named (kept_newer_paths).
         if (!batch.overwrite_newer) argv.insert(argv.end(), {"--update", "--info=skip1"});
+        if (batch.existing_only) argv.push_back("--existing");
         argv.insert(argv.end(), {"--from0", "--filter=. -"});
         rules = cluster_deletion_rules(settings_.source, paths, batch.deletion_candidates, batch.renames) + rules +
                 as_include_rules(includes);

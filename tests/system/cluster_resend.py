@@ -1,27 +1,33 @@
 #!/usr/bin/env python3
-"""A peer's Resend for a path another peer announced gone since: not sent again.
+"""A peer's Resend: repairs an overtaken write, creates nothing, and is not sent again
+for a path another peer announced gone since.
 
 A Resend (doc/PROTOCOL.md) asks a node to sync a path again because its write at the
-asking peer was overtaken by an older one. If the path's owner deleted it meanwhile
-(announced deleted, the path itself or a directory above it), after this node last
-changed it, the deletion is newer than both writes: sent again, the path would come
-back at every peer (cluster.py seeds 63 and 88: a file its owner had renamed away came
-back at the owner). Nor is the Resend itself a change of this node's: it does not
-make a peer's earlier deletion look older.
+asking peer was overtaken by an older one. Its run brings this node's copy only where
+the destination's is older (--update), and creates nothing there (--existing): a path
+the destination no longer has went with a newer change (its owner deleted it, or
+renamed it away: cluster.py seed 103, a renamed file back at its owner). If the path's
+owner announced it deleted (the path itself or a directory above it) after this node
+last changed it, the path is not sent at all: that deletion is newer than both writes
+(cluster.py seeds 63 and 88). Nor is the Resend itself a change of this node's: it
+does not make a peer's earlier deletion look older.
 
 One node (A) runs in a network namespace of its own (loopback only, multicast routed
 on lo), syncing WORK/a to WORK/b with --cluster-*, as in cluster_packets.py; its rsync
 (-S) is a wrapper that counts runs. This test plays two fake peers, with correctly
 signed packets of its own encoder (cluster_packets.py's):
 
-1. control: A's initial sync announces every path with its signature (read from A's
-   own multicast notices). asked.txt is removed from WORK/b, and peer P asks A for it
-   again: A must sync it (WORK/b/asked.txt is back, with a run).
-2. owner O announces gone.txt and the directory d deleted (a notice, then its Done),
-   as if O's deletions were on their way to A; gone.txt and d/under.txt are removed
-   from WORK/b; then P asks A for both again, with A's signatures. A must leave both
-   to O (debug line "... is older here than a peer's announcement of it: left to the
-   peer"), run no rsync, and WORK/b must not get them back.
+1. overtaken: A's initial sync announces every path with its signature (read from A's
+   own multicast notices). WORK/b/asked.txt is overwritten with other content and an
+   older mtime (an older write that landed last), and peer P asks A for it again: A
+   must sync it (WORK/b/asked.txt is A's again, with a run).
+2. gone there: WORK/b/absent.txt is removed, and P asks A for it again: A's run must
+   not create it.
+3. deleted since: owner O announces gone.txt and the directory d deleted (a notice,
+   then its Done), as if O's deletions were on their way to A; gone.txt and
+   d/under.txt are removed from WORK/b; then P asks A for both again. A must leave
+   both to O (debug line "... is older here than a peer's announcement of it: left
+   to the peer"), run no rsync, and WORK/b must not get them back.
 
 Root only, with `ip netns` and rsync (exit 77 otherwise). Exit 0 on success (the work
 dir is removed unless --keep), 1 on failure (the work dir is kept, the log tail
@@ -44,7 +50,7 @@ import cluster_packets as cp  # noqa: E402
 
 DEADLINE = 30.0        # s: a sync, an announcement, a judgement
 QUIET_SECONDS = 2.0    # s: watched for a sync run after the judgement (several -t windows)
-FILES = ("asked.txt", "gone.txt", "d/under.txt", "kept.txt")
+FILES = ("asked.txt", "absent.txt", "gone.txt", "d/under.txt", "kept.txt")
 
 
 def listener(ns, port):
@@ -154,19 +160,33 @@ class Test:
         self.wait_for("the initial sync", lambda: self.in_sync() and cp.same_trees(src, self.node.dst))
         self.wait_for("A's notices naming " + ", ".join(FILES), self.read_announcements)
 
-    def control(self):
-        self.phase = "1 control"
-        os.unlink(os.path.join(self.node.dst, "asked.txt"))
+    def overtaken(self):
+        self.phase = "1 overtaken"
+        older = os.path.join(self.node.dst, "asked.txt")
+        with open(older, "wb") as f:
+            f.write(b"asked.txt: an older write that landed last\n")
+        past = time.time() - 3600
+        os.utime(older, (past, past))
         runs = self.node.runs()[1]
         self.ask_again(["asked.txt"])
         self.wait_for("A syncing asked.txt again",
-                      lambda: os.path.exists(os.path.join(self.node.dst, "asked.txt")) and self.in_sync())
+                      lambda: cp.same_trees(self.node.src, self.node.dst) and self.in_sync())
         if self.node.runs()[1] <= runs:
-            raise cp.Failure("asked.txt is back in WORK/b without a run of the rsync wrapper")
-        print("cluster_resend: 1 control: A synced asked.txt again when asked", flush=True)
+            raise cp.Failure("asked.txt is A's in WORK/b again without a run of the rsync wrapper")
+        print("cluster_resend: 1 overtaken: A synced asked.txt again when asked", flush=True)
+
+    def gone_there(self):
+        self.phase = "2 gone there"
+        os.unlink(os.path.join(self.node.dst, "absent.txt"))
+        runs = self.node.runs()[1]
+        self.ask_again(["absent.txt"])
+        self.wait_for("A's run for the Resend", lambda: self.node.runs()[1] > runs and self.in_sync())
+        if os.path.exists(os.path.join(self.node.dst, "absent.txt")):
+            raise cp.Failure("a Resend created absent.txt in WORK/b, which no longer had it")
+        print("cluster_resend: 2 gone there: A's run for the Resend did not create absent.txt", flush=True)
 
     def deleted_since(self):
-        self.phase = "2 deleted since"
+        self.phase = "3 deleted since"
         seq = self.send(b"O", cp.NOTICE, cp.notice_body([(b"gone.txt", 1, 0), (b"d", 1, 0)]))
         self.send(b"O", cp.DONE, struct.pack(">IQ", 1, seq))
         self.wait_for("A taking O's notice", lambda: self.log_has("cluster: node O announces 2 changes"))
@@ -189,12 +209,13 @@ class Test:
         back = [rel for rel in ("gone.txt", "d/under.txt") if os.path.exists(os.path.join(self.node.dst, rel))]
         if back or self.node.runs()[1] != runs:
             raise cp.Failure(f"{self.node.runs()[1] - runs} sync run(s) after the Resend; back in WORK/b: {back}")
-        print("cluster_resend: 2 deleted since: A left gone.txt and d/under.txt to their owner, no run", flush=True)
+        print("cluster_resend: 3 deleted since: A left gone.txt and d/under.txt to their owner, no run", flush=True)
 
     def run(self):
         self.phase = "start"
         self.start()
-        self.control()
+        self.overtaken()
+        self.gone_there()
         self.deleted_since()
         self.phase = "stop"
         rc = self.node.stop()
