@@ -25,9 +25,10 @@ struct ReplayedRenames {
     unsigned applied = 0;
     std::vector<RenameReplay> each;  // of each rename given, in order
     // The new names of renames not replayed, or of the second half of what may have
-    // been an exchange, that are files (not directories) in the source now: each
-    // replaced whatever the destination holds under that name, newer
-    // or not (a cluster's rsync --update would keep a newer copy there: rsync_runner.cpp).
+    // been an exchange, or (at a local destination) of a replay that moved there a file
+    // other than the source's, that are files (not directories) in the source now:
+    // each replaced whatever the destination holds under that name, newer or not (a
+    // cluster's rsync --update would keep a newer copy there: rsync_runner.cpp).
     std::vector<std::string> replaced;
 };
 

@@ -5,7 +5,8 @@
 # so the destination has no copy of the old name and the rename's replay fails: the
 # destination must still end with the renamed file, not keep its newer copy. A lone
 # node (--cluster-key, no peer) is enough. Then the same for a file exchanged with
-# another that is deleted right after, and for an exchange a run carried in part.
+# another that is deleted right after, for an exchange a run carried in part, and for
+# a rename replayed onto a newer copy the destination held under the old name.
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
 skip_in_librsync "a cluster node syncs with rsync"
 
@@ -51,5 +52,16 @@ exchange "$SRC/x" "$SRC/y"
 cp -p "$SRC/y" "$DST/y"
 carried() { [ "$(cat "$DST/x")" = "y, older" ] && [ "$(cat "$DST/y")" = "x, newer" ]; }
 wait_for "the older file under the name the run had not carried" carried
+
+# A rename replayed at the destination, which held a newer copy under the old name (an
+# earlier state a failed replay left there, say): the new name gets the source's file,
+# not that copy.
+echo "moved, as the source has it" > "$SRC/old-name"
+touch -d "2001-02-03 04:05:06" "$SRC/old-name"
+wait_for "old-name at the destination" cmp -s "$SRC/old-name" "$DST/old-name"
+echo "a newer copy the destination kept" > "$DST/old-name"
+mv "$SRC/old-name" "$SRC/new-name"
+moved() { cmp -s "$SRC/new-name" "$DST/new-name" && [ ! -e "$DST/old-name" ]; }
+wait_for "the source's file under the new name" moved
 stop_daemon
 echo "cluster_rename_over: ok"
