@@ -967,6 +967,53 @@ def netns_available():
         stderr=subprocess.DEVNULL).returncode == 0
 
 
+def missing_prerequisite(test, clsync):
+    """The exit code for what this machine lacks (77: skipped; 2: no binary), printed;
+    None if nothing."""
+    if os.geteuid() != 0:
+        print(f"SKIP: {test} needs root (network namespaces)")
+        return 77
+    if not netns_available():
+        print("SKIP: no working `ip netns`")
+        return 77
+    if not shutil.which("rsync"):
+        print("SKIP: no rsync")
+        return 77
+    if not os.access(clsync, os.X_OK):
+        print(f"{test}: no clsync binary at {clsync} (--clsync or $CLSYNC)", file=sys.stderr)
+        return 2
+    return None
+
+
+def run_and_report(name, test, work, keep, about="", replay=None):
+    """Runs test.run(): prints OK, SKIP, or FAIL with the daemon log's tail and the kept
+    work dir; removes the work dir unless it failed or `keep`; the exit code (0, 77, 1).
+    `about`: said after the name (" seed=N")."""
+    started = time.monotonic()
+    ok = skipped = False
+    try:
+        test.run()
+        ok = True
+        print(f"{name}: OK{about}, {time.monotonic() - started:.1f} s")
+    except Unavailable as e:
+        skipped = True
+        print(f"SKIP: network namespace setup failed: {e}")
+    except Exception as e:  # a Failure, or a bug of the test (a traceback then)
+        if not isinstance(e, Failure):
+            traceback.print_exc()
+        print(f"{name}: FAIL{about} in phase '{test.phase}': {e}", file=sys.stderr)
+        print(f"--- daemon log (last 60 lines of {test.node.log_path}):", file=sys.stderr)
+        print(log_tail(test.node.log_path), file=sys.stderr)
+        print(f"--- work dir kept: {work}", file=sys.stderr)
+        if replay:
+            print(f"--- replay: {replay}", file=sys.stderr)
+    finally:
+        test.cleanup()
+    if ok and not keep or skipped:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if ok else 77 if skipped else 1
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=None)
@@ -977,19 +1024,10 @@ def main():
 
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
     print(f"cluster_packets seed: {seed}", flush=True)
-    if os.geteuid() != 0:
-        print("SKIP: the cluster packet test needs root (network namespaces)")
-        return 77
-    if not netns_available():
-        print("SKIP: no working `ip netns`")
-        return 77
-    if not shutil.which("rsync"):
-        print("SKIP: no rsync")
-        return 77
     clsync = os.path.abspath(args.clsync)
-    if not os.access(clsync, os.X_OK):
-        print(f"cluster_packets: no clsync binary at {clsync} (--clsync or $CLSYNC)", file=sys.stderr)
-        return 2
+    missing = missing_prerequisite("cluster_packets", clsync)
+    if missing is not None:
+        return missing
 
     work = tempfile.mkdtemp(prefix="clsync-packets.", dir="/tmp")
     print(f"cluster_packets work dir: {work}", flush=True)
@@ -997,28 +1035,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"cluster_packets: killed by signal {signum}"))
     test = Test(args, seed, work, clsync)
     atexit.register(test.cleanup)
-    started = time.monotonic()
-    ok = skipped = False
-    try:
-        test.run()
-        ok = True
-        print(f"cluster_packets: OK seed={seed}, {time.monotonic() - started:.1f} s")
-    except Unavailable as e:
-        skipped = True
-        print(f"SKIP: network namespace setup failed: {e}")
-    except Exception as e:  # a Failure, or a bug of the test (a traceback then)
-        if not isinstance(e, Failure):
-            traceback.print_exc()
-        print(f"cluster_packets: FAIL seed={seed} in phase '{test.phase}': {e}", file=sys.stderr)
-        print(f"--- daemon log (last 60 lines of {test.node.log_path}):", file=sys.stderr)
-        print(log_tail(test.node.log_path), file=sys.stderr)
-        print(f"--- work dir kept: {work}", file=sys.stderr)
-        print(f"--- replay: {sys.argv[0]} --seed {seed}", file=sys.stderr)
-    finally:
-        test.cleanup()
-    if ok and not args.keep or skipped:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0 if ok else 77 if skipped else 1
+    return run_and_report("cluster_packets", test, work, args.keep, f" seed={seed}",
+                          f"{sys.argv[0]} --seed {seed}")
 
 
 if __name__ == "__main__":

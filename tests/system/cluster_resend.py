@@ -36,14 +36,12 @@ printed).
 import argparse
 import os
 import random
-import shutil
 import signal
 import socket
 import struct
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster_packets as cp  # noqa: E402
@@ -236,44 +234,15 @@ def main():
     parser.add_argument("--clsync", default=os.environ.get("CLSYNC") or cp.DEFAULT_CLSYNC)
     parser.add_argument("--keep", action="store_true", help="keep the work dir after a success")
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("SKIP: the cluster resend test needs root (network namespaces)")
-        return 77
-    if not cp.netns_available():
-        print("SKIP: no working `ip netns`")
-        return 77
-    if not shutil.which("rsync"):
-        print("SKIP: no rsync")
-        return 77
     clsync = os.path.abspath(args.clsync)
-    if not os.access(clsync, os.X_OK):
-        print(f"cluster_resend: no clsync binary at {clsync} (--clsync or $CLSYNC)", file=sys.stderr)
-        return 2
+    missing = cp.missing_prerequisite("cluster_resend", clsync)
+    if missing is not None:
+        return missing
     work = tempfile.mkdtemp(prefix="clsync-resend.", dir="/tmp")
     print(f"cluster_resend work dir: {work}", flush=True)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"cluster_resend: killed by signal {signum}"))
     test = Test(args, work, clsync)
-    ok = skipped = False
-    try:
-        test.run()
-        ok = True
-        print("cluster_resend: OK")
-    except cp.Unavailable as e:
-        skipped = True
-        print(f"SKIP: network namespace setup failed: {e}")
-    except Exception as e:  # a Failure, or a bug of the test (a traceback then)
-        if not isinstance(e, cp.Failure):
-            traceback.print_exc()
-        print(f"cluster_resend: FAIL in phase '{test.phase}': {e}", file=sys.stderr)
-        print(f"--- daemon log (last 60 lines of {test.node.log_path}):", file=sys.stderr)
-        print(cp.log_tail(test.node.log_path), file=sys.stderr)
-        print(f"--- work dir kept: {work}", file=sys.stderr)
-    finally:
-        test.cleanup()
-    if ok and not args.keep or skipped:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0 if ok else 77 if skipped else 1
-
+    return cp.run_and_report("cluster_resend", test, work, args.keep)
 
 if __name__ == "__main__":
     sys.exit(main())
