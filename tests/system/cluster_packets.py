@@ -330,19 +330,23 @@ class Namespace:
     def exec_prefix(self):
         return ["ip", "netns", "exec", self.name]
 
-    def udp_socket(self):
-        """A UDP socket of the namespace, sending to multicast groups on lo (TTL 1)."""
+    def new_udp_socket(self):
+        """A UDP socket of the namespace (made there: it stays there)."""
         own = os.open("/proc/self/ns/net", os.O_RDONLY)
         target = os.open(f"/run/netns/{self.name}", os.O_RDONLY)
         try:
             setns(target)
             try:
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             finally:
                 setns(own)
         finally:
             os.close(own)
             os.close(target)
+
+    def udp_socket(self):
+        """A UDP socket of the namespace, sending to multicast groups on lo (TTL 1)."""
+        sock = self.new_udp_socket()
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
         return sock

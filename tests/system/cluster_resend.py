@@ -53,17 +53,7 @@ FILES = ("asked.txt", "absent.txt", "gone.txt", "d/under.txt", "kept.txt")
 
 def listener(ns, port):
     """A socket of the namespace that receives the group's datagrams (A's own notices)."""
-    own = os.open("/proc/self/ns/net", os.O_RDONLY)
-    target = os.open(f"/run/netns/{ns.name}", os.O_RDONLY)
-    try:
-        cp.setns(target)
-        try:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        finally:
-            cp.setns(own)
-    finally:
-        os.close(own)
-        os.close(target)
+    sock = ns.new_udp_socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((cp.GROUP, port))
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
