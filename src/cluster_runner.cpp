@@ -128,11 +128,12 @@ bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, Cluster
 }
 
 ClusterRunner::ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watch_dir, std::string destination,
-                             ClusterNotifier& notifier, ExpectedChanges& expected, ConflictKeeper& conflicts,
-                             bool local_destination)
+                             std::string peer_node, ClusterNotifier& notifier, ExpectedChanges& expected,
+                             ConflictKeeper& conflicts, bool local_destination)
     : inner_(std::move(inner)),
       watch_dir_(std::move(watch_dir)),
       destination_(std::move(destination)),
+      peer_node_(std::move(peer_node)),
       notifier_(notifier),
       expected_(expected),
       conflicts_(conflicts),
@@ -213,11 +214,17 @@ Batch ClusterRunner::take_requested(Batch& batch) const {
     LocalEvents local(batch.deletion_candidates);
     TimePoint now = Clock::now();
     auto only_requested = [&](const QueuedPath& p) {
-        return !p.recursive && local.last_touching(p.path) == 0 && expected_.resend_pending(p.path, destination_, now);
+        return only_asked_for(p, local, ExpectedChanges::ResendTo::Here, now);
     };
     std::copy_if(batch.paths.begin(), batch.paths.end(), std::back_inserter(requested.paths), only_requested);
     batch.paths.erase(std::remove_if(batch.paths.begin(), batch.paths.end(), only_requested), batch.paths.end());
     return requested;
+}
+
+bool ClusterRunner::only_asked_for(const QueuedPath& p, const LocalEvents& local, ExpectedChanges::ResendTo to,
+                                   TimePoint now) const {
+    return !p.recursive && local.last_touching(p.path) == 0 &&
+           expected_.resend_to(p.path, destination_, peer_node_, now) == to;
 }
 
 void ClusterRunner::overwrite_own_newer(SyncResult& result) const {
@@ -327,7 +334,7 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, const Local
         // it gone since this node last changed it: that deletion is newer than the write
         // that was overtaken, and the path sent again would come back at the peers
         // (cluster.py seeds 63, 88: a deleted file back at its owner).
-        if (expected_.resend_pending(p, destination_, now) &&
+        if (expected_.resend_to(p, destination_, peer_node_, now) == ExpectedChanges::ResendTo::Here &&
             !(e && e->deleted && e->announced_at_us > local.last_touching(p)))
             return false;
         if (expected_.is_writer_temp(p, now)) return true;
@@ -451,6 +458,9 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
         if (listed.insert(name).second) paths.push_back({std::move(name), true});
     std::sort(paths.begin(), paths.end(), [](const QueuedPath& a, const QueuedPath& b) { return a.path < b.path; });
     for (const QueuedPath& p : paths) {
+        // Asked for again by another node than the one whose tree this is: nothing to
+        // do here (and no peer's write to count).
+        if (only_asked_for(p, local, ExpectedChanges::ResendTo::Elsewhere, now)) continue;
         if (delivered.count(p.path) || temps.count(p.path) || is_echo(p.path, p.recursive, local, &unsettled) ||
             peer_is_newer(p.path))
             ++left_out;

@@ -66,9 +66,11 @@ bool is_peer_delivery(const PathEvent& event, ExpectedChanges& expected, Cluster
 
 class ClusterRunner : public SyncRunner {
 public:
+    // `peer_node`: the node whose tree `destination` is (--cluster-peer); empty when not
+    // known.
     ClusterRunner(std::unique_ptr<SyncRunner> inner, std::string watch_dir, std::string destination,
-                  ClusterNotifier& notifier, ExpectedChanges& expected, ConflictKeeper& conflicts,
-                  bool local_destination);
+                  std::string peer_node, ClusterNotifier& notifier, ExpectedChanges& expected,
+                  ConflictKeeper& conflicts, bool local_destination);
 
     std::optional<Batch> needed(const Batch& batch) const override;
     SyncResult run(const Batch& batch) const override;
@@ -110,6 +112,10 @@ private:
     // again (a Resend; not changed here), as a batch that creates nothing at the
     // destination (Batch::existing_only).
     Batch take_requested(Batch& batch) const;
+    // Whether `p` is in the batch only because a peer asked for it again (not changed
+    // here), and the request is `to` for this destination.
+    bool only_asked_for(const QueuedPath& p, const LocalEvents& local, ExpectedChanges::ResendTo to,
+                        TimePoint now) const;
     // What --update left alone at the destination (a newer copy) that is this node's own
     // earlier write there, unchanged since: written again over it (a file renamed or
     // swapped over the name here with an older mtime is still the newest change).
@@ -122,6 +128,7 @@ private:
     std::unique_ptr<SyncRunner> inner_;
     std::string watch_dir_;
     std::string destination_;
+    std::string peer_node_;
     ClusterNotifier& notifier_;
     ExpectedChanges& expected_;  // marks what landed (Expectation::landed)
     ConflictKeeper& conflicts_;

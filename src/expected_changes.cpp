@@ -311,16 +311,26 @@ bool ExpectedChanges::delivery_noted_locked(const std::string& path, TimePoint n
     return delivery != deliveries_.end() && delivery->second > now;
 }
 
-void ExpectedChanges::resend(const std::string& path, TimePoint now) {
+void ExpectedChanges::resend(const std::string& path, const std::string& asker, TimePoint now) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (resends_.size() >= kMaxDeliveries) resends_.clear();  // only costs an overtaken write left as it is
-    resends_[path] = Resend{now + kResendLifetime, {}};
+    Resend& request = resends_[path];
+    // A request while an earlier one lives adds its asker; either way every destination
+    // asked is carried to anew.
+    if (request.expires <= now) request.askers.clear();
+    request.expires = now + kResendLifetime;
+    request.askers.insert(asker);
+    request.carried_to.clear();
 }
 
-bool ExpectedChanges::resend_pending(const std::string& path, const std::string& destination, TimePoint now) const {
+ExpectedChanges::ResendTo ExpectedChanges::resend_to(const std::string& path, const std::string& destination,
+                                                     const std::string& destination_node, TimePoint now) const {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = resends_.find(path);
-    return it != resends_.end() && it->second.expires > now && !it->second.carried_to.count(destination);
+    if (it == resends_.end() || it->second.expires <= now || it->second.carried_to.count(destination))
+        return ResendTo::None;
+    if (!destination_node.empty() && !it->second.askers.count(destination_node)) return ResendTo::Elsewhere;
+    return ResendTo::Here;
 }
 
 void ExpectedChanges::resend_carried(const std::string& path, const std::string& destination) {

@@ -128,11 +128,21 @@ public:
     bool was_delivered(const std::string& path, TimePoint now) const;
     // Whether note_delivery() noted `path`, announced since or not.
     bool delivery_noted(const std::string& path, TimePoint now) const;
-    // A peer asked this node to sync `path` again (overtaken_writes.h): whatever it
-    // holds, it is no echo for a destination until that destination's run carried it
-    // (resend_carried), for at most kResendLifetime.
-    void resend(const std::string& path, TimePoint now);
-    bool resend_pending(const std::string& path, const std::string& destination, TimePoint now) const;
+    // Peer `asker` asked this node to sync `path` again (overtaken_writes.h): whatever
+    // it holds, it is no echo for a destination until that destination's run carried it
+    // (resend_carried), for at most kResendLifetime. A destination known to be another
+    // node's tree (--cluster-peer) is not asked: that node's copy was not overtaken, and
+    // a run there would race its owner's changes (cluster.py seed 170).
+    void resend(const std::string& path, const std::string& asker, TimePoint now);
+    enum class ResendTo {
+        None,       // no request pending for this destination: judged as any path
+        Here,       // to be carried to this destination
+        Elsewhere,  // asked by other nodes only: not for this destination
+    };
+    // `destination_node`: the node whose tree `destination` is; empty when not known
+    // (then a request is for every destination).
+    ResendTo resend_to(const std::string& path, const std::string& destination, const std::string& destination_node,
+                       TimePoint now) const;
     void resend_carried(const std::string& path, const std::string& destination);
     // Drops the announcements that expired (a notice whose Done never came is settled).
     void expire(TimePoint now, std::int64_t now_us);
@@ -182,9 +192,11 @@ private:
     std::map<std::string, Entry> entries_;  // guarded by mutex_
     // note_delivery()'s paths, until when they count; guarded by mutex_.
     std::map<std::string, TimePoint> deliveries_;
-    // resend()'s paths: until when, and the destinations that carried them; guarded by mutex_.
+    // resend()'s paths: until when, who asked, and the destinations that carried them;
+    // guarded by mutex_.
     struct Resend {
         TimePoint expires;
+        std::set<std::string> askers;
         std::set<std::string> carried_to;
     };
     std::map<std::string, Resend> resends_;

@@ -68,6 +68,14 @@ std::unique_ptr<Watcher> start_watcher(const Options& options, const WatcherSett
     return watcher;
 }
 
+// The node whose tree the i-th destination is (--cluster-peer, which names it as -D
+// spelt it); empty when not given.
+std::string peer_of(const Options& options, std::size_t i) {
+    if (i >= options.destinations.size()) return {};
+    auto it = options.cluster_peers.find(options.destinations[i]);
+    return it == options.cluster_peers.end() ? std::string() : it->second;
+}
+
 // Asks running rsyncs to stop (they remove their temp files), then insists. Waits
 // for their whole process groups: rsync's own children (the receiver) outlive it
 // for a moment, and must not be left behind.
@@ -288,14 +296,16 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
     };
     // Handler modes have one "destination": the handler, given -D (if any) as its argument.
     if (destinations.empty()) destinations.emplace_back();
-    for (const std::string& destination : destinations) {
+    for (std::size_t i = 0; i < destinations.size(); ++i) {
+        const std::string& destination = destinations[i];
         std::unique_ptr<SyncRunner> runner =
             options.mode == Mode::Librsync
                 ? make_local_runner(options, watch_dir, destination, unsyncable, rules, *state)
                 : make_runner(options, watch_dir, destination, children, unsyncable, rules, lists);
         if (cluster)
-            runner = std::make_unique<ClusterRunner>(std::move(runner), watch_dir, destination, *cluster, *expected,
-                                                     *conflicts, !is_remote_destination(destination));
+            runner =
+                std::make_unique<ClusterRunner>(std::move(runner), watch_dir, destination, peer_of(options, i),
+                                                *cluster, *expected, *conflicts, !is_remote_destination(destination));
         settings.destination = options.mode == Mode::RsyncDirect || options.mode == Mode::Librsync
                                    ? destination
                                    : "handler " + options.sync_handler;

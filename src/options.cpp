@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <glib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -18,6 +19,14 @@ namespace {
 [[noreturn]] void bad_value(const char* option, const std::string& value, const char* expected) {
     throw OptionError(std::string("option --") + option + ": invalid value '" + value + "' (expected " + expected +
                       ")");
+}
+
+void set_cluster_peer(Options& o, const std::string& v) {
+    if (v.empty()) return o.cluster_peers.clear();
+    std::size_t equals = v.find('=');
+    if (equals == 0 || equals == std::string::npos || equals > kMaxNodeName || equals + 1 == v.size())
+        bad_value("cluster-peer", v, "NAME=DEST, a node name of 1 to 64 bytes without '=' and a destination");
+    o.cluster_peers[v.substr(equals + 1)] = v.substr(0, equals);
 }
 
 void set_mode(Options& o, const std::string& v) {
@@ -288,6 +297,10 @@ const std::vector<OptionSpec>
                  if (v.empty() || v.size() > kMaxNodeName) bad_value("cluster-node-name", v, "1 to 64 bytes");
                  o.cluster_node_name = v;
              }},
+            {"cluster-peer", 0, ArgKind::Required, "NAME=DEST", nullptr,
+             "destination DEST (a -D) is node NAME's tree: what NAME asks for again goes there only; repeat for "
+             "several (an empty value clears the list)",
+             set_cluster_peer, true},
             {"cluster-iface", 0, ArgKind::Required, "IFACE", nullptr,
              "network interface of the cluster (default: the route to --cluster-ip)", TEXT(cluster_iface)},
             {"cluster-ip", 0, ArgKind::Required, "ADDRESS", "227.108.115.121", "multicast group of the cluster",
@@ -378,7 +391,16 @@ void check_combination(const Options& o) {
         throw OptionError(
             "--monitor=fanotify cannot be used with --uid: after the switch it could not resolve "
             "directory handles (that needs CAP_DAC_READ_SEARCH); use inotify");
-    bool cluster_options = !o.cluster_iface.empty() || !o.cluster_node_name.empty() ||
+    for (const auto& [destination, node] : o.cluster_peers) {
+        if (std::find(o.destinations.begin(), o.destinations.end(), destination) == o.destinations.end())
+            throw OptionError("option --cluster-peer: '" + destination + "' (node " + node +
+                              ") is not a destination: give it as -D too, spelt the same");
+        for (const auto& [other, other_node] : o.cluster_peers)
+            if (other != destination && other_node == node)
+                throw OptionError("option --cluster-peer: node " + node + " is given two destinations, '" + other +
+                                  "' and '" + destination + "'");
+    }
+    bool cluster_options = !o.cluster_iface.empty() || !o.cluster_node_name.empty() || !o.cluster_peers.empty() ||
                            o.cluster_ip != Options().cluster_ip || o.cluster_port != Options().cluster_port;
     if (cluster_options && o.cluster_key.empty())
         throw OptionError(

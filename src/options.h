@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -82,6 +83,8 @@ struct Options {
     unsigned cluster_port = 40079;
     std::string cluster_node_name;  // empty: the host name
     std::string cluster_key;        // the file holding the shared secret
+    // --cluster-peer: the node whose tree each destination is, by destination (as -D gives it).
+    std::map<std::string, std::string> cluster_peers;
     bool show_help = false;
     bool show_version = false;
 };

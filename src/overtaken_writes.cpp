@@ -42,7 +42,7 @@ void queue_resends(const std::string& watch_dir, const std::string& peer, const 
         event.requested = true;
         EntryState state = path_state(watch_dir, event.path);
         if (!is_resendable(state) || state.signature != e.signature) continue;
-        expected.resend(event.path, Clock::now());
+        expected.resend(event.path, peer, Clock::now());
         events.push_back(std::move(event));
     }
     log_info("cluster: node %s asks for %zu paths again (%zu still as announced): queued", printable(peer).c_str(),

@@ -321,7 +321,7 @@ class Cluster:
     def daemon_argv(self, node):
         argv = [self.clsync, "-W", node.tree]
         for peer in self.peers(node):
-            argv += ["-D", peer.tree]
+            argv += ["-D", peer.tree, f"--cluster-peer={peer.name}={peer.tree}"]
         argv += ["-M", "rsyncdirect", "-t", "0.5", "--state-dir=" + node.state_dir,
                  "--status-file=" + node.status_path, "--status-format=json", "-S", node.wrapper,
                  "--cluster-key=" + self.key, "--cluster-node-name=" + node.name,

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""A peer's Resend: repairs an overtaken write, creates nothing, and is not sent again
-for a path another peer announced gone since.
+"""A peer's Resend: repairs an overtaken write at the asker's destination only, creates
+nothing, and is not sent again for a path another peer announced gone since.
 
 A Resend (doc/PROTOCOL.md) asks a node to sync a path again because its write at the
 asking peer was overtaken by an older one. Its run brings this node's copy only where
@@ -10,22 +10,26 @@ renamed it away: cluster.py seed 103, a renamed file back at its owner). If the 
 owner announced it deleted (the path itself or a directory above it) after this node
 last changed it, the path is not sent at all: that deletion is newer than both writes
 (cluster.py seeds 63 and 88). Nor is the Resend itself a change of this node's: it
-does not make a peer's earlier deletion look older.
+does not make a peer's earlier deletion look older. And a destination that is another
+node's tree (--cluster-peer) is not written: that node did not ask (cluster.py seed
+170: a Resend's run raced the owner's deletion at a third node).
 
 One node (A) runs in a network namespace of its own (loopback only, multicast routed
-on lo), syncing WORK/a to WORK/b with --cluster-*, as in cluster_packets.py; its rsync
-(-S) is a wrapper that counts runs. This test plays two fake peers, with correctly
-signed packets of its own encoder (cluster_packets.py's):
+on lo), syncing WORK/a to WORK/b and WORK/c with --cluster-*, as in cluster_packets.py,
+WORK/b given as peer P's tree and WORK/c as peer O's (--cluster-peer); its rsync (-S) is
+a wrapper that counts runs. This test plays those two fake peers, with correctly signed
+packets of its own encoder (cluster_packets.py's):
 
 1. overtaken: A's initial sync announces every path with its signature (read from A's
-   own multicast notices). WORK/b/asked.txt is overwritten with other content and an
-   older mtime (an older write that landed last), and peer P asks A for it again: A
-   must sync it (WORK/b/asked.txt is A's again, with a run).
+   own multicast notices). asked.txt in WORK/b and WORK/c is overwritten with other
+   content and an older mtime (an older write that landed last), and peer P asks A for
+   it again: A must sync it to P (WORK/b/asked.txt is A's again, with a run), and not
+   to O (WORK/c/asked.txt stays as it is).
 2. gone there: WORK/b/absent.txt is removed, and P asks A for it again: A's run must
    not create it.
 3. deleted since: owner O announces gone.txt and the directory d deleted (a notice,
    then its Done), as if O's deletions were on their way to A; gone.txt and
-   d/under.txt are removed from WORK/b; then P asks A for both again. A must leave
+   d/under.txt are removed from WORK/b and WORK/c; then P asks A for both again. A must leave
    both to O (debug line "... is older here than a peer's announcement of it: left
    to the peer"), run no rsync, and WORK/b must not get them back.
 
@@ -88,6 +92,8 @@ class Test:
         self.ns = cp.Namespace(f"clsync-r-{os.getpid()}")
         self.port = 40000 + os.getpid() % 20000
         self.node = cp.Node(work, self.ns, clsync, self.port)
+        self.other = os.path.join(work, "c")  # O's tree
+        self.node.argv += ["-D", self.other, f"--cluster-peer=P={self.node.dst}", f"--cluster-peer=O={self.other}"]
         self.key = random.SystemRandom().randbytes(24).hex().encode()
         self.epoch = int(time.time() * 1000)
         self.seqs = {}
@@ -104,9 +110,13 @@ class Test:
             time.sleep(0.05)
 
     def in_sync(self):
-        status = self.node.status()
-        d = ((status or {}).get("destinations") or [{}])[0]
-        return d.get("state") == "in sync" and not d.get("pending") and not d.get("running")
+        destinations = (self.node.status() or {}).get("destinations") or []
+        return len(destinations) == 2 and all(
+            d.get("state") == "in sync" and not d.get("pending") and not d.get("running") for d in destinations)
+
+    def trees_with(self, rel):
+        """Which of WORK/b and WORK/c have `rel`."""
+        return [d for d in (self.node.dst, self.other) if os.path.lexists(os.path.join(d, rel))]
 
     def read_announcements(self):
         """Takes in A's notices that arrived; whether every file has a signature."""
@@ -137,6 +147,7 @@ class Test:
         src = self.node.src
         os.makedirs(os.path.join(src, "d"))
         os.makedirs(self.node.dst)
+        os.makedirs(self.other)
         for rel in FILES:
             with open(os.path.join(src, rel), "wb") as f:
                 f.write(f"{rel}: A's version\n".encode())
@@ -145,23 +156,28 @@ class Test:
         self.sock = self.ns.udp_socket()
         self.listen = listener(self.ns, self.port)
         self.node.start()
-        self.wait_for("the initial sync", lambda: self.in_sync() and cp.same_trees(src, self.node.dst))
+        self.wait_for("the initial sync", lambda: self.in_sync() and cp.same_trees(src, self.node.dst)
+                      and cp.same_trees(src, self.other))
         self.wait_for("A's notices naming " + ", ".join(FILES), self.read_announcements)
 
     def overtaken(self):
         self.phase = "1 overtaken"
-        older = os.path.join(self.node.dst, "asked.txt")
-        with open(older, "wb") as f:
-            f.write(b"asked.txt: an older write that landed last\n")
         past = time.time() - 3600
-        os.utime(older, (past, past))
+        for tree in (self.node.dst, self.other):
+            older = os.path.join(tree, "asked.txt")
+            with open(older, "wb") as f:
+                f.write(b"asked.txt: an older write that landed last\n")
+            os.utime(older, (past, past))
         runs = self.node.runs()[1]
         self.ask_again(["asked.txt"])
         self.wait_for("A syncing asked.txt again",
                       lambda: cp.same_trees(self.node.src, self.node.dst) and self.in_sync())
         if self.node.runs()[1] <= runs:
             raise cp.Failure("asked.txt is A's in WORK/b again without a run of the rsync wrapper")
-        print("cluster_resend: 1 overtaken: A synced asked.txt again when asked", flush=True)
+        with open(os.path.join(self.other, "asked.txt"), "rb") as f:
+            if not f.read().startswith(b"asked.txt: an older write"):
+                raise cp.Failure("P's Resend wrote asked.txt to WORK/c too, O's tree (--cluster-peer O)")
+        print("cluster_resend: 1 overtaken: A synced asked.txt again to P when asked, not to O", flush=True)
 
     def gone_there(self):
         self.phase = "2 gone there"
@@ -179,22 +195,23 @@ class Test:
         self.send(b"O", cp.DONE, struct.pack(">IQ", 1, seq))
         self.wait_for("A taking O's notice", lambda: self.log_has("cluster: node O announces 2 changes"))
         for rel in ("gone.txt", "d/under.txt"):
-            os.unlink(os.path.join(self.node.dst, rel))
+            for tree in (self.node.dst, self.other):
+                os.unlink(os.path.join(tree, rel))
         runs = self.node.runs()[1]
         self.ask_again(["gone.txt", "d/under.txt"])
         self.wait_for("A queueing the Resend", lambda: self.log_has("node P asks for 2 paths again (2 still as"))
-        back = [rel for rel in ("gone.txt", "d/under.txt") if os.path.exists(os.path.join(self.node.dst, rel))]
+        back = [rel for rel in ("gone.txt", "d/under.txt") if self.trees_with(rel)]
 
         def judged():
             nonlocal back
-            back = [rel for rel in ("gone.txt", "d/under.txt") if os.path.exists(os.path.join(self.node.dst, rel))]
+            back = [rel for rel in ("gone.txt", "d/under.txt") if self.trees_with(rel)]
             return back or all(self.log_has(f"'{rel}' is older here than a peer's announcement of it: left to the peer")
                                for rel in ("gone.txt", "d/under.txt"))
         self.wait_for("A judging the paths asked for", judged)
         if back:
             raise cp.Failure(f"sent again after their owner announced them gone: {', '.join(back)} back in WORK/b")
         time.sleep(QUIET_SECONDS)  # no condition to poll: a run that does not happen
-        back = [rel for rel in ("gone.txt", "d/under.txt") if os.path.exists(os.path.join(self.node.dst, rel))]
+        back = [rel for rel in ("gone.txt", "d/under.txt") if self.trees_with(rel)]
         if back or self.node.runs()[1] != runs:
             raise cp.Failure(f"{self.node.runs()[1] - runs} sync run(s) after the Resend; back in WORK/b: {back}")
         print("cluster_resend: 3 deleted since: A left gone.txt and d/under.txt to their owner, no run", flush=True)

@@ -276,6 +276,24 @@ TEST_CASE("an announcement has landed once this node saw it arrive, and stays so
     REQUIRE_FALSE(expected.find("e/f", kStart)->landed);
 }
 
+TEST_CASE("a path asked for again goes to the asker's destination, or to every one not known to be another's") {
+    using To = ExpectedChanges::ResendTo;
+    ExpectedChanges expected;
+    REQUIRE(expected.resend_to("f", "/b", "B", kStart) == To::None);
+    expected.resend("f", "B", kStart);
+    CHECK(expected.resend_to("f", "/b", "B", kStart) == To::Here);
+    CHECK(expected.resend_to("f", "/c", "C", kStart) == To::Elsewhere);  // C's copy was not overtaken
+    CHECK(expected.resend_to("f", "/d", "", kStart) == To::Here);        // whose tree is not known
+    expected.resend_carried("f", "/b");
+    CHECK(expected.resend_to("f", "/b", "B", kStart) == To::None);  // carried: judged as any path
+    expected.resend("f", "C", kStart + Millis(10));                 // C asks too: both again
+    CHECK(expected.resend_to("f", "/b", "B", kStart) == To::Here);
+    CHECK(expected.resend_to("f", "/c", "C", kStart) == To::Here);
+    CHECK(expected.resend_to("f", "/b", "B", kStart + Millis(10) + kResendLifetime) == To::None);
+    expected.resend("f", "C", kStart + Millis(20) + kResendLifetime);  // a new request forgets the old askers
+    CHECK(expected.resend_to("f", "/b", "B", kStart + Millis(20) + kResendLifetime) == To::Elsewhere);
+}
+
 TEST_CASE("split_parent") {
     REQUIRE(split_parent("a/b/c") == std::make_pair(std::string("a/b"), std::string("c")));
     REQUIRE(split_parent("c") == std::make_pair(std::string(), std::string("c")));

@@ -116,3 +116,18 @@ TEST_CASE("cluster options: a key is required, values are checked, rsyncdirect o
     REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--cluster-key=k", "-M", "librsync"}),
                         Catch::Contains("rsyncdirect only"));
 }
+
+TEST_CASE("--cluster-peer names the node whose tree a destination is") {
+    Options o = parse({"-W", "s", "-D", "/t/b", "-D", "h:/x=y", "--cluster-key=k", "--cluster-peer=B=/t/b",
+                       "--cluster-peer=C=h:/x=y"});
+    REQUIRE(o.cluster_peers == std::map<std::string, std::string>{{"/t/b", "B"}, {"h:/x=y", "C"}});
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--cluster-peer=B=d"}), Catch::Contains("--cluster-key"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--cluster-key=k", "--cluster-peer=B=e"}),
+                        Catch::Contains("'e' (node B) is not a destination"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "-D", "e", "--cluster-key=k", "--cluster-peer=B=d",
+                               "--cluster-peer=B=e"}),
+                        Catch::Contains("node B is given two destinations"));
+    for (const char* bad : {"--cluster-peer=B", "--cluster-peer==d", "--cluster-peer=B="})
+        REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--cluster-key=k", bad}),
+                            Catch::Contains("option --cluster-peer: invalid value"));
+}
