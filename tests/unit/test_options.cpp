@@ -124,9 +124,9 @@ TEST_CASE("--cluster-peer names the node whose tree a destination is") {
     REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--cluster-peer=B=d"}), Catch::Contains("--cluster-key"));
     REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--cluster-key=k", "--cluster-peer=B=e"}),
                         Catch::Contains("'e' (node B) is not a destination"));
-    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "-D", "e", "--cluster-key=k", "--cluster-peer=B=d",
-                               "--cluster-peer=B=e"}),
-                        Catch::Contains("node B is given two destinations"));
+    REQUIRE_THROWS_WITH(
+        parse({"-W", "s", "-D", "d", "-D", "e", "--cluster-key=k", "--cluster-peer=B=d", "--cluster-peer=B=e"}),
+        Catch::Contains("node B is given two destinations"));
     for (const char* bad : {"--cluster-peer=B", "--cluster-peer==d", "--cluster-peer=B="})
         REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--cluster-key=k", bad}),
                             Catch::Contains("option --cluster-peer: invalid value"));
