@@ -234,6 +234,10 @@ int run(const Options& options, int argc, char** argv, Detacher& detacher) {
         expected.emplace();
         const char* host = g_get_host_name();
         std::string node = options.cluster_node_name.empty() ? host : options.cluster_node_name;
+        for (const auto& [destination, peer] : options.cluster_peers)
+            if (peer == node)
+                throw StartupError{kExitUsage, "option --cluster-peer: " + peer + " is this node's own name ('" +
+                                                   destination + "' would never be asked for anything)"};
         cluster.emplace(ClusterSettings{options.cluster_iface, options.cluster_ip,
                                         static_cast<std::uint16_t>(options.cluster_port), node, cluster_key},
                         *expected);

@@ -26,7 +26,11 @@ void set_cluster_peer(Options& o, const std::string& v) {
     std::size_t equals = v.find('=');
     if (equals == 0 || equals == std::string::npos || equals > kMaxNodeName || equals + 1 == v.size())
         bad_value("cluster-peer", v, "NAME=DEST, a node name of 1 to 64 bytes without '=' and a destination");
-    o.cluster_peers[v.substr(equals + 1)] = v.substr(0, equals);
+    std::string node = v.substr(0, equals), destination = v.substr(equals + 1);
+    auto [it, added] = o.cluster_peers.emplace(destination, node);
+    if (!added && it->second != node)
+        throw OptionError("option --cluster-peer: destination '" + destination + "' is given two nodes, " + it->second +
+                          " and " + node);
 }
 
 void set_mode(Options& o, const std::string& v) {

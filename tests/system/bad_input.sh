@@ -52,6 +52,12 @@ expect 78 "no block \[nosuchblock\]" -H "$WORK/good.conf" -K nosuchblock
 printf '[default]\nwatch-dir = %s\nfrobnicate = 1\n' "$SRC" > "$WORK/unknown-key.conf"
 expect 78 "$WORK/unknown-key.conf:3: unknown key 'frobnicate'" -H "$WORK/unknown-key.conf" -D "$DST"
 expect 78 "$WORK/missing.conf" -W "$SRC" -D "$DST" -H "$WORK/missing.conf"
+# Cluster: --cluster-peer names a -D, and another node than this one.
+(umask 077; printf 'a shared secret of 32 bytes long' > "$WORK/cluster.key")
+expect 64 "option --cluster-peer: '$WORK/other' (node n2) is not a destination" -W "$SRC" -D "$DST" \
+    --cluster-key="$WORK/cluster.key" --cluster-peer="n2=$WORK/other"
+expect 64 "option --cluster-peer: n1 is this node's own name" -W "$SRC" -D "$DST" \
+    --cluster-key="$WORK/cluster.key" --cluster-node-name=n1 --cluster-peer="n1=$DST"
 # fanotify cannot resolve directory handles once -u has dropped root's capabilities.
 expect 64 "cannot be used with --uid" -W "$SRC" -D "$DST" --monitor=fanotify -u nobody
 [ -z "$(ls -A "$DST")" ] || fail "a refused start wrote to the destination"

@@ -127,6 +127,8 @@ TEST_CASE("--cluster-peer names the node whose tree a destination is") {
     REQUIRE_THROWS_WITH(
         parse({"-W", "s", "-D", "d", "-D", "e", "--cluster-key=k", "--cluster-peer=B=d", "--cluster-peer=B=e"}),
         Catch::Contains("node B is given two destinations"));
+    REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--cluster-key=k", "--cluster-peer=B=d", "--cluster-peer=C=d"}),
+                        Catch::Contains("destination 'd' is given two nodes, B and C"));
     for (const char* bad : {"--cluster-peer=B", "--cluster-peer==d", "--cluster-peer=B="})
         REQUIRE_THROWS_WITH(parse({"-W", "s", "-D", "d", "--cluster-key=k", bad}),
                             Catch::Contains("option --cluster-peer: invalid value"));
