@@ -137,6 +137,12 @@ bool ConflictKeeper::announced_here(const std::string& path, std::uint64_t signa
            std::find(own.earlier.begin(), own.earlier.end(), signature) != own.earlier.end();
 }
 
+void ConflictKeeper::shared_by_peer(const std::string& path, std::uint64_t signature) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = own_.find(path);
+    if (it != own_.end() && it->second.signature == signature) own_.erase(it);
+}
+
 bool ConflictKeeper::is_recent_here(const std::string& path, std::uint64_t signature, std::int64_t ctime_us,
                                     std::int64_t now_us) {
     {
@@ -192,6 +198,10 @@ void ConflictKeeper::keep_conflicting(const std::string& peer, const std::vector
     std::optional<std::unordered_set<std::uint64_t>> moved_by_peer;  // when first needed
     for (const NoticeEntry& e : entries) {
         if (e.deleted || e.path == kRootWirePath) continue;
+        // cluster.py seed 182: a peer's initial sync's file arrived here before its
+        // notice, this node's whole-tree walk announced it as its own, and the peer's
+        // first change of it made a conflict copy.
+        shared_by_peer(e.path, e.signature);
         UniqueFd dir = open_directory(watch_dir_, parent_of(e.path));
         if (!dir.valid()) continue;
         std::string name = name_of(e.path);

@@ -26,6 +26,10 @@
 // arrived (the kernel's time of arrival, not when the main loop read it): that is the
 // peer's run itself (a rename or swap it replayed), or a change made here after the
 // peer sent what it announced, newer than it, which rsync --update keeps anyway.
+// And a version this node announced stops being its own once a peer announces that
+// very version: the peer has it (from this node, or its own write arrived here before
+// its notice and this node's walk named it first), and the peer's next change of it
+// follows that version, it is no concurrent one.
 //
 // Threads: announced() on workers, touched() and keep_conflicting() on the main thread
 // (one mutex).
@@ -72,6 +76,9 @@ private:
     };
     // Whether `signature` is a version of `path` this node announced within the window.
     bool announced_here(const std::string& path, std::uint64_t signature, std::int64_t now_us);
+    // A peer announced `signature` for `path`: if that is the version this node
+    // announced last, it is not this node's alone any more (forgotten).
+    void shared_by_peer(const std::string& path, std::uint64_t signature);
     // Whether a peer's run is writing `path` here (announced, not done, or done within
     // a second).
     bool peer_is_writing(const std::string& path, std::int64_t now_us) const;

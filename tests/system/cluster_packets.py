@@ -281,6 +281,36 @@ def predict(data, key):
 
 # ---- the namespace -------------------------------------------------------------------
 
+def listener(ns, port):
+    """A socket of the namespace that receives the group's datagrams (A's own notices)."""
+    sock = ns.new_udp_socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((GROUP, port))
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                    socket.inet_aton(GROUP) + socket.inet_aton("127.0.0.1"))
+    sock.setblocking(False)
+    return sock
+
+
+def notice_entries(data, node):
+    """A notice of `node` in `data`: {path: (state, signature)}; None for anything else."""
+    header = struct.calcsize(">BBHB")
+    if len(data) < 4 + header or data[:4] != MAGIC:
+        return None
+    version, ptype, _, name_len = struct.unpack(">BBHB", data[4:4 + header])
+    at = 4 + header
+    if version != VERSION or ptype != NOTICE or data[at:at + name_len] != node:
+        return None
+    at += name_len + 16
+    (body_len,) = struct.unpack(">I", data[at:at + 4])
+    r = Reader(data[at + 4:at + 4 + body_len])
+    entries = {}
+    for _ in range(r.number(">I")):
+        path = r.take(r.number(">H"))
+        entries[path] = (r.number(">B"), r.number(">Q"))
+    return entries
+
+
 class Failure(Exception):
     pass
 
@@ -496,6 +526,75 @@ class Node:
 
 
 # ---- the attacks ---------------------------------------------------------------------
+
+class FakePeerTest:
+    """A node (A) in a namespace of its own and peers this test plays, with correctly
+    signed packets (cluster_resend.py, cluster_conflict.py): what they share."""
+
+    DEADLINE = 30.0  # s: a sync, an announcement, a judgement
+
+    def __init__(self, work, clsync, ns_prefix):
+        self.work = work
+        self.ns = Namespace(f"{ns_prefix}-{os.getpid()}")
+        self.port = 40000 + os.getpid() % 20000
+        self.node = Node(work, self.ns, clsync, self.port)
+        self.key = random.SystemRandom().randbytes(24).hex().encode()
+        self.epoch = int(time.time() * 1000)
+        self.seqs = {}
+        self.sock = self.listen = None
+        self.signatures = {}  # what A announced last (present), by path
+        self.phase = "setup"
+
+    def wait_for(self, what, predicate, deadline=DEADLINE):
+        end = time.monotonic() + deadline
+        while not predicate():
+            self.node.check_alive(f"while waiting for {what}")
+            if time.monotonic() >= end:
+                raise Failure(f"timed out after {deadline:.0f} s waiting for {what}")
+            time.sleep(0.05)
+
+    def in_sync(self, destinations=1):
+        listed = (self.node.status() or {}).get("destinations") or []
+        return len(listed) == destinations and all(
+            d.get("state") == "in sync" and not d.get("pending") and not d.get("running") for d in listed)
+
+    def read_announcements(self, paths):
+        """Takes in A's notices that arrived; whether every path of `paths` has a signature."""
+        while True:
+            try:
+                data = self.listen.recv(65536)
+            except BlockingIOError:
+                break
+            for path, (state, signature) in (notice_entries(data, NODE.encode()) or {}).items():
+                if state == 0:
+                    self.signatures[path.decode()] = signature
+        return all(p in self.signatures for p in paths)
+
+    def send(self, node, ptype, body):
+        seq = self.seqs.get(node, 0) + 1
+        self.seqs[node] = seq
+        self.sock.sendto(packet(ptype, node, self.epoch, seq, body, self.key), (GROUP, self.port))
+        return seq
+
+    def log_has(self, text, times=1):
+        return self.node.log().count(text.encode()) >= times
+
+    def start_node(self):
+        """The namespace, the sockets and the daemon (its trees made by the caller)."""
+        self.node.write_key(self.key)
+        self.ns.create()
+        self.sock = self.ns.udp_socket()
+        self.listen = listener(self.ns, self.port)
+        self.node.start()
+
+    def cleanup(self):
+        for s in (self.sock, self.listen):
+            if s is not None:
+                s.close()
+        self.sock = self.listen = None
+        self.node.kill()
+        self.ns.delete()
+
 
 class Attacks:
     """Each attack returns [(description, bytes, expected outcome)]."""

@@ -39,9 +39,7 @@ printed).
 """
 import argparse
 import os
-import random
 import signal
-import socket
 import struct
 import sys
 import tempfile
@@ -50,91 +48,23 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster_packets as cp  # noqa: E402
 
-DEADLINE = 30.0        # s: a sync, an announcement, a judgement
 QUIET_SECONDS = 2.0    # s: watched for a sync run after the judgement (several -t windows)
 FILES = ("asked.txt", "absent.txt", "gone.txt", "d/under.txt", "kept.txt")
 
 
-def listener(ns, port):
-    """A socket of the namespace that receives the group's datagrams (A's own notices)."""
-    sock = ns.new_udp_socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((cp.GROUP, port))
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-                    socket.inet_aton(cp.GROUP) + socket.inet_aton("127.0.0.1"))
-    sock.setblocking(False)
-    return sock
-
-
-def notice_entries(data, node):
-    """A notice of `node` in `data`: {path: (state, signature)}; None for anything else."""
-    header = struct.calcsize(">BBHB")
-    if len(data) < 4 + header or data[:4] != cp.MAGIC:
-        return None
-    version, ptype, _, name_len = struct.unpack(">BBHB", data[4:4 + header])
-    at = 4 + header
-    if version != cp.VERSION or ptype != cp.NOTICE or data[at:at + name_len] != node:
-        return None
-    at += name_len + 16
-    (body_len,) = struct.unpack(">I", data[at:at + 4])
-    r = cp.Reader(data[at + 4:at + 4 + body_len])
-    entries = {}
-    for _ in range(r.number(">I")):
-        path = r.take(r.number(">H"))
-        entries[path] = (r.number(">B"), r.number(">Q"))
-    return entries
-
-
-class Test:
+class Test(cp.FakePeerTest):
     def __init__(self, args, work, clsync):
+        super().__init__(work, clsync, "clsync-r")
         self.args = args
-        self.work = work
-        self.ns = cp.Namespace(f"clsync-r-{os.getpid()}")
-        self.port = 40000 + os.getpid() % 20000
-        self.node = cp.Node(work, self.ns, clsync, self.port)
         self.other = os.path.join(work, "c")  # O's tree
         self.node.argv += ["-D", self.other, f"--cluster-peer=P={self.node.dst}", f"--cluster-peer=O={self.other}"]
-        self.key = random.SystemRandom().randbytes(24).hex().encode()
-        self.epoch = int(time.time() * 1000)
-        self.seqs = {}
-        self.sock = self.listen = None
-        self.signatures = {}  # what A announced, by path
-        self.phase = "setup"
 
-    def wait_for(self, what, predicate, deadline=DEADLINE):
-        end = time.monotonic() + deadline
-        while not predicate():
-            self.node.check_alive(f"while waiting for {what}")
-            if time.monotonic() >= end:
-                raise cp.Failure(f"timed out after {deadline:.0f} s waiting for {what}")
-            time.sleep(0.05)
-
-    def in_sync(self):
-        destinations = (self.node.status() or {}).get("destinations") or []
-        return len(destinations) == 2 and all(
-            d.get("state") == "in sync" and not d.get("pending") and not d.get("running") for d in destinations)
+    def in_sync(self, destinations=2):
+        return super().in_sync(destinations)
 
     def trees_with(self, rel):
         """Which of WORK/b and WORK/c have `rel`."""
         return [d for d in (self.node.dst, self.other) if os.path.lexists(os.path.join(d, rel))]
-
-    def read_announcements(self):
-        """Takes in A's notices that arrived; whether every file has a signature."""
-        while True:
-            try:
-                data = self.listen.recv(65536)
-            except BlockingIOError:
-                break
-            for path, (state, signature) in (notice_entries(data, cp.NODE.encode()) or {}).items():
-                if state == 0:
-                    self.signatures[path.decode()] = signature
-        return all(f in self.signatures for f in FILES)
-
-    def send(self, node, ptype, body):
-        seq = self.seqs.get(node, 0) + 1
-        self.seqs[node] = seq
-        self.sock.sendto(cp.packet(ptype, node, self.epoch, seq, body, self.key), (cp.GROUP, self.port))
-        return seq
 
     def ask_again(self, paths):
         self.send(b"P", cp.RESEND, cp.resend_body(cp.NODE.encode(),
@@ -151,14 +81,10 @@ class Test:
         for rel in FILES:
             with open(os.path.join(src, rel), "wb") as f:
                 f.write(f"{rel}: A's version\n".encode())
-        self.node.write_key(self.key)
-        self.ns.create()
-        self.sock = self.ns.udp_socket()
-        self.listen = listener(self.ns, self.port)
-        self.node.start()
+        self.start_node()
         self.wait_for("the initial sync", lambda: self.in_sync() and cp.same_trees(src, self.node.dst)
                       and cp.same_trees(src, self.other))
-        self.wait_for("A's notices naming " + ", ".join(FILES), self.read_announcements)
+        self.wait_for("A's notices naming " + ", ".join(FILES), lambda: self.read_announcements(FILES))
 
     def overtaken(self):
         self.phase = "1 overtaken"
@@ -226,14 +152,6 @@ class Test:
         rc = self.node.stop()
         if rc != 0:
             raise cp.Failure(f"the daemon exited with {rc} on SIGTERM")
-
-    def cleanup(self):
-        for s in (self.sock, self.listen):
-            if s is not None:
-                s.close()
-        self.sock = self.listen = None
-        self.node.kill()
-        self.ns.delete()
 
 
 def main():
