@@ -26,21 +26,17 @@ Root only, with `ip netns` and rsync (exit 77 otherwise). Exit 0 on success (the
 dir is removed unless --keep), 1 on failure (the work dir is kept, the log tail
 printed).
 """
-import argparse
 import os
-import signal
 import struct
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster_packets as cp  # noqa: E402
 
 
 class Test(cp.FakePeerTest):
-    def __init__(self, args, work, clsync):
+    def __init__(self, work, clsync):
         super().__init__(work, clsync, "clsync-c")
-        self.args = args
         self.node.argv.append(f"--cluster-peer=P={self.node.dst}")
         self.notices = 0  # P's notices sent, each logged once by A
 
@@ -49,11 +45,11 @@ class Test(cp.FakePeerTest):
 
     def announce(self, entries):
         """P's notice of `entries` ((path, signature)...), taken by A, then its Done."""
-        seq = self.send(b"P", cp.NOTICE, cp.notice_body([(p.encode(), 0, s) for p, s in entries]))
+        seq = self.send_as(b"P", cp.NOTICE, cp.notice_body([(p.encode(), 0, s) for p, s in entries]))
         self.notices += 1
         self.wait_for("A taking P's notice",
                       lambda: self.log_has(f"cluster: node P announces {len(entries)} change", self.notices))
-        self.send(b"P", cp.DONE, struct.pack(">IQ", 1, seq))
+        self.send_as(b"P", cp.DONE, struct.pack(">IQ", 1, seq))
 
     def change_and_wait_announced(self, rel, write):
         """`write` changes WORK/a/`rel`; waits for A to sync and announce the new version."""
@@ -105,31 +101,12 @@ class Test(cp.FakePeerTest):
             raise cp.Failure("A logged a conflict for from-p.txt, P's own file")
         print("cluster_conflict: 2 a late notice: no conflict copy of P's own file", flush=True)
 
-    def run(self):
-        self.phase = "start"
-        self.start()
-        self.real_conflict()
-        self.late_notice()
-        self.phase = "stop"
-        rc = self.node.stop()
-        if rc != 0:
-            raise cp.Failure(f"the daemon exited with {rc} on SIGTERM")
+    def steps(self):
+        return [self.real_conflict, self.late_notice]
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clsync", default=os.environ.get("CLSYNC") or cp.DEFAULT_CLSYNC)
-    parser.add_argument("--keep", action="store_true", help="keep the work dir after a success")
-    args = parser.parse_args()
-    clsync = os.path.abspath(args.clsync)
-    missing = cp.missing_prerequisite("cluster_conflict", clsync)
-    if missing is not None:
-        return missing
-    work = tempfile.mkdtemp(prefix="clsync-conflict.", dir="/tmp")
-    print(f"cluster_conflict work dir: {work}", flush=True)
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"cluster_conflict: killed by signal {signum}"))
-    test = Test(args, work, clsync)
-    return cp.run_and_report("cluster_conflict", test, work, args.keep)
+    return cp.fake_peer_main("cluster_conflict", __doc__, Test)
 
 
 if __name__ == "__main__":

@@ -529,16 +529,18 @@ class Node:
 
 class FakePeerTest:
     """A node (A) in a namespace of its own and peers this test plays, with correctly
-    signed packets (cluster_resend.py, cluster_conflict.py): what they share."""
+    signed packets (this file's Test, cluster_resend.py, cluster_conflict.py): what
+    they share."""
 
     DEADLINE = 30.0  # s: a sync, an announcement, a judgement
 
-    def __init__(self, work, clsync, ns_prefix):
+    def __init__(self, work, clsync, ns_prefix, key=None):
         self.work = work
         self.ns = Namespace(f"{ns_prefix}-{os.getpid()}")
         self.port = 40000 + os.getpid() % 20000
         self.node = Node(work, self.ns, clsync, self.port)
-        self.key = random.SystemRandom().randbytes(24).hex().encode()
+        # 48 bytes, no newline (clsync strips one)
+        self.key = key or random.SystemRandom().randbytes(24).hex().encode()
         self.epoch = int(time.time() * 1000)
         self.seqs = {}
         self.sock = self.listen = None
@@ -570,7 +572,8 @@ class FakePeerTest:
                     self.signatures[path.decode()] = signature
         return all(p in self.signatures for p in paths)
 
-    def send(self, node, ptype, body):
+    def send_as(self, node, ptype, body):
+        """A packet of peer `node`, signed with the right key and its next seq; the seq."""
         seq = self.seqs.get(node, 0) + 1
         self.seqs[node] = seq
         self.sock.sendto(packet(ptype, node, self.epoch, seq, body, self.key), (GROUP, self.port))
@@ -578,6 +581,17 @@ class FakePeerTest:
 
     def log_has(self, text, times=1):
         return self.node.log().count(text.encode()) >= times
+
+    def run(self):
+        """start(), then steps() one by one, then SIGTERM, which the daemon must exit 0 on."""
+        self.phase = "start"
+        self.start()
+        for step in self.steps():
+            step()
+        self.phase = "stop"
+        rc = self.node.stop()
+        if rc != 0:
+            raise Failure(f"the daemon exited with {rc} on SIGTERM")
 
     def start_node(self):
         """The namespace, the sockets and the daemon (its trees made by the caller)."""
@@ -807,17 +821,12 @@ def describe(counter):
     return ", ".join(f"{reason}: {n}" for reason, n in sorted(counter.items()) if n) or "nothing"
 
 
-class Test:
+class Test(FakePeerTest):
     def __init__(self, args, seed, work, clsync):
-        self.args = args
         self.rng = random.Random(seed)
-        self.work = work
-        self.ns = Namespace(f"clsync-p-{os.getpid()}")
-        self.port = 40000 + os.getpid() % 20000
-        self.node = Node(work, self.ns, clsync, self.port)
-        self.key = self.rng.randbytes(24).hex().encode()  # 48 bytes, no newline (clsync strips one)
+        super().__init__(work, clsync, "clsync-p", key=self.rng.randbytes(24).hex().encode())
+        self.args = args
         self.wrong_key = self.rng.randbytes(24).hex().encode()
-        self.sock = None
         self.counts = collections.Counter()
         self.announced = set()
         self.kernel_drops = 0
@@ -837,14 +846,6 @@ class Test:
             with open(os.path.join(src, rel), "wb") as f:
                 f.write(self.rng.randbytes(self.rng.randint(0, 5000)))
         return sorted(p.encode() for p in files + ["docs", "data", "data/sub"])
-
-    def wait_for(self, what, predicate, deadline):
-        end = time.monotonic() + deadline
-        while not predicate():
-            self.node.check_alive(f"while waiting for {what}")
-            if time.monotonic() >= end:
-                raise Failure(f"timed out after {deadline:.0f} s waiting for {what}")
-            time.sleep(0.05)
 
     def in_sync(self):
         status = self.node.status()
@@ -1046,14 +1047,6 @@ class Test:
         if rc != 0:
             raise Failure(f"the daemon exited with {rc} on SIGTERM")
 
-    def cleanup(self):
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
-        self.node.kill()
-        self.ns.delete()
-
-
 def log_tail(path, lines=60):
     try:
         with open(path, "rb") as f:
@@ -1086,6 +1079,24 @@ def missing_prerequisite(test, clsync):
         print(f"{test}: no clsync binary at {clsync} (--clsync or $CLSYNC)", file=sys.stderr)
         return 2
     return None
+
+
+def fake_peer_main(name, doc, make_test):
+    """main() of a FakePeerTest with no options of its own (--clsync, --keep):
+    make_test(work, clsync) runs in a new work dir; the exit code."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--clsync", default=os.environ.get("CLSYNC") or DEFAULT_CLSYNC)
+    parser.add_argument("--keep", action="store_true", help="keep the work dir after a success")
+    args = parser.parse_args()
+    clsync = os.path.abspath(args.clsync)
+    missing = missing_prerequisite(name, clsync)
+    if missing is not None:
+        return missing
+    work = tempfile.mkdtemp(prefix=f"{name}.", dir="/tmp")
+    print(f"{name} work dir: {work}", flush=True)
+    # A harness timeout (SIGTERM) still stops the daemon and deletes the namespace.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"{name}: killed by signal {signum}"))
+    return run_and_report(name, make_test(work, clsync), work, args.keep)
 
 
 def run_and_report(name, test, work, keep, about="", replay=None):

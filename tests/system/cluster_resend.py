@@ -37,12 +37,9 @@ Root only, with `ip netns` and rsync (exit 77 otherwise). Exit 0 on success (the
 dir is removed unless --keep), 1 on failure (the work dir is kept, the log tail
 printed).
 """
-import argparse
 import os
-import signal
 import struct
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -53,9 +50,8 @@ FILES = ("asked.txt", "absent.txt", "gone.txt", "d/under.txt", "kept.txt")
 
 
 class Test(cp.FakePeerTest):
-    def __init__(self, args, work, clsync):
+    def __init__(self, work, clsync):
         super().__init__(work, clsync, "clsync-r")
-        self.args = args
         self.other = os.path.join(work, "c")  # O's tree
         self.node.argv += ["-D", self.other, f"--cluster-peer=P={self.node.dst}", f"--cluster-peer=O={self.other}"]
 
@@ -67,7 +63,7 @@ class Test(cp.FakePeerTest):
         return [d for d in (self.node.dst, self.other) if os.path.lexists(os.path.join(d, rel))]
 
     def ask_again(self, paths):
-        self.send(b"P", cp.RESEND, cp.resend_body(cp.NODE.encode(),
+        self.send_as(b"P", cp.RESEND, cp.resend_body(cp.NODE.encode(),
                                                   [(p.encode(), 0, self.signatures[p]) for p in paths]))
 
     def log_has(self, text):
@@ -117,8 +113,8 @@ class Test(cp.FakePeerTest):
 
     def deleted_since(self):
         self.phase = "3 deleted since"
-        seq = self.send(b"O", cp.NOTICE, cp.notice_body([(b"gone.txt", 1, 0), (b"d", 1, 0)]))
-        self.send(b"O", cp.DONE, struct.pack(">IQ", 1, seq))
+        seq = self.send_as(b"O", cp.NOTICE, cp.notice_body([(b"gone.txt", 1, 0), (b"d", 1, 0)]))
+        self.send_as(b"O", cp.DONE, struct.pack(">IQ", 1, seq))
         self.wait_for("A taking O's notice", lambda: self.log_has("cluster: node O announces 2 changes"))
         for rel in ("gone.txt", "d/under.txt"):
             for tree in (self.node.dst, self.other):
@@ -142,32 +138,13 @@ class Test(cp.FakePeerTest):
             raise cp.Failure(f"{self.node.runs()[1] - runs} sync run(s) after the Resend; back in WORK/b: {back}")
         print("cluster_resend: 3 deleted since: A left gone.txt and d/under.txt to their owner, no run", flush=True)
 
-    def run(self):
-        self.phase = "start"
-        self.start()
-        self.overtaken()
-        self.gone_there()
-        self.deleted_since()
-        self.phase = "stop"
-        rc = self.node.stop()
-        if rc != 0:
-            raise cp.Failure(f"the daemon exited with {rc} on SIGTERM")
+    def steps(self):
+        return [self.overtaken, self.gone_there, self.deleted_since]
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clsync", default=os.environ.get("CLSYNC") or cp.DEFAULT_CLSYNC)
-    parser.add_argument("--keep", action="store_true", help="keep the work dir after a success")
-    args = parser.parse_args()
-    clsync = os.path.abspath(args.clsync)
-    missing = cp.missing_prerequisite("cluster_resend", clsync)
-    if missing is not None:
-        return missing
-    work = tempfile.mkdtemp(prefix="clsync-resend.", dir="/tmp")
-    print(f"cluster_resend work dir: {work}", flush=True)
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(f"cluster_resend: killed by signal {signum}"))
-    test = Test(args, work, clsync)
-    return cp.run_and_report("cluster_resend", test, work, args.keep)
+    return cp.fake_peer_main("cluster_resend", __doc__, Test)
+
 
 if __name__ == "__main__":
     sys.exit(main())
