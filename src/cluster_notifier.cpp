@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -202,6 +203,15 @@ std::vector<std::uint64_t> ClusterNotifier::send_entries(Packet packet, const st
     return seqs;
 }
 
+void ClusterNotifier::wait_acknowledged(const std::vector<std::uint64_t>& seqs) {
+    if (peers_up_ == 0 || seqs.empty()) return;
+    std::unique_lock<std::mutex> lock(outstanding_mutex_);
+    // Bounded: a notice is given up after kMaxSends sends, at a retransmission tick.
+    settled_.wait_for(lock, kRetransmitInterval * (kMaxSends + 1), [&] {
+        return std::none_of(seqs.begin(), seqs.end(), [&](std::uint64_t seq) { return outstanding_.count(seq); });
+    });
+}
+
 void ClusterNotifier::done(const std::vector<std::uint64_t>& seqs) {
     for (std::size_t start = 0; start < seqs.size(); start += kDoneSeqsPerPacket) {
         Packet packet = packet_of_type(PacketType::Done);
@@ -227,20 +237,33 @@ void ClusterNotifier::arm_retransmit() {
         this);
 }
 
-void ClusterNotifier::retransmit() {
-    std::vector<std::string> up;
+bool ClusterNotifier::acked_by_all_up(const Outstanding& o) const {
     for (const auto& [name, peer] : peers_)
-        if (peer.up) up.push_back(name);
+        if (peer.up && !o.acked_by.count(name)) return false;
+    return true;
+}
+
+void ClusterNotifier::acknowledged(const std::string& peer, std::uint64_t seq) {
+    std::lock_guard<std::mutex> lock(outstanding_mutex_);
+    auto it = outstanding_.find(seq);
+    if (it == outstanding_.end()) return;
+    it->second.acked_by.insert(peer);
+    if (!acked_by_all_up(it->second)) return;
+    outstanding_.erase(it);
+    settled_.notify_all();
+}
+
+void ClusterNotifier::retransmit() {
     std::lock_guard<std::mutex> lock(outstanding_mutex_);
     for (auto it = outstanding_.begin(); it != outstanding_.end();) {
         Outstanding& o = it->second;
-        bool all_acked = true;
-        for (const std::string& name : up) all_acked = all_acked && o.acked_by.count(name);
+        bool all_acked = acked_by_all_up(o);
         if (all_acked || o.sends >= kMaxSends) {
             if (!all_acked)
                 log_debug("cluster: notice %llu not acknowledged by every node after %u sends",
                           static_cast<unsigned long long>(it->first), o.sends);
             it = outstanding_.erase(it);
+            settled_.notify_all();
             continue;
         }
         send_bytes(o.bytes);
@@ -307,9 +330,17 @@ void ClusterNotifier::handle(const Packet& packet, const std::string& address, s
         return;
     }
     ReplayGuard::Verdict verdict = replay_.check(packet.node, packet.epoch, packet.seq);
-    // A notice (or done) sent again because our acknowledgement was lost is
-    // acknowledged again; a replayed old one is not (no ack storms for whoever
-    // captured packets).
+    if (verdict != ReplayGuard::Verdict::New)
+        ++drops_["replayed or duplicate"];
+    else if (!peers_.count(packet.node) && peers_.size() >= kMaxPeers)
+        ++drops_["too many nodes"];
+    else
+        apply(packet, address, arrived_us);
+    // Acknowledged once handled: the sender waits for it before it writes
+    // (wait_acknowledged), so that its write cannot overtake the conflict copy made
+    // here (cluster.py scenario 7). A notice (or done) sent again because our
+    // acknowledgement was lost is acknowledged again; a replayed old one is not (no ack
+    // storms for whoever captured packets).
     bool reliable =
         packet.type == PacketType::Notice || packet.type == PacketType::Done || packet.type == PacketType::Resend;
     if (reliable && verdict != ReplayGuard::Verdict::Stale) {
@@ -319,14 +350,9 @@ void ClusterNotifier::handle(const Packet& packet, const std::string& address, s
         ack.acked_seq = packet.seq;
         send(std::move(ack));
     }
-    if (verdict != ReplayGuard::Verdict::New) {
-        ++drops_["replayed or duplicate"];
-        return;
-    }
-    if (!peers_.count(packet.node) && peers_.size() >= kMaxPeers) {
-        ++drops_["too many nodes"];
-        return;
-    }
+}
+
+void ClusterNotifier::apply(const Packet& packet, const std::string& address, std::int64_t arrived_us) {
     ++received_;
     heard_from(packet, address);
     if (packet.type == PacketType::Notice) {
@@ -341,9 +367,7 @@ void ClusterNotifier::handle(const Packet& packet, const std::string& address, s
     } else if (packet.type == PacketType::Resend) {
         if (packet.to_node == settings_.node && on_resend_) on_resend_(packet.node, packet.entries);
     } else if (packet.type == PacketType::Ack && packet.acked_node == settings_.node && packet.acked_epoch == epoch_) {
-        std::lock_guard<std::mutex> lock(outstanding_mutex_);
-        auto it = outstanding_.find(packet.acked_seq);
-        if (it != outstanding_.end()) it->second.acked_by.insert(packet.node);
+        acknowledged(packet.node, packet.acked_seq);
     }
 }
 
@@ -366,7 +390,13 @@ void ClusterNotifier::heard_from(const Packet& packet, const std::string& addres
     peer.epoch = packet.epoch;
     peer.last_heard = now;
     peer.up = true;
+    if (changed) count_peers_up();
     if (changed && on_change_) on_change_();
+}
+
+void ClusterNotifier::count_peers_up() {
+    peers_up_ = static_cast<unsigned>(
+        std::count_if(peers_.begin(), peers_.end(), [](const auto& named) { return named.second.up; }));
 }
 
 void ClusterNotifier::dropped(const std::string& reason, const std::string& address) {
@@ -388,6 +418,7 @@ void ClusterNotifier::tick() {
         peer.up = false;
         log_warning("cluster: node %s at %s is silent for %.0f s: down", printable(name).c_str(), peer.address.c_str(),
                     seconds_between(peer.last_heard, now));
+        count_peers_up();
         if (on_change_) on_change_();
     }
     if (++ticks_ % kExpireEveryTicks == 0) expected_.expire(now, g_get_real_time());

@@ -7,13 +7,15 @@
 // Every packet received is checked (cluster_packet.h) before anything in it is
 // believed; a refused one is counted and dropped, never acted upon.
 //
-// Threads: notify() from any thread (workers, before they write); everything else on
-// the main thread, which owns the socket's reading side, the timers and the peers.
+// Threads: notify(), wait_acknowledged() and done() from workers (around their
+// writes); everything else on the main thread, which owns the socket's reading side,
+// the timers and the peers.
 #pragma once
 
 #include <glib.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -57,6 +59,11 @@ public:
     // Asks `node` to sync `entries` again (each with the signature it announced): its
     // write here was overtaken (overtaken_writes.h); main thread.
     void ask_resend(const std::string& node, const std::vector<NoticeEntry>& entries);
+    // Waits until every peer that is up acknowledged the notices `seqs` (each peer
+    // acknowledges a notice once it has handled it: its conflict copies are made, its
+    // expectations set), or they were given up (kMaxSends); any thread but the main
+    // one. A write that lands before its notice is taken for the peer's own change.
+    void wait_acknowledged(const std::vector<std::uint64_t>& seqs);
     // The batch those notices announced is written (or gave up); any thread.
     void done(const std::vector<std::uint64_t>& seqs);
     // Counts paths the echo filter did not sync back; any thread.
@@ -105,6 +112,12 @@ private:
     void receive_all();
     // `arrived_us`: when the kernel received it (wall clock).
     void handle(const Packet& packet, const std::string& address, std::int64_t arrived_us);
+    // What a new packet of a peer says, acted upon.
+    void apply(const Packet& packet, const std::string& address, std::int64_t arrived_us);
+    void acknowledged(const std::string& peer, std::uint64_t seq);
+    // Whether every peer that is up acknowledged `o` (main thread).
+    bool acked_by_all_up(const Outstanding& o) const;
+    void count_peers_up();
     void heard_from(const Packet& packet, const std::string& address);
     void dropped(const std::string& reason, const std::string& address);
     void tick();            // announce, notice silent peers
@@ -118,6 +131,7 @@ private:
     const std::uint64_t epoch_;
     std::atomic<std::uint64_t> next_seq_{1};
     std::atomic<std::uint64_t> echoes_{0};
+    std::atomic<unsigned> peers_up_{0};  // for wait_acknowledged() on workers
 
     // Main thread.
     ReplayGuard replay_;
@@ -137,6 +151,7 @@ private:
     std::mutex outstanding_mutex_;
     std::map<std::uint64_t, Outstanding> outstanding_;  // by seq; guarded by outstanding_mutex_
     bool retransmit_asked_ = false;                     // guarded by outstanding_mutex_
+    std::condition_variable settled_;                   // an outstanding notice went
 };
 
 }  // namespace clsync

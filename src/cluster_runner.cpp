@@ -166,6 +166,7 @@ SyncResult ClusterRunner::run(const Batch& batch) const {
             if (!seqs.empty()) notifier.done(seqs);
         }
     } done{notifier_, notifier_.notify(before.entries, replayed_renames(batch))};
+    notifier_.wait_acknowledged(done.seqs);
     Batch own = batch;
     Batch requested = take_requested(own);
     if (!before.peer_temps.empty()) {

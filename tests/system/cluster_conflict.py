@@ -17,7 +17,12 @@ cluster_packets.py; this test plays P, with correctly signed packets of its own 
 1. a real conflict: own.txt changed in WORK/a; once A announced it (its signature read
    from A's own multicast notices), P announces another version: A must keep its own
    as own.txt.clsync-conflict-A-*.
-2. a late notice: from-p.txt appears in WORK/a as P's rsync would write it (a temporary
+2. acknowledged first: acked.txt changed in WORK/a while P is up; A's notice must be
+   sent again (P does not acknowledge it) before A's rsync runs, and the run must come
+   once P acknowledged it: P handles a notice (its conflict copies made) before A's
+   write can land (cluster.py scenario 7: a peer's write overtook the copy, and this
+   node's version was lost).
+3. a late notice: from-p.txt appears in WORK/a as P's rsync would write it (a temporary
    name renamed into place), with no notice; A syncs and announces it. Then P's notice
    names that very version, and, after its Done, P's next one another version: A must
    keep no conflict copy of it.
@@ -77,8 +82,28 @@ class Test(cp.FakePeerTest):
         self.wait_for("A keeping its version of own.txt", lambda: self.copies_of("own.txt"))
         print(f"cluster_conflict: 1 a real conflict: A kept {self.copies_of('own.txt')[0]}", flush=True)
 
+    def acknowledged_first(self):
+        self.phase = "2 acknowledged first"
+        self.send_as(b"P", cp.ANNOUNCE, b"")  # P is up: A waits for it
+        seen_before = set(self.notices_seen)
+        runs = self.node.runs()[1]
+        with open(os.path.join(self.node.src, "acked.txt"), "wb") as f:
+            f.write(b"acked.txt: A's file\n")
+
+        def sent_again():
+            self.read_announcements([])
+            return any(n >= 2 for k, n in self.notices_seen.items() if k not in seen_before)
+        self.wait_for("A's notice sent again (P has not acknowledged it)", sent_again)
+        if self.node.runs()[1] != runs:
+            raise cp.Failure("A's rsync ran before P acknowledged A's notice")
+        for epoch, seq in set(self.notices_seen) - seen_before:
+            self.send_as(b"P", cp.ACK, cp.ack_body(cp.NODE.encode(), epoch, seq))
+        self.wait_for("A syncing acked.txt once acknowledged",
+                      lambda: self.in_sync() and cp.same_trees(self.node.src, self.node.dst))
+        print("cluster_conflict: 2 acknowledged first: A wrote only after P acknowledged its notice", flush=True)
+
     def late_notice(self):
-        self.phase = "2 a late notice"
+        self.phase = "3 a late notice"
 
         def write_as_rsync(path):
             temp = os.path.join(os.path.dirname(path), ".from-p.txt.Xy12Zq")
@@ -99,10 +124,10 @@ class Test(cp.FakePeerTest):
                              "conflict with its own earlier version)")
         if self.log_has("conflict: 'from-p.txt'"):
             raise cp.Failure("A logged a conflict for from-p.txt, P's own file")
-        print("cluster_conflict: 2 a late notice: no conflict copy of P's own file", flush=True)
+        print("cluster_conflict: 3 a late notice: no conflict copy of P's own file", flush=True)
 
     def steps(self):
-        return [self.real_conflict, self.late_notice]
+        return [self.real_conflict, self.acknowledged_first, self.late_notice]
 
 
 def main():

@@ -292,8 +292,9 @@ def listener(ns, port):
     return sock
 
 
-def notice_entries(data, node):
-    """A notice of `node` in `data`: {path: (state, signature)}; None for anything else."""
+def notice_of(data, node):
+    """A notice of `node` in `data`: (epoch, seq, {path: (state, signature)}); None for
+    anything else."""
     header = struct.calcsize(">BBHB")
     if len(data) < 4 + header or data[:4] != MAGIC:
         return None
@@ -301,14 +302,14 @@ def notice_entries(data, node):
     at = 4 + header
     if version != VERSION or ptype != NOTICE or data[at:at + name_len] != node:
         return None
-    at += name_len + 16
-    (body_len,) = struct.unpack(">I", data[at:at + 4])
-    r = Reader(data[at + 4:at + 4 + body_len])
+    at += name_len
+    epoch, seq, body_len = struct.unpack(">QQI", data[at:at + 20])
+    r = Reader(data[at + 20:at + 20 + body_len])
     entries = {}
     for _ in range(r.number(">I")):
         path = r.take(r.number(">H"))
         entries[path] = (r.number(">B"), r.number(">Q"))
-    return entries
+    return epoch, seq, entries
 
 
 class Failure(Exception):
@@ -545,6 +546,7 @@ class FakePeerTest:
         self.seqs = {}
         self.sock = self.listen = None
         self.signatures = {}  # what A announced last (present), by path
+        self.notices_seen = {}  # A's notices: how many times each (epoch, seq) came
         self.phase = "setup"
 
     def wait_for(self, what, predicate, deadline=DEADLINE):
@@ -567,7 +569,12 @@ class FakePeerTest:
                 data = self.listen.recv(65536)
             except BlockingIOError:
                 break
-            for path, (state, signature) in (notice_entries(data, NODE.encode()) or {}).items():
+            notice = notice_of(data, NODE.encode())
+            if notice is None:
+                continue
+            epoch, seq, entries = notice
+            self.notices_seen[(epoch, seq)] = self.notices_seen.get((epoch, seq), 0) + 1
+            for path, (state, signature) in entries.items():
                 if state == 0:
                     self.signatures[path.decode()] = signature
         return all(p in self.signatures for p in paths)
