@@ -152,13 +152,16 @@ std::uint64_t ClusterNotifier::send_reliably(Packet packet) {
     packet.epoch = epoch_;
     packet.seq = next_seq_++;
     std::string bytes = encode_packet(packet, settings_.key);
-    send_bytes(bytes);
-    std::lock_guard<std::mutex> lock(outstanding_mutex_);
-    outstanding_[packet.seq] = Outstanding{std::move(bytes), 1, {}};
-    if (!retransmit_asked_) {
-        retransmit_asked_ = true;
-        run_on_main_thread([this] { arm_retransmit(); });
+    {
+        // Recorded before it is sent: an ack that comes at once finds it.
+        std::lock_guard<std::mutex> lock(outstanding_mutex_);
+        outstanding_[packet.seq] = Outstanding{bytes, 1, {}};
+        if (!retransmit_asked_) {
+            retransmit_asked_ = true;
+            run_on_main_thread([this] { arm_retransmit(); });
+        }
     }
+    send_bytes(bytes);
     return packet.seq;
 }
 
