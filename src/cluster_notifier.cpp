@@ -210,9 +210,10 @@ void ClusterNotifier::wait_acknowledged(const std::vector<std::uint64_t>& seqs) 
     if (peers_up_ == 0 || seqs.empty()) return;
     std::unique_lock<std::mutex> lock(outstanding_mutex_);
     // Bounded: a notice is given up after kMaxSends sends, at a retransmission tick.
-    settled_.wait_for(lock, kRetransmitInterval * (kMaxSends + 1), [&] {
+    bool settled = settled_.wait_for(lock, kRetransmitInterval * (kMaxSends + 1), [&] {
         return std::none_of(seqs.begin(), seqs.end(), [&](std::uint64_t seq) { return outstanding_.count(seq); });
     });
+    if (!settled) log_debug("cluster: a batch's notices are not all acknowledged or given up yet: writing anyway");
 }
 
 void ClusterNotifier::done(const std::vector<std::uint64_t>& seqs) {
