@@ -17,6 +17,13 @@ populate
 start_daemon --status-file "$STATUS"
 wait_converged "initial sync"
 
+# after FIRST THEN: the log's last line with THEN comes after its last line with FIRST.
+after() {
+    first=$(grep -nF "$1" "$LOG" | tail -n 1 | cut -d: -f1)
+    later=$(grep -nF "$2" "$LOG" | tail -n 1 | cut -d: -f1)
+    [ -n "$first" ] && [ -n "$later" ] && [ "$later" -gt "$first" ]
+}
+
 # keeps_files WHAT: the destination still has the files for 2 s (a deletion would
 # follow the hold within one 0.2 s window).
 keeps_files() {
@@ -36,6 +43,13 @@ populate
 echo three >"$SRC/new after remount"
 wait_for "sync goes on" grep -q "sync to $DST goes on" "$LOG"
 wait_converged "after the remount"
+# The guard looks when a sync starts: the tree is emptied only once the whole-tree
+# sync queued by the rescan after the remount is over (emptied while that sync runs,
+# the tree would be mirrored empty; see the man page).
+wait_for "watched again" sh -c '[ "$(grep -c "inotify: watching 3 directories" "$0")" -ge 2 ]' "$LOG"
+wait_for "the rescan's event" after "inotify: watching 3 directories" "event: '' (and below)"
+wait_for "the rescan synced" after "event: '' (and below)" "synced the whole tree"
+wait_for "no batch in flight" batches_idle
 
 rm -rf "$SRC"/*
 wait_for "hold when emptied" grep -q "the watch dir $SRC is empty and the destination is not" "$LOG"
