@@ -50,7 +50,10 @@ std::vector<std::string> remove_own_leftovers(const std::string& source, const s
                 return directory ? PruneVerdict{PruneVerdict::Action::LookInside, true} : PruneVerdict{};
             }
             EntryState state = entry_state(dir_fd, name.c_str());
-            if (own.wrote(path, state, now_us)) return PruneVerdict{PruneVerdict::Action::Remove, state.directory};
+            const char* why = own.why_not_wrote(path, state, now_us);
+            if (!why) return PruneVerdict{PruneVerdict::Action::Remove, state.directory};
+            log_debug("cluster: '%s' at %s is not in this node's tree, but kept: %s", printable(path).c_str(),
+                      destination.c_str(), why);
             // What this node wrote below it may still go.
             return state.directory ? PruneVerdict{PruneVerdict::Action::LookInside, true} : PruneVerdict{};
         },

@@ -48,16 +48,22 @@ void OwnWrites::record(const std::vector<NoticeEntry>& entries, std::int64_t now
 }
 
 bool OwnWrites::wrote(const std::string& path, const EntryState& state, std::int64_t now_us) const {
-    if (state.kind != EntryState::Kind::Present) return false;
+    return why_not_wrote(path, state, now_us) == nullptr;
+}
+
+const char* OwnWrites::why_not_wrote(const std::string& path, const EntryState& state, std::int64_t now_us) const {
+    if (state.kind != EntryState::Kind::Present) return "gone";
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = entries_.find(path);
-    if (it == entries_.end() || is_expired(it->second, now_us)) return false;
+    if (it == entries_.end()) return "no record of a write there";
+    if (is_expired(it->second, now_us)) return "written too long ago";
     // Changed since this node wrote it (a copy put back there, even an equal one): not its.
     // Not for a directory, whose ctime moves with every entry made or removed in it
     // (this node's own removals too); it goes only once all in it went, as this node's.
-    if (!state.directory && state.ctime_ns / 1000 > it->second.at_us) return false;
+    if (!state.directory && state.ctime_ns / 1000 > it->second.at_us) return "changed there since";
     const std::array<std::uint64_t, 3>& s = it->second.signatures;
-    return std::find(s.begin(), s.end(), state.signature) != s.end();
+    if (std::find(s.begin(), s.end(), state.signature) == s.end()) return "holds something else than written";
+    return nullptr;
 }
 
 bool OwnWrites::knows(const std::string& path, std::int64_t now_us) const {

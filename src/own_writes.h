@@ -52,6 +52,8 @@ public:
     // Whether the destination's `state` at `path` is what this node wrote there, and
     // unchanged since (its ctime, but for a directory).
     bool wrote(const std::string& path, const EntryState& state, std::int64_t now_us) const;
+    // Why wrote() is false (for traces); nullptr when it is true.
+    const char* why_not_wrote(const std::string& path, const EntryState& state, std::int64_t now_us) const;
     // Whether `path` has a record at all: cheap, before reading its state for wrote().
     bool knows(const std::string& path, std::int64_t now_us) const;
     std::size_t size() const;
