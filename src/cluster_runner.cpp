@@ -361,6 +361,14 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, const Local
                       printable(p).c_str());
             return true;
         }
+        if (!e && !absent && state.kind != EntryState::Kind::Unreadable) {
+            std::optional<Expectation> moved = expected_.moved_by_peer(p, now);
+            if (moved && moved->once_held(state.signature)) {
+                log_debug("cluster: '%s' is what node %s had under an earlier name, moved here by its renames",
+                          printable(p).c_str(), printable(moved->node).c_str());
+                return true;
+            }
+        }
         if (!e) peer_may_name();
         // Anything else the peer announced after this node last changed it (a file where
         // the peer made a directory, say) waits a while for the peer's write: sent now,
@@ -382,7 +390,8 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, const Local
     };
     if (!recursive) {
         // Cheap first: most paths were never announced, and need no signature.
-        if (!expected_.is_writer_temp(path, now) && !expected_.find(path, now) && !expected_.deleted_above(path, now)) {
+        if (!expected_.is_writer_temp(path, now) && !expected_.find(path, now) && !expected_.deleted_above(path, now) &&
+            !expected_.moved_by_peer(path, now)) {
             peer_may_name();
             return false;
         }

@@ -70,12 +70,21 @@ bool Expectation::matches(bool absent, std::uint64_t state_signature) const {
            (state_signature != 0 && std::find(earlier.begin(), earlier.end(), state_signature) != earlier.end());
 }
 
+bool Expectation::once_held(std::uint64_t state_signature) const {
+    return state_signature != 0 && ((!deleted && signature == state_signature) ||
+                                    std::find(earlier.begin(), earlier.end(), state_signature) != earlier.end());
+}
+
 void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEntry>& entries, TimePoint now,
                              std::int64_t now_us, std::uint64_t seq, const std::vector<NoticeRename>& renames) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (renames_.size() + renames.size() > kMaxExpectations) renames_.clear();  // only costs replays judged as local
     for (const NoticeRename& r : renames)
         renames_[{r.from, r.to}] = AnnouncedRename{node, seq, now_us, seq ? 0 : now_us, now + kExpectationLifetime};
+    if (!renames.empty()) {
+        recent_renames_.push_back(NoticeRenames{node, now + kMovedLookback, renames});
+        drop_old_renames_locked(now);
+    }
     std::vector<std::string> paths, complete;
     for (const NoticeEntry& e : entries) {
         std::string path = from_wire_path(e.path);
@@ -283,6 +292,37 @@ void ExpectedChanges::follow_peer_rename(const std::string& from, const std::str
     }
 }
 
+void ExpectedChanges::drop_old_renames_locked(TimePoint now) {
+    std::size_t total = 0;
+    for (const NoticeRenames& notice : recent_renames_) total += notice.renames.size();
+    while (!recent_renames_.empty() && (recent_renames_.size() > kMaxMovedNotices || total > kMaxExpectations ||
+                                        recent_renames_.front().expires <= now)) {
+        total -= recent_renames_.front().renames.size();
+        recent_renames_.pop_front();
+    }
+}
+
+std::optional<Expectation> ExpectedChanges::moved_by_peer(const std::string& path, TimePoint now) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::set<std::string> nodes;
+    for (const NoticeRenames& notice : recent_renames_) nodes.insert(notice.node);
+    for (const std::string& node : nodes) {
+        std::string name = path;
+        // Back through the node's renames, the newest first.
+        for (auto notice = recent_renames_.rbegin(); notice != recent_renames_.rend(); ++notice) {
+            if (notice->node != node || notice->expires <= now) continue;
+            for (auto r = notice->renames.rbegin(); r != notice->renames.rend(); ++r) {
+                if (name != r->to && !is_ancestor(r->to, name)) continue;
+                name = r->from + name.substr(r->to.size());
+                auto it = entries_.find(name);
+                if (it != entries_.end() && it->second.expires > now && it->second.expectation.node == node)
+                    return it->second.expectation;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 void ExpectedChanges::note_delivery(const std::string& path, TimePoint now) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (deliveries_.size() >= kMaxDeliveries) deliveries_.clear();  // only costs syncs back
@@ -354,6 +394,7 @@ void ExpectedChanges::expire(TimePoint now, std::int64_t now_us) {
         it = it->second.expires <= now ? entries_.erase(it) : std::next(it);
     for (auto it = renames_.begin(); it != renames_.end();)
         it = it->second.expires <= now ? renames_.erase(it) : std::next(it);
+    drop_old_renames_locked(now);
 }
 
 std::size_t ExpectedChanges::size() const {

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -30,6 +31,9 @@ namespace clsync {
 constexpr Millis kExpectationLifetime{10 * 60 * 1000};
 constexpr std::size_t kMaxExpectations = 1000000;
 constexpr Millis kResendLifetime{60000};
+// How long a notice's renames are followed back (moved_by_peer), at most how many notices.
+constexpr Millis kMovedLookback{60000};
+constexpr std::size_t kMaxMovedNotices = 256;
 
 struct Expectation {
     std::string node;  // who announced it
@@ -55,6 +59,9 @@ struct Expectation {
     // Whether `state` is what this announcement, or one of the node's earlier ones,
     // leaves at the path.
     bool matches(bool absent, std::uint64_t state_signature) const;
+    // Whether the node announced an entry with this signature at the path, now or
+    // before (also where it announces the path deleted now).
+    bool once_held(std::uint64_t state_signature) const;
 };
 
 // A path two peers wrote here at once with different content: one's notice came while
@@ -117,6 +124,13 @@ public:
     // earlier announcement where the peer's notice names the new path already (what the
     // peer's replay brought there is its older state, not a change of this node).
     void follow_peer_rename(const std::string& from, const std::string& to);
+    // The announcement of the name `path` had before the renames that peers' recent
+    // notices (kMovedLookback) replay here moved it, by the node whose renames did:
+    // its nearest earlier name that the node announced. Where this node's watcher could
+    // not follow a chain of such renames (a directory moved on before it was watched),
+    // what they carried here turns up under its new name as if made here: it is the
+    // peer's older write, moved along, not a change of this node.
+    std::optional<Expectation> moved_by_peer(const std::string& path, TimePoint now) const;
     // A writer's temporary name renamed onto `path` while a peer was writing, but before
     // any notice named `path`: a file the peer made after its walk, delivered by its
     // run, whose notice after the run names it. From then on, once a peer announced
@@ -186,6 +200,7 @@ private:
                              std::uint64_t signature, std::int64_t now_us);
     // The contests whose writers are all done, taken out.
     std::vector<ContestedPath> decided_contests_locked();
+    void drop_old_renames_locked(TimePoint now);
     void settle_locked(std::map<std::pair<std::string, std::uint64_t>, InFlight>::iterator it, std::int64_t now_us);
 
     mutable std::mutex mutex_;
@@ -206,6 +221,14 @@ private:
     std::map<std::string, Contest> contests_;
     // Renames peers announced, by (from, to); guarded by mutex_.
     std::map<std::pair<std::string, std::string>, AnnouncedRename> renames_;
+    // The renames of peers' recent notices, in order, oldest first (moved_by_peer);
+    // guarded by mutex_.
+    struct NoticeRenames {
+        std::string node;
+        TimePoint expires;
+        std::vector<NoticeRename> renames;
+    };
+    std::deque<NoticeRenames> recent_renames_;
 };
 
 // Whether `temp` is a name under which a writer (rsync, clsync -M librsync) builds

@@ -18,7 +18,13 @@ const char* why_not_peers_unchanged_write(const SettledBatch& batch, const Expec
                                           const std::string& path, const EntryState& state) {
     if (state.kind != EntryState::Kind::Present) return "gone";
     std::optional<Expectation> e = expected.find(path, Clock::now());
-    if (!e) return "no notice names it";
+    if (!e) {
+        // Moved here by the node's renames under a name no notice named (moved_by_peer):
+        // its write, if it holds what the node had under the earlier name.
+        std::optional<Expectation> moved = expected.moved_by_peer(path, Clock::now());
+        if (!moved || moved->node != batch.node) return "no notice names it";
+        return moved->once_held(state.signature) ? nullptr : "moved here by the node's renames, changed since";
+    }
     if (e->node != batch.node) return "another node announced it";
     if (e->deleted || e->announced_at_us >= batch.announced_at_us) return "not as announced before the batch";
     if (!e->landed) return "the node's write of it never arrived";
@@ -31,8 +37,10 @@ const char* why_not_peers_unchanged_write(const SettledBatch& batch, const Expec
 std::size_t remove_stale_entries(const std::string& watch_dir, const SettledBatch& batch, ExpectedChanges& expected) {
     TreePruner pruner(
         [&](int dir_fd, const std::string& name, const std::string& path) {
-            if (batch.named.count(path)) return PruneVerdict{};
             EntryState state = entry_state(dir_fd, name.c_str());
+            // Named: it stays, but below a directory may be what the node no longer has.
+            if (batch.named.count(path))
+                return state.directory ? PruneVerdict{PruneVerdict::Action::LookInside, true} : PruneVerdict{};
             if (const char* why = why_not_peers_unchanged_write(batch, expected, path, state)) {
                 // Kept: a change of this node's, or a stale entry this cannot tell (traces).
                 log_debug("cluster: '%s' is not in node %s's copy of its directory, but kept: %s",

@@ -6,11 +6,13 @@
 // ever sync them again: the trees stay apart.
 //
 // When a peer's batch that wrote a directory whole (NoticeEntry::complete) is done,
-// each entry below that directory here that the batch's notices did not name, and that
-// holds exactly what the same peer announced for it before the batch and that arrived
-// here as such (Expectation::landed: the peer's write, unchanged here since; not what
-// the peer announced because it had it from this node), is removed; a directory only
-// with everything below it. A change made here, or anything another node wrote,
+// each entry below that directory here (at any depth) that the batch's notices did not
+// name, and that holds exactly what the same peer announced for it before the batch and
+// that arrived here as such (Expectation::landed: the peer's write, unchanged here
+// since; not what the peer announced because it had it from this node), or that the
+// peer's renames moved here from a name where the peer announced what it holds
+// (ExpectedChanges::moved_by_peer), is removed; a directory only with everything below
+// it. A change made here, or anything another node wrote,
 // matches no such announcement and stays. Each removal is recorded as that peer's deletion, so that it is not synced
 // back as a change of this node.
 //

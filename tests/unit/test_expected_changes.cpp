@@ -204,6 +204,29 @@ TEST_CASE("announcements follow a rename a peer's run replayed here") {
     REQUIRE(expected.find("older", kStart)->matches(false, 4));  // a sibling sharing the prefix stays
 }
 
+TEST_CASE("what a peer's renames moved here is found under the name it had before them") {
+    ExpectedChanges expected;
+    // The peer wrote a/d/x; then, in one batch, renamed a to t/m, t/m to b, and b to c
+    // (cluster.py seed 187: a chain this node's watcher could not follow).
+    expected.expect("b", {{"a/d", false, 1}, {"a/d/x", false, 2}}, kStart);
+    expected.expect("b", {{"a", true, 0}, {"c", false, 3}}, kStart, 0, 7,
+                    {{"a", "t/m"}, {"t/m", "b"}, {"b", "c"}, {"q", "r"}});
+    REQUIRE_FALSE(expected.find("c/d/x", kStart));
+    std::optional<Expectation> moved = expected.moved_by_peer("c/d/x", kStart);
+    REQUIRE(moved);
+    CHECK(moved->node == "b");
+    CHECK(moved->once_held(2));
+    CHECK_FALSE(moved->once_held(9));  // changed here since
+    REQUIRE(expected.moved_by_peer("c/d", kStart)->once_held(1));
+    // The old name the batch announced deleted: what it held before still counts.
+    expected.expect("b", {{"a/d", true, 0}}, kStart, 0, 8);
+    CHECK(expected.moved_by_peer("c/d", kStart)->once_held(1));
+    CHECK_FALSE(expected.find("a/d", kStart)->matches(false, 1));
+    CHECK_FALSE(expected.moved_by_peer("elsewhere/d", kStart));             // no rename moved it
+    CHECK_FALSE(expected.moved_by_peer("cc/d", kStart));                    // a name sharing the prefix
+    CHECK_FALSE(expected.moved_by_peer("c/d/x", kStart + kMovedLookback));  // long ago
+}
+
 TEST_CASE("a Done gathers what the batch's notices named and which directories they wrote whole") {
     ExpectedChanges expected;
     expected.expect("b", {{"d", false, 1, true}, {"d/x", false, 2}}, kStart, 1000, 5);

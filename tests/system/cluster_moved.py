@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""What a peer's renames moved here under a name no notice named is the peer's.
+
+A peer's run replays its renames here before it writes. Where they form a chain through
+a directory made for it (a -> t/m -> b), this node's watcher cannot follow them: t is
+not watched yet when m moves on, so the watcher reports a gone and b moved in from
+outside, with everything below b as if made here. What b holds is the peer's earlier
+write under the name a; where the peer no longer has part of it (its rsync deletes only
+what it deleted itself, and a replay or an overtaken run can leave an entry behind),
+this node must neither take that part for its own change and send it back to the peer
+(cluster.py two-node seed 187: a directory the peer had moved away came back to it), nor
+keep it for good: it is a stale entry of the peer's, removed once the peer's batch is
+done (stale_entries.h), also below the directories the batch named.
+
+One node (A) runs in a network namespace of its own (loopback only, multicast routed
+on lo), syncing WORK/a to WORK/b (peer P's tree, --cluster-peer) with --cluster-*, as in
+cluster_packets.py; this test plays P, with correctly signed packets of its own encoder.
+The signatures of what P writes are read from A's own notices of a reference copy
+(a signature covers type, permissions, size, mtime and bytes: not the path).
+
+1. P announces pa, pa/d and pa/d/x and writes them into WORK/a (and WORK/b, its own
+   tree); A takes them for P's write (nothing synced back).
+2. P's next batch: pa renamed to t/m, then t/m to pb; P no longer has pb/d/x. Its
+   notice lists both renames and announces pa and t/m gone, pb written whole (state 2)
+   and pb/d; its "run" makes t, replays the two renames, removes t; then its Done. A
+   must not sync pb/d/x to WORK/b, and must remove it from WORK/a as P's stale entry.
+
+Root only, with `ip netns` and rsync (exit 77 otherwise). Exit 0 on success (the work
+dir is removed unless --keep), 1 on failure (the work dir is kept, the log tail
+printed).
+"""
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cluster_packets as cp  # noqa: E402
+
+MTIME = 1700000000  # the reference copy's and P's files', so that their signatures agree
+CONTENT = b"x: written by P\n"
+
+
+def make_tree(top):
+    """top/d/x with CONTENT, directories 0755, x 0644, x's mtime MTIME."""
+    os.makedirs(os.path.join(top, "d"), mode=0o755)
+    os.chmod(top, 0o755)
+    os.chmod(os.path.join(top, "d"), 0o755)
+    x = os.path.join(top, "d", "x")
+    with open(x, "wb") as f:
+        f.write(CONTENT)
+    os.chmod(x, 0o644)
+    os.utime(x, (MTIME, MTIME))
+
+
+class Test(cp.FakePeerTest):
+    def __init__(self, work, clsync):
+        super().__init__(work, clsync, "clsync-m")
+        self.node.argv.append(f"--cluster-peer=P={self.node.dst}")
+        self.notices = 0  # P's notices sent, each logged once by A
+
+    def notice(self, entries, renames=()):
+        """P's notice of `entries` ((path, state, signature)...) and `renames`, taken by A; its seq."""
+        body = cp.notice_body([(p.encode(), state, s) for p, state, s in entries],
+                              renames=[(a.encode(), b.encode()) for a, b in renames])
+        seq = self.send_as(b"P", cp.NOTICE, body)
+        self.notices += 1
+        self.wait_for("A taking P's notice",
+                      lambda: self.log_has("cluster: node P announces ", self.notices))
+        return seq
+
+    def done(self, seq):
+        self.send_as(b"P", cp.DONE, struct.pack(">IQ", 1, seq))
+
+    def listed(self, path):
+        """Whether one of A's sync runs listed `path` (or a path below it)."""
+        for line in self.node.log().decode(errors="replace").splitlines():
+            _, sep, listed = line.partition(" info:   ")
+            if sep and (listed == path or listed.startswith(path + " ") or listed.startswith(path + "/")):
+                return True
+        return False
+
+    def start(self):
+        make_tree(os.path.join(self.node.src, "ref"))
+        os.makedirs(self.node.dst)
+        self.start_node()
+        self.wait_for("the initial sync and A's notice of ref", lambda: self.in_sync()
+                      and self.read_announcements(["ref", "ref/d", "ref/d/x"]))
+        self.dir_sig, self.x_sig = self.signatures["ref/d"], self.signatures["ref/d/x"]
+
+    def peer_writes(self):
+        self.phase = "1 P writes pa"
+        seq = self.notice([("pa", 0, self.dir_sig), ("pa/d", 0, self.dir_sig), ("pa/d/x", 0, self.x_sig)])
+        for tree in (self.node.dst, self.node.src):
+            make_tree(os.path.join(tree, "pa"))
+        self.done(seq)
+        self.wait_for("A judging P's write", lambda: self.log_has("are what other nodes wrote: not synced back"))
+        self.wait_for("A in sync", self.in_sync)
+        if self.listed("pa"):
+            raise cp.Failure("A synced P's write of pa back to P")
+
+    def peer_renames(self):
+        self.phase = "2 P's renames"
+        # P's tree: pa is pb now, without d/x.
+        os.rename(os.path.join(self.node.dst, "pa"), os.path.join(self.node.dst, "pb"))
+        os.unlink(os.path.join(self.node.dst, "pb", "d", "x"))
+        seq = self.notice([("pa", 1, 0), ("t", 1, 0), ("t/m", 1, 0), ("pb", 2, self.dir_sig),
+                           ("pb/d", 0, self.dir_sig)], renames=[("pa", "t/m"), ("t/m", "pb")])
+        # P's run replays them here: t is made for the chain, and gone again (P has none).
+        src = self.node.src
+        os.mkdir(os.path.join(src, "t"))
+        os.rename(os.path.join(src, "pa"), os.path.join(src, "t", "m"))
+        os.rename(os.path.join(src, "t", "m"), os.path.join(src, "pb"))
+        os.rmdir(os.path.join(src, "t"))
+        self.done(seq)
+        self.wait_for("A removing pb/d/x as P's stale entry", lambda: not os.path.lexists(os.path.join(src, "pb/d/x")))
+        if not self.log_has("cluster: removed 'pb/d/x': node P wrote it here and no longer has it"):
+            raise cp.Failure("pb/d/x went from A's tree, but not as P's stale entry")
+        self.wait_for("A in sync", self.in_sync)
+        if self.listed("pb/d/x") or os.path.lexists(os.path.join(self.node.dst, "pb/d/x")):
+            raise cp.Failure("A synced pb/d/x, P's write moved by P's renames, back to P")
+        if not cp.same_trees(src, self.node.dst):
+            cp.same_trees(src, self.node.dst, diffs=True)
+            raise cp.Failure("A's tree and P's differ")
+        print("cluster_moved: 2 P's renames: pb/d/x, moved here by them, was not synced back, and went as P's "
+              "stale entry", flush=True)
+
+    def steps(self):
+        return [self.peer_writes, self.peer_renames]
+
+
+def main():
+    return cp.fake_peer_main("cluster_moved", __doc__, Test)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
