@@ -82,6 +82,7 @@ void ExpectedChanges::expect(const std::string& node, const std::vector<NoticeEn
     for (const NoticeRename& r : renames)
         renames_[{r.from, r.to}] = AnnouncedRename{node, seq, now_us, seq ? 0 : now_us, now + kExpectationLifetime};
     if (!renames.empty()) {
+        for (const NoticeRename& r : renames) ++recent_targets_[r.to];
         recent_renames_.push_back(NoticeRenames{node, now + kMovedLookback, renames});
         drop_old_renames_locked(now);
     }
@@ -297,6 +298,8 @@ void ExpectedChanges::drop_old_renames_locked(TimePoint now) {
     for (const NoticeRenames& notice : recent_renames_) total += notice.renames.size();
     while (!recent_renames_.empty() && (recent_renames_.size() > kMaxMovedNotices || total > kMaxExpectations ||
                                         recent_renames_.front().expires <= now)) {
+        for (const NoticeRename& r : recent_renames_.front().renames)
+            if (--recent_targets_[r.to] == 0) recent_targets_.erase(r.to);
         total -= recent_renames_.front().renames.size();
         recent_renames_.pop_front();
     }
@@ -304,6 +307,11 @@ void ExpectedChanges::drop_old_renames_locked(TimePoint now) {
 
 std::optional<Expectation> ExpectedChanges::moved_by_peer(const std::string& path, TimePoint now) const {
     std::lock_guard<std::mutex> lock(mutex_);
+    // Cheap first: most paths are below no rename's new name.
+    bool below_a_target = false;
+    for (std::string name = path; !below_a_target && !name.empty(); name = split_parent(name).first)
+        below_a_target = recent_targets_.count(name) != 0;
+    if (!below_a_target) return std::nullopt;
     std::set<std::string> nodes;
     for (const NoticeRenames& notice : recent_renames_) nodes.insert(notice.node);
     for (const std::string& node : nodes) {

@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -229,6 +230,8 @@ private:
         std::vector<NoticeRename> renames;
     };
     std::deque<NoticeRenames> recent_renames_;
+    // How many of recent_renames_ have each new name; guarded by mutex_.
+    std::unordered_map<std::string, std::size_t> recent_targets_;
 };
 
 // Whether `temp` is a name under which a writer (rsync, clsync -M librsync) builds
