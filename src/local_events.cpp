@@ -36,4 +36,10 @@ std::int64_t LocalEvents::last_touching(const std::string& path) const {
     return last;
 }
 
+std::int64_t LocalEvents::last_change(const std::string& path, const EntryState& state) const {
+    std::int64_t last = last_touching(path);
+    if (state.kind != EntryState::Kind::Present || state.ctime_ns <= 0) return last;
+    return std::min(last, state.ctime_ns / 1000);
+}
+
 }  // namespace clsync

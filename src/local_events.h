@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "content_signature.h"
 #include "path_event.h"
 
 namespace clsync {
@@ -43,6 +44,11 @@ public:
     // 0: none). Not an attribute change of a directory above: a peer's write into it
     // raises those.
     std::int64_t last_touching(const std::string& path) const;
+    // When `path`, holding `state` now, last changed here at the latest: its last event,
+    // or, where that came later than the entry's ctime, the ctime (any change of an
+    // entry moves its ctime, so what an event found without changing it, such as the
+    // scan of a directory a peer's run made or moved here, is older than the event).
+    std::int64_t last_change(const std::string& path, const EntryState& state) const;
 
 private:
     std::unordered_map<std::string, EventTimes> times_;

@@ -25,6 +25,14 @@ The signatures of what P writes are read from A's own notices of a reference cop
    and pb/d; its "run" makes t, replays the two renames, removes t; then its Done. A
    must not sync pb/d/x to WORK/b, and must remove it from WORK/a as P's stale entry.
 
+3. An old entry found again: P writes w, w/q and w/q/x; then announces w/q gone (its run
+   that deletes it here has not come yet). Here, w is moved out of the tree and back (the
+   watcher scans it: events on w/q and w/q/x, which did not change). A must not take w/q
+   for its own change made after P's deletion and send it back to P (cluster.py
+   three-node seed 298: a peer's old symlink, found by such a scan, recreated the
+   directory its owner had moved away): an entry last changed here no later than its
+   ctime (LocalEvents::last_change), which is older than P's announcement.
+
 Root only, with `ip netns` and rsync (exit 77 otherwise). Exit 0 on success (the work
 dir is removed unless --keep), 1 on failure (the work dir is kept, the log tail
 printed).
@@ -124,8 +132,43 @@ class Test(cp.FakePeerTest):
         print("cluster_moved: 2 P's renames: pb/d/x, moved here by them, was not synced back, and went as P's "
               "stale entry", flush=True)
 
+    def old_entry_found_again(self):
+        self.phase = "3 an old entry found again"
+        src, dst = self.node.src, self.node.dst
+        judged = self.node.log().count(b"are what other nodes wrote: not synced back")
+        seq = self.notice([("w", 0, self.dir_sig), ("w/q", 0, self.dir_sig), ("w/q/d", 0, self.dir_sig),
+                           ("w/q/d/x", 0, self.x_sig)])
+        os.mkdir(os.path.join(dst, "w"), 0o755)
+        os.chmod(os.path.join(dst, "w"), 0o755)
+        make_tree(os.path.join(dst, "w", "q"))
+        os.mkdir(os.path.join(src, "w"), 0o755)
+        os.chmod(os.path.join(src, "w"), 0o755)
+        make_tree(os.path.join(src, "w", "q"))
+        self.done(seq)
+        self.wait_for("A judging P's write of w",
+                      lambda: self.log_has("are what other nodes wrote: not synced back", judged + 1))
+        self.wait_for("A in sync", self.in_sync)
+        # P deletes w/q; its notice comes, its run here not yet.
+        for top in (os.path.join(dst, "w", "q"),):
+            for d, _, files in os.walk(top, topdown=False):
+                for f in files:
+                    os.unlink(os.path.join(d, f))
+                os.rmdir(d)
+        self.done(self.notice([("w/q", 1, 0)]))  # taken by A before the scan below
+        outside = os.path.join(self.work, "outside-w")
+        os.rename(os.path.join(src, "w"), outside)
+        os.rename(outside, os.path.join(src, "w"))
+        self.wait_for("A judging w/q after the scan",
+                      lambda: self.log_has("'w/q' is older here than a peer's announcement of it: left to the peer")
+                      or self.listed("w/q") or self.listed("w"))
+        self.wait_for("A in sync", self.in_sync)
+        if self.listed("w/q") or self.listed("w") or os.path.lexists(os.path.join(dst, "w", "q")):
+            raise cp.Failure("A sent w/q, which P deleted after A last changed it, back to P")
+        print("cluster_moved: 3 an old entry found again: w/q, found by a scan after P announced it gone, was left "
+              "to P", flush=True)
+
     def steps(self):
-        return [self.peer_writes, self.peer_renames]
+        return [self.peer_writes, self.peer_renames, self.old_entry_found_again]
 
 
 def main():

@@ -56,3 +56,17 @@ TEST_CASE("events added later merge with earlier ones, and old ones are forgotte
     CHECK(local.last_touching("a/x") == 90);
     CHECK(local.last_touching("b") == 0);
 }
+
+TEST_CASE("an entry changed here no later than its ctime, whatever event found it since") {
+    LocalEvents local;
+    local.add("d", {0, 5000});  // a directory a peer's run made here, scanned at 5 ms
+    EntryState old_entry;
+    old_entry.kind = EntryState::Kind::Present;
+    old_entry.ctime_ns = 2000 * 1000;  // written at 2 ms (by the peer's run), unchanged since
+    CHECK(local.last_change("d/x", old_entry) == 2000);
+    EntryState changed = old_entry;
+    changed.ctime_ns = 7000 * 1000;  // changed after the event: the event is the bound
+    CHECK(local.last_change("d/x", changed) == 5000);
+    CHECK(local.last_change("d/x", EntryState{}) == 5000);  // gone: only the event tells
+    CHECK(local.last_change("elsewhere", old_entry) == 0);  // no event: none here
+}
