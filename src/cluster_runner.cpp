@@ -548,6 +548,20 @@ ClusterRunner::Walk ClusterRunner::walk_batch(const Batch& batch, const Walk* be
             add_path(p.path);
         if (!p.path.empty()) add_parents(p.path);
     }
+    // What the run deletes below the trees it syncs (cluster_deletion_rules: each
+    // deletion candidate the source no longer has, also under its name after the
+    // batch's renames), which their walks cannot name: announced gone, so that the peers
+    // take those deletions for this node's, not for changes of their own made since
+    // the path's last announcement (cluster.py two-node seed 248).
+    for (const DeletionCandidate& c : batch.deletion_candidates) {
+        std::string moved = c.path;
+        for (const Rename& r : batch.renames) follow_rename(r, moved);
+        for (const std::string* name : {&c.path, static_cast<const std::string*>(&moved)}) {
+            if (name->empty() || position.count(*name)) continue;
+            EntryState state = path_state(watch_dir_, *name, known(*name));
+            if (state.kind == EntryState::Kind::Absent) add(*name, state);
+        }
+    }
     if (entries.size() >= kMaxNoticeEntries && !before)
         log_debug("cluster: only the first %zu paths of the sync to %s are announced", kMaxNoticeEntries,
                   destination_.c_str());

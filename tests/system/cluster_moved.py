@@ -33,6 +33,13 @@ The signatures of what P writes are read from A's own notices of a reference cop
    directory its owner had moved away): an entry last changed here no later than its
    ctime (LocalEvents::last_change), which is older than P's announcement.
 
+4. What A's run deletes below a tree it syncs whole: A moves its directory d4 out of the
+   tree and back, and deletes d4/x, in one delay window (d4 is queued whole, and d4/x's
+   event folds into it; A runs with -t 1.5 for that); its run's rsync deletes d4/x at P,
+   and its notice must name d4/x gone (cluster.py two-node seed 248: a deletion no notice named
+   was judged at the peer against an older notice, taken for the peer's own change, and
+   sent back; rsync then made the directories above it again at the owner).
+
 Root only, with `ip netns` and rsync (exit 77 otherwise). Exit 0 on success (the work
 dir is removed unless --keep), 1 on failure (the work dir is kept, the log tail
 printed).
@@ -63,7 +70,8 @@ def make_tree(top):
 class Test(cp.FakePeerTest):
     def __init__(self, work, clsync):
         super().__init__(work, clsync, "clsync-m")
-        self.node.argv.append(f"--cluster-peer=P={self.node.dst}")
+        # A delay window long enough for phase 4's two steps.
+        self.node.argv += [f"--cluster-peer=P={self.node.dst}", "-t", "1.5"]
         self.notices = 0  # P's notices sent, each logged once by A
 
     def notice(self, entries, renames=()):
@@ -167,8 +175,37 @@ class Test(cp.FakePeerTest):
         print("cluster_moved: 3 an old entry found again: w/q, found by a scan after P announced it gone, was left "
               "to P", flush=True)
 
+    def deletion_in_a_tree(self):
+        self.phase = "4 a deletion in a tree synced whole"
+        src, dst = self.node.src, self.node.dst
+        os.mkdir(os.path.join(src, "d4"))
+        for name in ("x", "y"):
+            with open(os.path.join(src, "d4", name), "wb") as f:
+                f.write(name.encode() + b": A's\n")
+        self.wait_for("A syncing d4", lambda: os.path.exists(os.path.join(dst, "d4", "y")) and self.in_sync())
+        # Out of the tree and back: d4 is queued whole (and below); once the watcher
+        # watches it again, within the delay window, d4/x goes, which folds into it.
+        outside = os.path.join(self.work, "outside-d4")
+        events = self.node.log().count(b"event: 'd4' (and below)")
+        os.rename(os.path.join(src, "d4"), outside)
+        os.rename(outside, os.path.join(src, "d4"))
+        self.wait_for("A's event on d4", lambda: self.log_has("event: 'd4' (and below)", events + 2))
+        os.unlink(os.path.join(src, "d4", "x"))
+        self.wait_for("A syncing d4/x's deletion", lambda: self.in_sync()
+                      and not os.path.lexists(os.path.join(dst, "d4", "x")))
+        if self.listed("d4/x"):
+            raise cp.Failure("d4/x was listed on its own: the case under test (a deletion folded into a directory "
+                             "synced whole) did not happen")
+
+        def announced_gone():
+            self.read_announcements([])
+            return "d4/x" in self.deleted
+        if not announced_gone():
+            raise cp.Failure("A's notice did not name d4/x, which its run deleted at P, as gone")
+        print("cluster_moved: 4 a deletion in a tree synced whole: announced gone", flush=True)
+
     def steps(self):
-        return [self.peer_writes, self.peer_renames, self.old_entry_found_again]
+        return [self.peer_writes, self.peer_renames, self.old_entry_found_again, self.deletion_in_a_tree]
 
 
 def main():

@@ -546,6 +546,7 @@ class FakePeerTest:
         self.seqs = {}
         self.sock = self.listen = None
         self.signatures = {}  # what A announced last (present), by path
+        self.deleted = set()  # the paths A's notices announced gone
         self.notices_seen = {}  # A's notices: how many times each (epoch, seq) came
         self.phase = "setup"
 
@@ -577,6 +578,8 @@ class FakePeerTest:
             for path, (state, signature) in entries.items():
                 if state == 0:
                     self.signatures[path.decode()] = signature
+                if state == 1:
+                    self.deleted.add(path.decode())
         return all(p in self.signatures for p in paths)
 
     def send_as(self, node, ptype, body):
