@@ -45,6 +45,7 @@ dir is removed unless --keep), 1 on failure (the work dir is kept, the log tail
 printed).
 """
 import os
+import shutil
 import struct
 import sys
 
@@ -146,22 +147,16 @@ class Test(cp.FakePeerTest):
         judged = self.node.log().count(b"are what other nodes wrote: not synced back")
         seq = self.notice([("w", 0, self.dir_sig), ("w/q", 0, self.dir_sig), ("w/q/d", 0, self.dir_sig),
                            ("w/q/d/x", 0, self.x_sig)])
-        os.mkdir(os.path.join(dst, "w"), 0o755)
-        os.chmod(os.path.join(dst, "w"), 0o755)
-        make_tree(os.path.join(dst, "w", "q"))
-        os.mkdir(os.path.join(src, "w"), 0o755)
-        os.chmod(os.path.join(src, "w"), 0o755)
-        make_tree(os.path.join(src, "w", "q"))
+        for tree in (dst, src):
+            os.mkdir(os.path.join(tree, "w"))
+            os.chmod(os.path.join(tree, "w"), 0o755)
+            make_tree(os.path.join(tree, "w", "q"))
         self.done(seq)
         self.wait_for("A judging P's write of w",
                       lambda: self.log_has("are what other nodes wrote: not synced back", judged + 1))
         self.wait_for("A in sync", self.in_sync)
         # P deletes w/q; its notice comes, its run here not yet.
-        for top in (os.path.join(dst, "w", "q"),):
-            for d, _, files in os.walk(top, topdown=False):
-                for f in files:
-                    os.unlink(os.path.join(d, f))
-                os.rmdir(d)
+        shutil.rmtree(os.path.join(dst, "w", "q"))
         self.done(self.notice([("w/q", 1, 0)]))  # taken by A before the scan below
         outside = os.path.join(self.work, "outside-w")
         os.rename(os.path.join(src, "w"), outside)
