@@ -475,10 +475,12 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
         // do here (and no peer's write to count).
         if (only_asked_for(p, local, ExpectedChanges::ResendTo::Elsewhere, now)) continue;
         if (delivered.count(p.path) || temps.count(p.path) || is_echo(p.path, p.recursive, local, &unsettled) ||
-            peer_is_newer(p.path))
+            peer_is_newer(p.path)) {
             ++left_out;
-        else
-            kept.paths.push_back(p);
+            continue;
+        }
+        kept.paths.push_back(p);
+        if (!unsettled && directory_above_older_here(p.path, local, now)) unsettled = true;
     }
     // A path a peer deleted here is the peer's deletion, not ours to pass on (the
     // peer may have made something new under that name since).
@@ -487,6 +489,23 @@ Batch ClusterRunner::without_echoes(const Batch& batch, std::size_t& left_out, b
         if (!temps.count(c.path) && !is_echo(c.path, false, local) && !peer_is_newer(c.path))
             kept.deletion_candidates.push_back(c);
     return kept;
+}
+
+bool ClusterRunner::directory_above_older_here(const std::string& path, const LocalEvents& local, TimePoint now) const {
+    for (std::string dir = split_parent(path).first; !dir.empty(); dir = split_parent(dir).first) {
+        std::optional<Expectation> e = expected_.find(dir, now);
+        if (!e || e->deleted) continue;
+        EntryState state = path_state(watch_dir_, dir);
+        // Not as the peer's newest announcement says (an earlier one of its states here
+        // is older too).
+        if (state.kind != EntryState::Kind::Present || !state.directory || state.signature == e->signature) continue;
+        if (e->announced_at_us > local.last_change(dir, state)) {
+            log_debug("cluster: '%s' waits: the directory '%s' above it is older here than a peer's announcement",
+                      printable(path).c_str(), printable(dir).c_str());
+            return true;
+        }
+    }
+    return false;
 }
 
 ClusterRunner::Walk ClusterRunner::walk_batch(const Batch& batch, const Walk* before) const {

@@ -85,6 +85,12 @@ private:
     // writing (no Done yet), or that is younger than kSettle.
     // `local`: when this node last changed the batch's paths.
     bool is_echo(const std::string& path, bool recursive, const LocalEvents& local, bool* unsettled = nullptr) const;
+    // Whether a directory above `path` here differs from a peer's announcement of it
+    // that came after this node last changed it: the peer's newer directory (its
+    // permissions, say) is on its way, and a sync of `path` now would set the older
+    // attributes back at the peer (rsync sets those of every directory above a listed
+    // path; cluster.py two-node seeds 282, 335). The batch waits for it.
+    bool directory_above_older_here(const std::string& path, const LocalEvents& local, TimePoint now) const;
     // What a batch touches, walked before or after its run: the entries to announce and
     // each one's state, by its wire path.
     struct Walk {

@@ -40,6 +40,12 @@ The signatures of what P writes are read from A's own notices of a reference cop
    was judged at the peer against an older notice, taken for the peer's own change, and
    sent back; rsync then made the directories above it again at the owner).
 
+5. A directory above, older here: P writes m (0755), then makes it 0700 and announces
+   that (its run here not yet); meanwhile a file m/n is made here. A's sync of m/n
+   would set m at P back to 0755 (rsync sets the attributes of every directory above a
+   listed path: cluster.py two-node seeds 282, 335): the batch must wait until m here
+   is as P announced it (P's run arriving: the test's chmod), and then sync m/n.
+
 Root only, with `ip netns` and rsync (exit 77 otherwise). Exit 0 on success (the work
 dir is removed unless --keep), 1 on failure (the work dir is kept, the log tail
 printed).
@@ -98,11 +104,14 @@ class Test(cp.FakePeerTest):
 
     def start(self):
         make_tree(os.path.join(self.node.src, "ref"))
+        os.mkdir(os.path.join(self.node.src, "ref7"))
+        os.chmod(os.path.join(self.node.src, "ref7"), 0o700)
         os.makedirs(self.node.dst)
         self.start_node()
         self.wait_for("the initial sync and A's notice of ref", lambda: self.in_sync()
-                      and self.read_announcements(["ref", "ref/d", "ref/d/x"]))
+                      and self.read_announcements(["ref", "ref/d", "ref/d/x", "ref7"]))
         self.dir_sig, self.x_sig = self.signatures["ref/d"], self.signatures["ref/d/x"]
+        self.dir700_sig = self.signatures["ref7"]
 
     def peer_writes(self):
         self.phase = "1 P writes pa"
@@ -199,8 +208,38 @@ class Test(cp.FakePeerTest):
             raise cp.Failure("A's notice did not name d4/x, which its run deleted at P, as gone")
         print("cluster_moved: 4 a deletion in a tree synced whole: announced gone", flush=True)
 
+    def directory_above_older_here(self):
+        self.phase = "5 a directory above, older here"
+        src, dst = self.node.src, self.node.dst
+        judged = self.node.log().count(b"are what other nodes wrote: not synced back")
+        seq = self.notice([("m", 0, self.dir_sig)])
+        for tree in (dst, src):
+            os.mkdir(os.path.join(tree, "m"))
+            os.chmod(os.path.join(tree, "m"), 0o755)
+        self.done(seq)
+        self.wait_for("A judging P's write of m",
+                      lambda: self.log_has("are what other nodes wrote: not synced back", judged + 1))
+        self.wait_for("A in sync", self.in_sync)
+        # P makes m private; its notice comes, its run here not yet. Meanwhile a file is
+        # made in m here.
+        os.chmod(os.path.join(dst, "m"), 0o700)
+        self.done(self.notice([("m", 0, self.dir700_sig)]))
+        with open(os.path.join(src, "m", "n"), "wb") as f:
+            f.write(b"n: A's\n")
+        self.wait_for("A waiting for P's m, or having synced m/n",
+                      lambda: self.log_has("cluster: 'm/n' waits: the directory 'm' above it is older here")
+                      or (os.path.exists(os.path.join(dst, "m", "n")) and self.in_sync()))
+        os.chmod(os.path.join(src, "m"), 0o700)  # P's run arrives
+        self.wait_for("A syncing m/n", lambda: self.in_sync() and os.path.exists(os.path.join(dst, "m", "n")))
+        mode = os.stat(os.path.join(dst, "m")).st_mode & 0o777
+        if mode != 0o700:
+            raise cp.Failure(f"A's sync of m/n set m at P back to {mode:o} (P made it 700 after A last changed it)")
+        print("cluster_moved: 5 a directory above, older here: A's m/n waited for P's m, whose mode stayed 700 at P",
+              flush=True)
+
     def steps(self):
-        return [self.peer_writes, self.peer_renames, self.old_entry_found_again, self.deletion_in_a_tree]
+        return [self.peer_writes, self.peer_renames, self.old_entry_found_again, self.deletion_in_a_tree,
+                self.directory_above_older_here]
 
 
 def main():
