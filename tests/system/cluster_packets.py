@@ -530,7 +530,7 @@ class Node:
 
 class FakePeerTest:
     """A node (A) in a namespace of its own and peers this test plays, with correctly
-    signed packets (this file's Test, cluster_resend.py, cluster_conflict.py): what
+    signed packets (this file's Test, cluster_resend.py, cluster_conflict.py, cluster_moved.py): what
     they share."""
 
     DEADLINE = 30.0  # s: a sync, an announcement, a judgement
