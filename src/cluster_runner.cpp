@@ -328,8 +328,9 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, const Local
     auto matches = [&](const std::string& p, const EntryState& state) {
         std::optional<Expectation> e = expected_.find(p, now);
         // Not the time of the event that named it, where the entry is older: a scan's
-        // event (a directory a peer's run made or moved here) changes nothing.
-        std::int64_t changed_here_us = local.last_change(p, state);
+        // event (a directory a peer's run made or moved here) changes nothing. Looked up
+        // only where needed: most entries of a walk match their announcement.
+        auto changed_here_us = [&] { return local.last_change(p, state); };
         // A directory above announced gone later than the path itself: the path went
         // with it (announced as it was before, its old notice would say it changed here).
         std::optional<Expectation> gone = expected_.deleted_above(p, now);
@@ -339,7 +340,7 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, const Local
         // that was overtaken, and the path sent again would come back at the peers
         // (cluster.py seeds 63, 88: a deleted file back at its owner).
         if (expected_.resend_to(p, destination_, peer_node_, now) == ExpectedChanges::ResendTo::Here &&
-            !(e && e->deleted && e->announced_at_us > changed_here_us))
+            !(e && e->deleted && e->announced_at_us > changed_here_us()))
             return false;
         if (expected_.is_writer_temp(p, now)) return true;
         if (expected_.was_delivered(p, now)) {
@@ -358,7 +359,7 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, const Local
         // deletion, nor a directory's attributes. (Waiting for the peer's write instead,
         // as below, left 9 of 16 runs of cluster.py's scenario 2 with such a state
         // sent back once the wait ran out.)
-        bool peer_is_newer = e && !absent && e->announced_at_us > changed_here_us;
+        bool peer_is_newer = e && !absent && e->announced_at_us > changed_here_us();
         if (peer_is_newer && (e->deleted || state.directory)) {
             log_debug("cluster: '%s' is older here than a peer's announcement of it: left to the peer",
                       printable(p).c_str());
@@ -387,7 +388,7 @@ bool ClusterRunner::is_echo(const std::string& path, bool recursive, const Local
             else
                 log_debug("cluster: '%s' changed here: differs from %s (announced %.3f s ago, changed here %.3f s ago)",
                           printable(p).c_str(), e->in_flight ? "a notice still being written" : "the notices",
-                          (now_us - e->announced_at_us) / 1e6, (now_us - changed_here_us) / 1e6);
+                          (now_us - e->announced_at_us) / 1e6, (now_us - changed_here_us()) / 1e6);
         }
         return false;
     };
